@@ -1,0 +1,315 @@
+//! The [`Poller`] contract for kernels that keep no registrations: `poll(2)` and
+//! `select(2)` take the whole interest set on every call, so the registrations live here,
+//! in user space, once for both.
+//!
+//! [`Emulated<S>`] owns the registration table, emulates [`Mode::Oneshot`] (a reported
+//! oneshot fd is left out of the next set until `modify` re-arms it), rebuilds the set only
+//! when a registration changed, wakes a blocked waiter when another thread changes one,
+//! rotates where reporting starts so no ready fd starves when `Events` is full, and turns a
+//! closed-while-registered fd into one `error` event. A backend supplies only a
+//! [`ReadinessSyscall`]: how to lay out the set, make the call and read the result.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::notify::Notifier;
+use crate::sys::{self, Deadline, Readiness};
+use crate::{Capabilities, Events, Interest, Mode, Poller};
+
+/// One readiness syscall that takes its interest set on every call (`poll`, `select`).
+///
+/// The implementation holds the syscall's buffers; [`Emulated`] calls it from one thread
+/// at a time.
+pub trait ReadinessSyscall: Send + Sized + 'static {
+    /// The backend's name in [`Capabilities::name`].
+    const NAME: &'static str;
+    /// The finest timeout the syscall honours.
+    const TIMEOUT_PRECISION: Duration;
+    /// Whether pending socket errors are visible (see [`Capabilities::reports_errors`]).
+    const REPORTS_ERRORS: bool;
+
+    /// The largest fd the syscall accepts, or `None` for only the process limit.
+    fn max_fd() -> Option<RawFd>;
+
+    /// Allocates the syscall's buffers.
+    ///
+    /// # Errors
+    /// Whatever setting up the syscall needs that may fail.
+    fn new() -> io::Result<Self>;
+
+    /// Replaces the watched set: `wake` (readable interest), then `fds` in order.
+    fn rebuild(&mut self, wake: RawFd, fds: &[(RawFd, Interest)]);
+
+    /// One call into the kernel with the set of the last `rebuild`. `EINTR` is returned as
+    /// is; [`Emulated`] retries it. A closed fd in the set must not fail the call forever:
+    /// report it as [`Readiness::closed`] instead.
+    ///
+    /// # Errors
+    /// The syscall's OS errors.
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// Whether the wake fd was reported readable by the last `wait`.
+    fn woken(&self) -> bool;
+
+    /// What the last `wait` reported for `fds[index]` of the last `rebuild`.
+    fn readiness(&self, index: usize) -> Readiness;
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    key: usize,
+    interest: Interest,
+    mode: Mode,
+    /// False once a oneshot registration has been reported, until `modify`.
+    armed: bool,
+}
+
+impl Entry {
+    fn watched(&self) -> bool {
+        self.armed && !self.interest.is_none()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    /// Indexed by fd: fds are small, dense integers, so this beats a hash map on the
+    /// per-event lookup.
+    entries: Vec<Option<Entry>>,
+    /// Bumped by every change that alters the watched set.
+    generation: u64,
+}
+
+impl Table {
+    fn get_mut(&mut self, fd: RawFd) -> Option<&mut Entry> {
+        self.entries.get_mut(usize::try_from(fd).ok()?)?.as_mut()
+    }
+}
+
+#[derive(Debug)]
+struct Scratch<S> {
+    sys: S,
+    fds: Vec<(RawFd, Interest)>,
+    generation: u64,
+    /// Where the next report starts, so a full `Events` does not starve later fds.
+    cursor: usize,
+}
+
+/// A [`Poller`] over a [`ReadinessSyscall`]: registrations in user space.
+#[derive(Debug)]
+pub struct Emulated<S> {
+    table: Mutex<Table>,
+    scratch: Mutex<Scratch<S>>,
+    notifier: Notifier,
+    notified: AtomicBool,
+    /// Set while a thread is (about to be) in the syscall, so a registration change from
+    /// another thread knows to wake it; a change from the waiting thread itself costs no
+    /// syscall.
+    waiting: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere cannot leave the table half-updated (every update is one
+    // assignment), so a poisoned lock is still consistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<S: ReadinessSyscall> Emulated<S> {
+    fn capabilities_of() -> Capabilities {
+        Capabilities {
+            name: S::NAME,
+            modes: [true, true, false],
+            max_fd: S::max_fd(),
+            timeout_precision: S::TIMEOUT_PRECISION,
+            reports_errors: S::REPORTS_ERRORS,
+        }
+    }
+
+    /// Applies `change` under the table lock and wakes a blocked waiter if the set changed.
+    fn change(&self, change: impl FnOnce(&mut Table) -> io::Result<()>) -> io::Result<()> {
+        let mut table = lock(&self.table);
+        change(&mut table)?;
+        table.generation = table.generation.wrapping_add(1);
+        if self.waiting.load(Ordering::Acquire) {
+            self.notifier.wake()?;
+        }
+        Ok(())
+    }
+
+    /// Reports what the last syscall found, in rotation order; returns whether a
+    /// registration changed (oneshot disarmed, closed fd dropped).
+    fn collect(&self, scratch: &mut Scratch<S>, events: &mut Events) -> bool {
+        let mut table = lock(&self.table);
+        let n = scratch.fds.len();
+        let start = if n == 0 { 0 } else { scratch.cursor % n };
+        let mut changed = false;
+        for step in 0..n {
+            let index = (start + step) % n;
+            let readiness = scratch.sys.readiness(index);
+            if readiness.is_empty() {
+                continue;
+            }
+            let fd = scratch.fds[index].0;
+            let Some(entry) = table.get_mut(fd) else {
+                continue;
+            };
+            if !entry.watched() {
+                continue;
+            }
+            let event = readiness.to_event(entry.key, entry.interest);
+            if event.is_empty() {
+                continue;
+            }
+            if events.is_full() {
+                scratch.cursor = index;
+                break;
+            }
+            events.push(event);
+            if readiness.closed {
+                table.entries[fd as usize] = None;
+                changed = true;
+            } else if entry.mode == Mode::Oneshot {
+                entry.armed = false;
+                changed = true;
+            }
+        }
+        if changed {
+            table.generation = table.generation.wrapping_add(1);
+        }
+        changed
+    }
+
+    fn wait_once(&self, scratch: &mut Scratch<S>, timeout: Option<Duration>) -> io::Result<()> {
+        {
+            let table = lock(&self.table);
+            if table.generation != scratch.generation {
+                scratch.fds.clear();
+                scratch
+                    .fds
+                    .extend(table.entries.iter().enumerate().filter_map(|(fd, e)| {
+                        e.filter(Entry::watched).map(|e| (fd as RawFd, e.interest))
+                    }));
+                scratch
+                    .sys
+                    .rebuild(self.notifier.fd().as_raw_fd(), &scratch.fds);
+                scratch.generation = table.generation;
+            }
+            self.waiting.store(true, Ordering::Release);
+        }
+        let result = scratch.sys.wait(timeout);
+        self.waiting.store(false, Ordering::Release);
+        result
+    }
+}
+
+impl<S: ReadinessSyscall> Poller for Emulated<S> {
+    fn new() -> io::Result<Self> {
+        let notifier = Notifier::new()?;
+        sys::check_max_fd(&Self::capabilities_of(), notifier.fd().as_raw_fd())?;
+        Ok(Emulated {
+            table: Mutex::new(Table::default()),
+            // A generation the table never starts at, so the first wait builds the set.
+            scratch: Mutex::new(Scratch {
+                sys: S::new()?,
+                fds: Vec::new(),
+                generation: u64::MAX,
+                cursor: 0,
+            }),
+            notifier,
+            notified: AtomicBool::new(false),
+            waiting: AtomicBool::new(false),
+        })
+    }
+
+    fn add(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        let caps = Self::capabilities_of();
+        sys::check_registration(&caps, key, mode)?;
+        let raw = fd.as_raw_fd();
+        sys::check_max_fd(&caps, raw)?;
+        sys::check_open(raw)?;
+        self.change(|table| {
+            let slot = raw as usize;
+            if table.entries.len() <= slot {
+                table.entries.resize(slot + 1, None);
+            }
+            if table.entries[slot].is_some() {
+                return Err(sys::already_registered(raw));
+            }
+            table.entries[slot] = Some(Entry {
+                key,
+                interest,
+                mode,
+                armed: true,
+            });
+            Ok(())
+        })
+    }
+
+    fn modify(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        sys::check_registration(&Self::capabilities_of(), key, mode)?;
+        let raw = fd.as_raw_fd();
+        self.change(|table| {
+            let entry = table.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
+            *entry = Entry {
+                key,
+                interest,
+                mode,
+                armed: true,
+            };
+            Ok(())
+        })
+    }
+
+    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let raw = fd.as_raw_fd();
+        self.change(|table| {
+            table.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
+            table.entries[raw as usize] = None;
+            Ok(())
+        })
+    }
+
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        events.clear();
+        let deadline = Deadline::after(timeout);
+        let mut scratch = lock(&self.scratch);
+        loop {
+            sys::retry_interrupted(&deadline, |left| self.wait_once(&mut scratch, left))?;
+            if scratch.sys.woken() {
+                self.notifier.drain();
+            }
+            self.collect(&mut scratch, events);
+            // Checked after the drain: a notify racing with it is seen here or leaves its
+            // byte for the next wait (see `Notifier::drain`).
+            let notified = self.notified.swap(false, Ordering::AcqRel);
+            if !events.is_empty() || notified || deadline.expired() {
+                return Ok(events.len());
+            }
+            // Woken only because a registration changed (or spuriously): wait again with
+            // the time that is left, on the new set.
+        }
+    }
+
+    fn notify(&self) -> io::Result<()> {
+        self.notified.store(true, Ordering::Release);
+        self.notifier.wake()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Self::capabilities_of()
+    }
+}

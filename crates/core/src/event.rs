@@ -1,0 +1,241 @@
+//! What a `wait` reports: [`Event`]s collected in a reusable [`Events`] buffer.
+
+/// One readiness report for one registered fd, identified by the key given at registration.
+///
+/// A backend reports at most one `Event` per fd per `wait`. Flags are filtered by the
+/// registration's [`Interest`](crate::Interest): `readable` only appears for readable
+/// interest and `writable` only for writable interest. `hangup` and `error` are separate
+/// flags because they are not "data is available": they say the connection is over.
+///
+/// Readiness is a hint, not a promise: an fd may be reported ready and still return
+/// `WouldBlock` (another thread read it first, a spurious wake-up). Read or write until
+/// `WouldBlock` (always in [`Mode::Edge`](crate::Mode::Edge)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Event {
+    /// The key given to `add` / `modify`.
+    pub key: usize,
+    /// A read will not block: data, end of file, a pending connection, or a pending error.
+    pub readable: bool,
+    /// A write will not block (or will fail at once, if the peer is gone).
+    pub writable: bool,
+    /// The peer closed (its write side or the whole connection) or reset it: reading gives
+    /// the rest of the data, then end of file or the error. Reported with `readable` for
+    /// registrations with readable interest on every backend.
+    pub hangup: bool,
+    /// An error is pending on the fd (fetch it with `SO_ERROR` or by the next I/O call), or
+    /// the fd was closed while still registered. See the backend table in `docs/backends.md`
+    /// for the one backend (select) that cannot observe pending socket errors.
+    pub error: bool,
+}
+
+impl Event {
+    /// An event for `key` with no flag set.
+    pub const fn new(key: usize) -> Event {
+        Event {
+            key,
+            readable: false,
+            writable: false,
+            hangup: false,
+            error: false,
+        }
+    }
+
+    /// Whether any flag is set (an event with none is never reported).
+    pub const fn is_empty(&self) -> bool {
+        !(self.readable || self.writable || self.hangup || self.error)
+    }
+
+    /// Merges the flags of `other` (same key) into `self`.
+    ///
+    /// Used by backends whose kernel reports read and write readiness separately (kqueue).
+    pub fn merge(&mut self, other: &Event) {
+        self.readable |= other.readable;
+        self.writable |= other.writable;
+        self.hangup |= other.hangup;
+        self.error |= other.error;
+    }
+}
+
+/// A reusable buffer of [`Event`]s filled by `wait`.
+///
+/// Its capacity is the most events one `wait` reports. When more fds are ready than that,
+/// the rest stay pending and are reported by the next `wait`: nothing is lost, and backends
+/// rotate where they start so no fd starves.
+///
+/// ```
+/// use multipoll_core::{Event, Events};
+///
+/// let ready = |key| Event { readable: true, ..Event::new(key) };
+/// let mut events = Events::with_capacity(2);
+/// assert!(events.push(ready(1)));
+/// assert!(events.push(ready(2)));
+/// assert!(!events.push(ready(3)), "full: the backend leaves the rest for next time");
+/// assert_eq!(events.iter().map(|e| e.key).collect::<Vec<_>>(), [1, 2]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Events {
+    list: Vec<Event>,
+    capacity: usize,
+}
+
+impl Events {
+    /// The capacity of [`Events::new`].
+    pub const DEFAULT_CAPACITY: usize = 1024;
+
+    /// A buffer of [`Events::DEFAULT_CAPACITY`] events.
+    pub fn new() -> Events {
+        Events::with_capacity(Self::DEFAULT_CAPACITY)
+    }
+
+    /// A buffer that holds up to `capacity` events per `wait`.
+    ///
+    /// A capacity of 0 could never report anything, so it is raised to 1.
+    pub fn with_capacity(capacity: usize) -> Events {
+        let capacity = capacity.max(1);
+        Events {
+            list: Vec::with_capacity(capacity),
+            capacity,
+        }
+    }
+
+    /// The most events one `wait` reports into this buffer.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// How many events the last `wait` reported.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether the last `wait` reported nothing.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Whether no more events fit.
+    pub fn is_full(&self) -> bool {
+        self.list.len() >= self.capacity
+    }
+
+    /// The events, in no particular order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Event> {
+        self.list.iter()
+    }
+
+    /// The events as a slice.
+    pub fn as_slice(&self) -> &[Event] {
+        &self.list
+    }
+
+    /// Removes every event (each `wait` starts with this).
+    pub fn clear(&mut self) {
+        self.list.clear();
+    }
+
+    /// Appends an event; returns `false` (and drops it) when the buffer is full.
+    ///
+    /// For backends. An event with no flag set is ignored (and counts as pushed).
+    pub fn push(&mut self, event: Event) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        if !event.is_empty() {
+            self.list.push(event);
+        }
+        true
+    }
+
+    /// Folds events that share a key into one, so that each fd is reported once.
+    ///
+    /// For backends whose kernel reports read and write readiness of one fd as separate
+    /// records (kqueue). Order is not preserved.
+    pub fn merge_same_keys(&mut self) {
+        if self.list.len() < 2 {
+            return;
+        }
+        self.list.sort_unstable_by_key(|e| e.key);
+        self.list.dedup_by(|later, kept| {
+            if later.key == kept.key {
+                kept.merge(later);
+                true
+            } else {
+                false
+            }
+        });
+    }
+}
+
+impl Default for Events {
+    fn default() -> Events {
+        Events::new()
+    }
+}
+
+impl<'a> IntoIterator for &'a Events {
+    type Item = &'a Event;
+    type IntoIter = std::slice::Iter<'a, Event>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_capacity_is_one() {
+        let mut events = Events::with_capacity(0);
+        assert_eq!(events.capacity(), 1);
+        assert!(events.push(Event {
+            readable: true,
+            ..Event::new(7)
+        }));
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn empty_event_is_not_stored() {
+        let mut events = Events::with_capacity(4);
+        assert!(events.push(Event::new(7)));
+        assert!(events.is_empty());
+    }
+
+    #[test]
+    fn merge_same_keys_folds_flags() {
+        let mut events = Events::with_capacity(8);
+        events.push(Event {
+            readable: true,
+            ..Event::new(3)
+        });
+        events.push(Event {
+            writable: true,
+            ..Event::new(1)
+        });
+        events.push(Event {
+            writable: true,
+            hangup: true,
+            ..Event::new(3)
+        });
+        events.merge_same_keys();
+        let mut got = events.as_slice().to_vec();
+        got.sort_by_key(|e| e.key);
+        assert_eq!(
+            got,
+            [
+                Event {
+                    writable: true,
+                    ..Event::new(1)
+                },
+                Event {
+                    readable: true,
+                    writable: true,
+                    hangup: true,
+                    ..Event::new(3)
+                },
+            ]
+        );
+    }
+}

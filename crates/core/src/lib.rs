@@ -1,0 +1,32 @@
+//! The contract every multipoll backend keeps.
+//!
+//! multipoll is a family of interchangeable I/O readiness backends — `select(2)`,
+//! `poll(2)`, `epoll(7)`, `kqueue(2)` — behind one trait, [`Poller`]. This crate holds that
+//! trait and its vocabulary ([`Interest`], [`Mode`], [`Event`], [`Events`],
+//! [`Capabilities`]), and the pieces that would otherwise be written once per backend:
+//!
+//! - [`sys`]: the syscall boundary (C returns to `io::Result`, timeout rounding, `EINTR`
+//!   retry, registration checks, error messages, readiness-bit mapping);
+//! - [`notify`]: the coalescing wake-up fd behind `notify`;
+//! - [`emulated`]: the user-space registration table (with oneshot emulation) for kernels
+//!   that keep none, `poll` and `select`.
+//!
+//! A backend crate then reads as "how this syscall does it". The contract itself — which
+//! errors mean what, how timeouts round, what happens on close — is written once, on
+//! [`Poller`]; the `multipoll-conformance` crate checks any backend against it.
+//!
+//! Core depends on no other multipoll crate: data flows core ← backends ← facade.
+#![deny(missing_docs, missing_debug_implementations)]
+#![doc(test(attr(deny(warnings))))]
+#![cfg(unix)]
+
+pub mod emulated;
+mod event;
+mod interest;
+pub mod notify;
+mod poller;
+pub mod sys;
+
+pub use event::{Event, Events};
+pub use interest::{Interest, Mode};
+pub use poller::{Capabilities, Poller, RESERVED_KEY};

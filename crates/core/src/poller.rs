@@ -1,0 +1,149 @@
+//! The backend contract: the [`Poller`] trait and what a backend can do ([`Capabilities`]).
+
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::time::Duration;
+
+use crate::{Events, Interest, Mode};
+
+/// The key no registration may use: backends keep it for their internal wake-up.
+pub const RESERVED_KEY: usize = usize::MAX;
+
+/// An I/O readiness poller over one operating-system mechanism.
+///
+/// This trait is the contract every multipoll backend (select, poll, epoll, kqueue, or a
+/// third party's) keeps, and that `multipoll-conformance` checks. Backends document only
+/// what is particular to their syscall; everything below holds for all of them.
+///
+/// # Registrations
+///
+/// An fd is registered once, with a user key (any `usize` but [`RESERVED_KEY`]), an
+/// [`Interest`] and a [`Mode`]; `modify` changes all three; `delete` removes it. The poller
+/// does not own the fd: **delete it before you close it**. If you close it first, our code
+/// has no undefined behaviour, but what you see depends on the kernel: epoll and kqueue
+/// forget a closed fd by themselves (unless it was `dup`ed, in which case events go on);
+/// poll and select report one event with `error` set for its key and then forget it.
+/// Until then, adding the same fd number again may fail with `AlreadyExists`.
+///
+/// # Errors (identical on every backend)
+///
+/// | call | situation | [`io::ErrorKind`] |
+/// |---|---|---|
+/// | `add` | the fd is already registered | `AlreadyExists` |
+/// | `modify`, `delete` | the fd is not registered | `NotFound` |
+/// | `add`, `modify` | the backend cannot do the [`Mode`] | `Unsupported` |
+/// | `add`, `modify` | the key is [`RESERVED_KEY`] | `InvalidInput` |
+/// | `add` | the fd is not open, is above [`Capabilities::max_fd`], or cannot be polled | `InvalidInput` |
+/// | `wait` | the `Events` buffer, or the kernel, is out of memory | `OutOfMemory` / the OS error |
+///
+/// A failed call changes nothing. Errors carry a message naming the fd and the cause.
+///
+/// # Waiting
+///
+/// `wait` clears `events`, then blocks until at least one registered fd is ready, a
+/// [`notify`](Poller::notify) arrives, or the timeout passes, and returns how many events it
+/// stored. `None` blocks without limit; `Some(Duration::ZERO)` never blocks; any other
+/// timeout is rounded *up* to the backend's precision ([`Capabilities::timeout_precision`]),
+/// so 0.5 ms never becomes a zero timeout and a loop never spins by accident.
+///
+/// A signal that interrupts the syscall (`EINTR`) is retried inside `wait` with the time
+/// that is left: it never surfaces as an error and never shortens the timeout. To react to
+/// a signal, call [`notify`](Poller::notify) from the signal handler (every backend's
+/// `notify` is a single `write(2)`, async-signal-safe) or from a signal-handling thread.
+///
+/// `wait` may return `Ok(0)` early: after a `notify`, or (rarely) on a spurious wake-up.
+/// Several threads may call `wait` on one poller; backends let one of them into the kernel
+/// at a time and `notify` wakes that one.
+///
+/// When more fds are ready than `events` holds, the others are reported by the next
+/// `wait`; backends rotate so that no ready fd starves.
+///
+/// # Notify
+///
+/// [`notify`](Poller::notify) wakes the thread blocked in `wait` (or makes the next `wait`
+/// return at once). Several notifies before a wait coalesce into one wake-up, and a notify
+/// is never reported as an [`Event`](crate::Event).
+///
+/// # Threads
+///
+/// Pollers are `Send + Sync`. `add`, `modify` and `delete` from another thread while one
+/// thread is blocked in `wait` take effect at once: the waiter sees the new registration
+/// without waiting for its timeout.
+pub trait Poller: Send + Sync {
+    /// Creates a poller.
+    ///
+    /// # Errors
+    /// The OS errors of creating the kernel object and the wake-up fd (`EMFILE`, `ENOMEM`).
+    fn new() -> io::Result<Self>
+    where
+        Self: Sized;
+
+    /// Registers `fd` under `key` with `interest` and `mode`.
+    ///
+    /// # Errors
+    /// `AlreadyExists`, `Unsupported`, `InvalidInput`: see [the table](Poller#errors-identical-on-every-backend).
+    fn add(&self, fd: BorrowedFd<'_>, key: usize, interest: Interest, mode: Mode)
+    -> io::Result<()>;
+
+    /// Changes the key, interest and mode of a registered `fd`; re-arms a oneshot
+    /// registration.
+    ///
+    /// # Errors
+    /// `NotFound`, `Unsupported`, `InvalidInput`: see [the table](Poller#errors-identical-on-every-backend).
+    fn modify(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()>;
+
+    /// Removes `fd`; no event for it is reported after this returns.
+    ///
+    /// # Errors
+    /// `NotFound`: see [the table](Poller#errors-identical-on-every-backend).
+    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()>;
+
+    /// Waits for readiness; see [Waiting](Poller#waiting).
+    ///
+    /// # Errors
+    /// Only errors of the OS that retrying cannot fix (`EINTR` never surfaces).
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize>;
+
+    /// Wakes a thread blocked in [`wait`](Poller::wait); see [Notify](Poller#notify).
+    ///
+    /// # Errors
+    /// Only if the wake-up fd cannot be written for a reason other than being full.
+    fn notify(&self) -> io::Result<()>;
+
+    /// What this backend can do.
+    fn capabilities(&self) -> Capabilities;
+}
+
+/// What a backend can do: its name, its modes, its limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The backend's name: `select`, `poll`, `epoll`, `kqueue`.
+    pub name: &'static str,
+    /// Which [`Mode`]s `add` and `modify` accept, indexed like [`Mode::ALL`].
+    pub modes: [bool; 3],
+    /// The largest fd `add` accepts, or `None` when only the process's fd limit applies.
+    pub max_fd: Option<RawFd>,
+    /// The finest timeout the syscall honours; shorter timeouts are rounded up to it.
+    pub timeout_precision: Duration,
+    /// Whether pending socket errors are reported as [`Event::error`](crate::Event::error)
+    /// (select cannot see them without consuming them).
+    pub reports_errors: bool,
+}
+
+impl Capabilities {
+    /// Whether `mode` is accepted by `add` and `modify`.
+    pub fn supports(&self, mode: Mode) -> bool {
+        self.modes[mode as usize]
+    }
+
+    /// The accepted modes, in [`Mode::ALL`] order.
+    pub fn supported_modes(&self) -> impl Iterator<Item = Mode> + '_ {
+        Mode::ALL.into_iter().filter(|m| self.supports(*m))
+    }
+}

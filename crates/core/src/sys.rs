@@ -1,0 +1,445 @@
+//! The syscall boundary every backend shares: C return values to `io::Result`, timeout
+//! conversion and deadlines, `EINTR` retry, registration checks and error messages, and
+//! the mapping of `poll`-style readiness bits to [`Event`] flags.
+//!
+//! Backends call these instead of writing their own, so that every backend rounds
+//! timeouts, retries signals, rejects bad input and names its errors the same way.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+use crate::{Capabilities, Event, Interest, Mode, RESERVED_KEY};
+
+/// A C return value whose `-1` means "see `errno`".
+pub trait MinusOne: Copy + PartialEq {
+    /// The failure value.
+    const MINUS_ONE: Self;
+}
+
+macro_rules! minus_one {
+    ($($t:ty)*) => { $(impl MinusOne for $t { const MINUS_ONE: Self = -1; })* };
+}
+minus_one!(i8 i16 i32 i64 isize);
+
+/// Turns a C return value into `io::Result`: `-1` becomes the current `errno`.
+///
+/// Every syscall in multipoll goes through this, right at the `unsafe` call:
+///
+/// ```
+/// use multipoll_core::sys::cvt;
+/// // SAFETY: getpid has no preconditions.
+/// let pid = cvt(unsafe { libc::getpid() }).unwrap();
+/// assert!(pid > 0);
+/// ```
+pub fn cvt<T: MinusOne>(ret: T) -> io::Result<T> {
+    if ret == T::MINUS_ONE {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// A point in time a `wait` must return by, robust to `EINTR` and internal re-waits.
+#[derive(Clone, Copy, Debug)]
+pub struct Deadline {
+    end: Option<Instant>,
+    zero: bool,
+}
+
+impl Deadline {
+    /// The deadline of a timeout: `None` is never, a timeout too large to represent is
+    /// never as well.
+    pub fn after(timeout: Option<Duration>) -> Deadline {
+        match timeout {
+            None => Deadline {
+                end: None,
+                zero: false,
+            },
+            Some(t) => Deadline {
+                end: Instant::now().checked_add(t),
+                zero: t.is_zero(),
+            },
+        }
+    }
+
+    /// The time left, for the next syscall: `None` blocks, `Some(ZERO)` polls.
+    pub fn remaining(&self) -> Option<Duration> {
+        if self.zero {
+            return Some(Duration::ZERO);
+        }
+        self.end
+            .map(|end| end.saturating_duration_since(Instant::now()))
+    }
+
+    /// Whether the time is up (a zero timeout is up at once).
+    pub fn expired(&self) -> bool {
+        self.zero || self.end.is_some_and(|end| Instant::now() >= end)
+    }
+}
+
+/// Calls `f` with the time left until it returns anything but `EINTR`.
+///
+/// This is the contract's "a signal never surfaces and never shortens the timeout".
+pub fn retry_interrupted<T>(
+    deadline: &Deadline,
+    mut f: impl FnMut(Option<Duration>) -> io::Result<T>,
+) -> io::Result<T> {
+    loop {
+        match f(deadline.remaining()) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// A timeout in whole milliseconds for `poll(2)`/`epoll_wait(2)`: `-1` for none, rounded
+/// *up* so that 0.5 ms does not become a zero timeout (a busy loop), clamped to `c_int`.
+pub fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
+    match timeout {
+        None => -1,
+        Some(t) => {
+            let ms = t.as_nanos().div_ceil(1_000_000);
+            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        }
+    }
+}
+
+/// A `timespec` for `epoll_pwait2(2)`/`kevent(2)`, clamped to what `time_t` holds.
+pub fn timeout_timespec(t: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Always < 1e9, so it fits every platform's `c_long`.
+        tv_nsec: t.subsec_nanos() as _,
+    }
+}
+
+/// A `timeval` for `select(2)`, rounded *up* to the microsecond (see [`timeout_ms`]).
+pub fn timeout_timeval(t: Duration) -> libc::timeval {
+    let micros = t.as_nanos().div_ceil(1_000);
+    let secs = micros / 1_000_000;
+    libc::timeval {
+        tv_sec: libc::time_t::try_from(secs).unwrap_or(libc::time_t::MAX),
+        // Always < 1e6, so it fits every platform's `suseconds_t`.
+        tv_usec: (micros % 1_000_000) as _,
+    }
+}
+
+/// Checks what every backend checks before `add`/`modify`: the key is not
+/// [`RESERVED_KEY`] and the backend can do `mode`.
+pub fn check_registration(caps: &Capabilities, key: usize, mode: Mode) -> io::Result<()> {
+    if key == RESERVED_KEY {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "key usize::MAX is reserved for the poller's internal wake-up; use another key",
+        ));
+    }
+    if !caps.supports(mode) {
+        let modes: Vec<&str> = caps.supported_modes().map(Mode::name).collect();
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "the {} backend cannot do {mode} mode (it supports: {})",
+                caps.name,
+                modes.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `fd` is open (`fcntl(F_GETFD)`), for backends whose kernel call does not.
+pub fn check_open(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFD only reads the descriptor flags; any fd number is acceptable.
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })
+        .map(drop)
+        .map_err(|e| registration_error(fd, e))
+}
+
+/// Checks `fd` against a backend's [`Capabilities::max_fd`].
+pub fn check_max_fd(caps: &Capabilities, fd: RawFd) -> io::Result<()> {
+    match caps.max_fd {
+        Some(max) if fd > max => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "fd {fd} is above the {} backend's limit of {max} on this platform; \
+                 use another backend or keep fds below the limit",
+                caps.name
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Sets `FD_CLOEXEC` and `O_NONBLOCK` on `fd`, for platforms without `pipe2`/`SOCK_CLOEXEC`.
+///
+/// # Errors
+/// The OS error of `fcntl(2)` (`EBADF`).
+pub fn set_cloexec_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFD reads flags of a descriptor number; no memory is passed.
+    let fd_flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: F_SETFD sets flags of a descriptor number; no memory is passed.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, fd_flags | libc::FD_CLOEXEC) })?;
+    // SAFETY: as above, for the file status flags.
+    let fl_flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, fl_flags | libc::O_NONBLOCK) })?;
+    Ok(())
+}
+
+/// `add` of an fd that is already registered.
+pub fn already_registered(fd: RawFd) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("fd {fd} is already registered; use modify to change it"),
+    )
+}
+
+/// `modify`/`delete` of an fd that is not registered.
+pub fn not_registered(fd: RawFd) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("fd {fd} is not registered; add it first"),
+    )
+}
+
+/// Maps an OS error of a registration syscall (`epoll_ctl`, `kevent` changes) to the
+/// contract's kinds and a message naming the fd.
+pub fn registration_error(fd: RawFd, err: io::Error) -> io::Error {
+    match err.raw_os_error() {
+        Some(libc::EEXIST) => already_registered(fd),
+        Some(libc::ENOENT) => not_registered(fd),
+        Some(libc::EBADF) => io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("fd {fd} is not an open file descriptor"),
+        ),
+        Some(libc::EPERM) | Some(libc::EINVAL) => io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "fd {fd} cannot be polled by this backend ({err}); regular files and directories are always ready"
+            ),
+        ),
+        _ => err,
+    }
+}
+
+/// Readiness reported by the kernel for one fd, before interest filtering.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// Data, end of file or a pending connection can be read.
+    pub readable: bool,
+    /// Data can be written.
+    pub writable: bool,
+    /// Peer closed or reset.
+    pub hangup: bool,
+    /// A socket error is pending.
+    pub error: bool,
+    /// The fd was closed while registered (`POLLNVAL`, `EBADF`).
+    pub closed: bool,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const POLLRDHUP: i32 = libc::POLLRDHUP as i32;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const POLLRDHUP: i32 = 0;
+
+/// The `poll(2)` bits that mean "the peer's write side is closed", where the platform has
+/// one (`POLLRDHUP`, Linux); 0 elsewhere, where [`peer_closed`] fills in.
+pub const POLL_RDHUP: i32 = POLLRDHUP;
+
+impl Readiness {
+    /// Reads `poll(2)` `revents` bits (equal to `epoll(7)` bits on Linux).
+    ///
+    /// Hang-up and error make a registration readable and writable too, because the next
+    /// read or write will not block (it returns end of file or the error), as `epoll` and
+    /// `poll` themselves report them.
+    pub fn from_poll_bits(bits: i32) -> Readiness {
+        let bit = |b: i16| bits & i32::from(b) != 0;
+        let hangup = bit(libc::POLLHUP) || bits & POLLRDHUP != 0;
+        let error = bit(libc::POLLERR);
+        Readiness {
+            readable: bit(libc::POLLIN) || bit(libc::POLLPRI) || hangup || error,
+            writable: bit(libc::POLLOUT) || bit(libc::POLLHUP) || error,
+            hangup,
+            error,
+            closed: bit(libc::POLLNVAL),
+        }
+    }
+
+    /// The `poll(2)` `events` bits that ask for `interest` (hang-up and error are always
+    /// reported by the kernel).
+    pub fn poll_bits(interest: Interest) -> i16 {
+        let mut bits = 0;
+        if interest.is_readable() {
+            bits |= libc::POLLIN | POLLRDHUP as i16;
+        }
+        if interest.is_writable() {
+            bits |= libc::POLLOUT;
+        }
+        bits
+    }
+
+    /// Whether nothing is reported.
+    pub fn is_empty(&self) -> bool {
+        *self == Readiness::default()
+    }
+
+    /// The event for a registration with `key` and `interest`, or an empty event when the
+    /// readiness is nothing the registration asked for.
+    ///
+    /// A closed fd is reported as an error regardless of interest (except `NONE`).
+    pub fn to_event(self, key: usize, interest: Interest) -> Event {
+        if interest.is_none() {
+            return Event::new(key);
+        }
+        let wants =
+            self.readable && interest.is_readable() || self.writable && interest.is_writable();
+        if !wants && !self.closed {
+            return Event::new(key);
+        }
+        Event {
+            key,
+            readable: self.readable && interest.is_readable(),
+            writable: self.writable && interest.is_writable(),
+            hangup: self.hangup,
+            error: self.error || self.closed,
+        }
+    }
+}
+
+/// Whether a readable fd is readable only because its peer closed: no bytes are queued.
+///
+/// For backends whose syscall has no hang-up flag (select; poll where there is no
+/// `POLLRDHUP`). One `ioctl(FIONREAD)` per readable fd. A listening socket with a pending
+/// connection is not a hang-up (Linux refuses `FIONREAD` on it; elsewhere
+/// `SO_ACCEPTCONN` tells). A zero-length datagram looks like a hang-up: a documented quirk.
+pub fn peer_closed(fd: RawFd) -> bool {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points to `queued`.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD as _, &mut queued) };
+    if r == -1 || queued != 0 {
+        return false;
+    }
+    !is_listening(fd)
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn is_listening(_fd: RawFd) -> bool {
+    false // FIONREAD already failed with EINVAL for listening sockets.
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn is_listening(fd: RawFd) -> bool {
+    let mut on: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `on`, which has that size.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&raw mut on).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && on != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_ms_rounds_up() {
+        assert_eq!(timeout_ms(None), -1);
+        assert_eq!(timeout_ms(Some(Duration::ZERO)), 0);
+        assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_micros(500))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_micros(1001))), 2);
+        assert_eq!(timeout_ms(Some(Duration::from_millis(7))), 7);
+        assert_eq!(timeout_ms(Some(Duration::MAX)), libc::c_int::MAX);
+    }
+
+    #[test]
+    fn timeval_rounds_up() {
+        let tv = timeout_timeval(Duration::from_nanos(1));
+        assert_eq!((tv.tv_sec, tv.tv_usec), (0, 1));
+        let tv = timeout_timeval(Duration::new(2, 999_999_001));
+        assert_eq!((tv.tv_sec, tv.tv_usec), (3, 0));
+        let tv = timeout_timeval(Duration::ZERO);
+        assert_eq!((tv.tv_sec, tv.tv_usec), (0, 0));
+    }
+
+    #[test]
+    fn timespec_keeps_nanos() {
+        let ts = timeout_timespec(Duration::new(1, 5));
+        assert_eq!((ts.tv_sec, ts.tv_nsec), (1, 5));
+        assert_eq!(timeout_timespec(Duration::MAX).tv_sec, libc::time_t::MAX);
+    }
+
+    #[test]
+    fn deadline_zero_and_none() {
+        let d = Deadline::after(Some(Duration::ZERO));
+        assert!(d.expired());
+        assert_eq!(d.remaining(), Some(Duration::ZERO));
+        let d = Deadline::after(None);
+        assert!(!d.expired());
+        assert_eq!(d.remaining(), None);
+        let d = Deadline::after(Some(Duration::MAX));
+        assert_eq!(d.remaining(), None, "unrepresentable deadline blocks");
+    }
+
+    #[test]
+    fn retry_interrupted_retries() {
+        let mut calls = 0;
+        let d = Deadline::after(Some(Duration::from_secs(5)));
+        let r = retry_interrupted(&d, |_| {
+            calls += 1;
+            if calls < 3 {
+                Err(io::Error::from_raw_os_error(libc::EINTR))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(r.unwrap(), 3);
+    }
+
+    #[test]
+    fn registration_errors_have_contract_kinds() {
+        let e = |n| registration_error(5, io::Error::from_raw_os_error(n)).kind();
+        assert_eq!(e(libc::EEXIST), io::ErrorKind::AlreadyExists);
+        assert_eq!(e(libc::ENOENT), io::ErrorKind::NotFound);
+        assert_eq!(e(libc::EBADF), io::ErrorKind::InvalidInput);
+        assert_eq!(e(libc::EPERM), io::ErrorKind::InvalidInput);
+        assert_eq!(e(libc::ENOMEM), io::ErrorKind::OutOfMemory);
+    }
+
+    #[test]
+    fn poll_bits_map_to_flags() {
+        let r = Readiness::from_poll_bits(i32::from(libc::POLLIN));
+        assert!(r.readable && !r.writable && !r.hangup && !r.error);
+        let r = Readiness::from_poll_bits(i32::from(libc::POLLHUP | libc::POLLERR));
+        assert!(r.readable && r.writable && r.hangup && r.error);
+        let r = Readiness::from_poll_bits(i32::from(libc::POLLNVAL));
+        assert!(r.closed);
+        let ev = r.to_event(3, Interest::READABLE);
+        assert!(ev.error && !ev.readable);
+    }
+
+    #[test]
+    fn interest_filters_event() {
+        let r = Readiness {
+            readable: true,
+            writable: true,
+            ..Readiness::default()
+        };
+        let ev = r.to_event(1, Interest::WRITABLE);
+        assert!(ev.writable && !ev.readable);
+        assert!(r.to_event(1, Interest::NONE).is_empty());
+        let w = Readiness {
+            writable: true,
+            ..Readiness::default()
+        };
+        assert!(w.to_event(1, Interest::READABLE).is_empty());
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests and benchmarks for multipoll live in tests/ and benches/.
