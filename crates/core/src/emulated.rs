@@ -186,14 +186,10 @@ impl<S: ReadinessSyscall> Emulated<S> {
             let table = lock(&self.table);
             if table.generation != scratch.generation {
                 scratch.fds.clear();
-                scratch
-                    .fds
-                    .extend(table.entries.iter().enumerate().filter_map(|(fd, e)| {
-                        e.filter(Entry::watched).map(|e| (fd as RawFd, e.interest))
-                    }));
-                scratch
-                    .sys
-                    .rebuild(self.notifier.fd().as_raw_fd(), &scratch.fds);
+                scratch.fds.extend(table.entries.iter().enumerate().filter_map(|(fd, e)| {
+                    e.filter(Entry::watched).map(|e| (fd as RawFd, e.interest))
+                }));
+                scratch.sys.rebuild(self.notifier.fd().as_raw_fd(), &scratch.fds);
                 scratch.generation = table.generation;
             }
             self.waiting.store(true, Ordering::Release);
@@ -243,12 +239,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
             if table.entries[slot].is_some() {
                 return Err(sys::already_registered(raw));
             }
-            table.entries[slot] = Some(Entry {
-                key,
-                interest,
-                mode,
-                armed: true,
-            });
+            table.entries[slot] = Some(Entry { key, interest, mode, armed: true });
             Ok(())
         })
     }
@@ -264,12 +255,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         let raw = fd.as_raw_fd();
         self.change(|table| {
             let entry = table.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
-            *entry = Entry {
-                key,
-                interest,
-                mode,
-                armed: true,
-            };
+            *entry = Entry { key, interest, mode, armed: true };
             Ok(())
         })
     }

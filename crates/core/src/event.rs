@@ -31,13 +31,7 @@ pub struct Event {
 impl Event {
     /// An event for `key` with no flag set.
     pub const fn new(key: usize) -> Event {
-        Event {
-            key,
-            readable: false,
-            writable: false,
-            hangup: false,
-            error: false,
-        }
+        Event { key, readable: false, writable: false, hangup: false, error: false }
     }
 
     /// Whether any flag is set (an event with none is never reported).
@@ -92,10 +86,7 @@ impl Events {
     /// A capacity of 0 could never report anything, so it is raised to 1.
     pub fn with_capacity(capacity: usize) -> Events {
         let capacity = capacity.max(1);
-        Events {
-            list: Vec::with_capacity(capacity),
-            capacity,
-        }
+        Events { list: Vec::with_capacity(capacity), capacity }
     }
 
     /// The most events one `wait` reports into this buffer.
@@ -189,10 +180,7 @@ mod tests {
     fn zero_capacity_is_one() {
         let mut events = Events::with_capacity(0);
         assert_eq!(events.capacity(), 1);
-        assert!(events.push(Event {
-            readable: true,
-            ..Event::new(7)
-        }));
+        assert!(events.push(Event { readable: true, ..Event::new(7) }));
         assert_eq!(events.len(), 1);
     }
 
@@ -206,35 +194,17 @@ mod tests {
     #[test]
     fn merge_same_keys_folds_flags() {
         let mut events = Events::with_capacity(8);
-        events.push(Event {
-            readable: true,
-            ..Event::new(3)
-        });
-        events.push(Event {
-            writable: true,
-            ..Event::new(1)
-        });
-        events.push(Event {
-            writable: true,
-            hangup: true,
-            ..Event::new(3)
-        });
+        events.push(Event { readable: true, ..Event::new(3) });
+        events.push(Event { writable: true, ..Event::new(1) });
+        events.push(Event { writable: true, hangup: true, ..Event::new(3) });
         events.merge_same_keys();
         let mut got = events.as_slice().to_vec();
         got.sort_by_key(|e| e.key);
         assert_eq!(
             got,
             [
-                Event {
-                    writable: true,
-                    ..Event::new(1)
-                },
-                Event {
-                    readable: true,
-                    writable: true,
-                    hangup: true,
-                    ..Event::new(3)
-                },
+                Event { writable: true, ..Event::new(1) },
+                Event { readable: true, writable: true, hangup: true, ..Event::new(3) },
             ]
         );
     }

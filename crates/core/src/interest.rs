@@ -16,25 +16,13 @@ pub struct Interest {
 
 impl Interest {
     /// No readiness at all: registered but silent.
-    pub const NONE: Interest = Interest {
-        readable: false,
-        writable: false,
-    };
+    pub const NONE: Interest = Interest { readable: false, writable: false };
     /// Readable: data (or end of file, or a pending connection) can be read without blocking.
-    pub const READABLE: Interest = Interest {
-        readable: true,
-        writable: false,
-    };
+    pub const READABLE: Interest = Interest { readable: true, writable: false };
     /// Writable: some data can be written without blocking.
-    pub const WRITABLE: Interest = Interest {
-        readable: false,
-        writable: true,
-    };
+    pub const WRITABLE: Interest = Interest { readable: false, writable: true };
     /// Both readable and writable.
-    pub const BOTH: Interest = Interest {
-        readable: true,
-        writable: true,
-    };
+    pub const BOTH: Interest = Interest { readable: true, writable: true };
 
     /// Builds an interest from two flags.
     pub const fn new(readable: bool, writable: bool) -> Interest {
@@ -114,14 +102,11 @@ impl std::str::FromStr for Mode {
     type Err = std::io::Error;
 
     fn from_str(s: &str) -> std::io::Result<Mode> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("unknown mode `{s}` (expected one of: level, oneshot, edge)"),
-                )
-            })
+        Mode::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("unknown mode `{s}` (expected one of: level, oneshot, edge)"),
+            )
+        })
     }
 }

@@ -26,11 +26,7 @@ impl Notifier {
     /// `EMFILE`/`ENFILE` and the like from `eventfd(2)` / `pipe(2)`.
     pub fn new() -> io::Result<Notifier> {
         let (read, write) = new_fds()?;
-        Ok(Notifier {
-            read,
-            write,
-            pending: AtomicBool::new(false),
-        })
+        Ok(Notifier { read, write, pending: AtomicBool::new(false) })
     }
 
     /// The fd to watch for readability.
@@ -111,11 +107,7 @@ mod tests {
     use super::*;
 
     fn readable(n: &Notifier) -> bool {
-        let mut pfd = libc::pollfd {
-            fd: n.fd().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut pfd = libc::pollfd { fd: n.fd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
         // SAFETY: one pollfd, which lives on the stack for the call.
         cvt(unsafe { libc::poll(&mut pfd, 1, 0) }).unwrap() == 1
     }

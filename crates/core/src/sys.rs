@@ -33,11 +33,7 @@ minus_one!(i8 i16 i32 i64 isize);
 /// assert!(pid > 0);
 /// ```
 pub fn cvt<T: MinusOne>(ret: T) -> io::Result<T> {
-    if ret == T::MINUS_ONE {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
+    if ret == T::MINUS_ONE { Err(io::Error::last_os_error()) } else { Ok(ret) }
 }
 
 /// A point in time a `wait` must return by, robust to `EINTR` and internal re-waits.
@@ -52,14 +48,8 @@ impl Deadline {
     /// never as well.
     pub fn after(timeout: Option<Duration>) -> Deadline {
         match timeout {
-            None => Deadline {
-                end: None,
-                zero: false,
-            },
-            Some(t) => Deadline {
-                end: Instant::now().checked_add(t),
-                zero: t.is_zero(),
-            },
+            None => Deadline { end: None, zero: false },
+            Some(t) => Deadline { end: Instant::now().checked_add(t), zero: t.is_zero() },
         }
     }
 
@@ -68,8 +58,7 @@ impl Deadline {
         if self.zero {
             return Some(Duration::ZERO);
         }
-        self.end
-            .map(|end| end.saturating_duration_since(Instant::now()))
+        self.end.map(|end| end.saturating_duration_since(Instant::now()))
     }
 
     /// Whether the time is up (a zero timeout is up at once).
@@ -151,9 +140,7 @@ pub fn check_registration(caps: &Capabilities, key: usize, mode: Mode) -> io::Re
 /// Checks that `fd` is open (`fcntl(F_GETFD)`), for backends whose kernel call does not.
 pub fn check_open(fd: RawFd) -> io::Result<()> {
     // SAFETY: F_GETFD only reads the descriptor flags; any fd number is acceptable.
-    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })
-        .map(drop)
-        .map_err(|e| registration_error(fd, e))
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) }).map(drop).map_err(|e| registration_error(fd, e))
 }
 
 /// Checks `fd` against a backend's [`Capabilities::max_fd`].
@@ -197,10 +184,7 @@ pub fn already_registered(fd: RawFd) -> io::Error {
 
 /// `modify`/`delete` of an fd that is not registered.
 pub fn not_registered(fd: RawFd) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::NotFound,
-        format!("fd {fd} is not registered; add it first"),
-    )
+    io::Error::new(io::ErrorKind::NotFound, format!("fd {fd} is not registered; add it first"))
 }
 
 /// Maps an OS error of a registration syscall (`epoll_ctl`, `kevent` changes) to the
@@ -334,13 +318,7 @@ fn is_listening(fd: RawFd) -> bool {
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: the kernel writes at most `len` bytes into `on`, which has that size.
     let r = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ACCEPTCONN,
-            (&raw mut on).cast(),
-            &mut len,
-        )
+        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN, (&raw mut on).cast(), &mut len)
     };
     r == 0 && on != 0
 }
@@ -395,11 +373,7 @@ mod tests {
         let d = Deadline::after(Some(Duration::from_secs(5)));
         let r = retry_interrupted(&d, |_| {
             calls += 1;
-            if calls < 3 {
-                Err(io::Error::from_raw_os_error(libc::EINTR))
-            } else {
-                Ok(calls)
-            }
+            if calls < 3 { Err(io::Error::from_raw_os_error(libc::EINTR)) } else { Ok(calls) }
         });
         assert_eq!(r.unwrap(), 3);
     }
@@ -428,18 +402,11 @@ mod tests {
 
     #[test]
     fn interest_filters_event() {
-        let r = Readiness {
-            readable: true,
-            writable: true,
-            ..Readiness::default()
-        };
+        let r = Readiness { readable: true, writable: true, ..Readiness::default() };
         let ev = r.to_event(1, Interest::WRITABLE);
         assert!(ev.writable && !ev.readable);
         assert!(r.to_event(1, Interest::NONE).is_empty());
-        let w = Readiness {
-            writable: true,
-            ..Readiness::default()
-        };
+        let w = Readiness { writable: true, ..Readiness::default() };
         assert!(w.to_event(1, Interest::READABLE).is_empty());
     }
 }

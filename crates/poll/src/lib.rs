@@ -69,17 +69,12 @@ impl ReadinessSyscall for PollSyscall {
 
     fn rebuild(&mut self, wake: RawFd, fds: &[(RawFd, Interest)]) {
         self.fds.clear();
-        self.fds.push(libc::pollfd {
-            fd: wake,
-            events: libc::POLLIN,
+        self.fds.push(libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 });
+        self.fds.extend(fds.iter().map(|&(fd, interest)| libc::pollfd {
+            fd,
+            events: Readiness::poll_bits(interest),
             revents: 0,
-        });
-        self.fds
-            .extend(fds.iter().map(|&(fd, interest)| libc::pollfd {
-                fd,
-                events: Readiness::poll_bits(interest),
-                revents: 0,
-            }));
+        }));
     }
 
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
