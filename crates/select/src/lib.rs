@@ -1,1 +1,171 @@
-//! placeholder
+//! A multipoll backend over `select(2)`.
+//!
+//! The oldest readiness call and the most portable. Like `poll` it keeps nothing in the
+//! kernel: each call passes three bit sets and the kernel scans every bit below `nfds`, so
+//! a wait costs O(highest registered fd). The registrations live in user space in
+//! [`multipoll_core::emulated::Emulated`], which also emulates
+//! [`Mode::Oneshot`](multipoll_core::Mode::Oneshot); [`Mode::Edge`](multipoll_core::Mode::Edge)
+//! is `Unsupported`.
+//!
+//! # `FD_SETSIZE`, done right
+//!
+//! libc's `fd_set` holds 1024 bits, and `FD_SET` on a larger fd writes past it: memory
+//! corruption, not an error. This backend never uses `fd_set` or `FD_SET`. It keeps its
+//! own bit arrays, sized to the highest registered fd, in the kernel's layout (an array of
+//! `fd_mask` words), and passes them to `select` with the matching `nfds`. The Linux and
+//! FreeBSD kernels size their copy by `nfds`, so fds above 1024 work there (libevent's
+//! select backend does the same). Other kernels cap `nfds` at `FD_SETSIZE`; there `add`
+//! refuses larger fds with `InvalidInput`, and [`Capabilities::max_fd`] says so.
+//!
+//! # Other quirks
+//!
+//! - `select` overwrites its sets (and, on Linux, the timeout): both are rebuilt from the
+//!   registered sets before every call.
+//! - The timeout is a `timeval`: microseconds, rounded up.
+//! - `select` has no hang-up bit: a readable fd with no queued bytes is reported as a
+//!   hang-up (`FIONREAD`, see [`multipoll_core::sys::peer_closed`]). Pending socket errors
+//!   show only as readable/writable (reading `SO_ERROR` would consume them), so
+//!   [`Capabilities::reports_errors`] is false.
+//! - Exceptional conditions (`exceptfds`: TCP urgent data) count as readable, as `POLLPRI`
+//!   does on the poll backend.
+//! - A registered fd closed without `delete` makes the whole call fail with `EBADF`. The
+//!   backend then finds the closed fds (`fcntl(F_GETFD)` on each), reports each once as an
+//!   error, forgets it and keeps serving the rest.
+//!
+//! ```
+//! use std::io::Write;
+//! use std::os::fd::AsFd;
+//! use std::time::Duration;
+//! use multipoll_select::{Events, Interest, Mode, Poller, Select};
+//!
+//! let (mut a, b) = std::os::unix::net::UnixStream::pair()?;
+//! let poller = Select::new()?;
+//! poller.add(b.as_fd(), 3, Interest::READABLE, Mode::Oneshot)?;
+//! a.write_all(b"x")?;
+//! let mut events = Events::new();
+//! assert_eq!(poller.wait(&mut events, Some(Duration::from_secs(5)))?, 1);
+//! assert_eq!(poller.wait(&mut events, Some(Duration::ZERO))?, 0, "oneshot: disarmed");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(missing_docs, missing_debug_implementations)]
+#![doc(test(attr(deny(warnings))))]
+#![cfg(unix)]
+
+mod fdset;
+
+use std::io;
+use std::os::fd::RawFd;
+use std::ptr;
+use std::time::Duration;
+
+use multipoll_core::emulated::{Emulated, ReadinessSyscall};
+use multipoll_core::sys::{self, Readiness, cvt};
+
+pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, Poller};
+
+use fdset::FdSet;
+
+/// The `select(2)` poller: [`Emulated`] registrations over [`SelectSyscall`].
+pub type Select = Emulated<SelectSyscall>;
+
+/// The `select(2)` call and its bit sets.
+#[derive(Debug, Default)]
+pub struct SelectSyscall {
+    /// What to watch (rebuilt on registration changes) ...
+    want: [FdSet; 3],
+    /// ... and the copies the kernel overwrites on each call.
+    got: [FdSet; 3],
+    fds: Vec<RawFd>,
+    wake: RawFd,
+    nfds: libc::c_int,
+    /// Fds found closed after an `EBADF`, by index into `fds`.
+    closed: Vec<bool>,
+}
+
+const READ: usize = 0;
+const WRITE: usize = 1;
+const EXCEPT: usize = 2;
+
+impl ReadinessSyscall for SelectSyscall {
+    const NAME: &'static str = "select";
+    const TIMEOUT_PRECISION: Duration = Duration::from_micros(1);
+    const REPORTS_ERRORS: bool = false;
+
+    fn max_fd() -> Option<RawFd> {
+        fdset::max_fd()
+    }
+
+    fn new() -> io::Result<Self> {
+        Ok(SelectSyscall::default())
+    }
+
+    fn rebuild(&mut self, wake: RawFd, fds: &[(RawFd, Interest)]) {
+        let highest = fds.iter().map(|&(fd, _)| fd).chain([wake]).max().unwrap_or(wake);
+        for set in &mut self.want {
+            set.reset(highest);
+        }
+        self.want[READ].insert(wake);
+        self.wake = wake;
+        self.fds.clear();
+        for &(fd, interest) in fds {
+            if interest.is_readable() {
+                self.want[READ].insert(fd);
+                self.want[EXCEPT].insert(fd);
+            }
+            if interest.is_writable() {
+                self.want[WRITE].insert(fd);
+            }
+            self.fds.push(fd);
+        }
+        self.nfds = highest + 1;
+        self.closed.clear();
+        self.closed.resize(fds.len(), false);
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        for (got, want) in self.got.iter_mut().zip(&self.want) {
+            got.copy_from(want);
+        }
+        let mut tv = timeout.map(sys::timeout_timeval);
+        let tv_ptr = tv.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
+        let [r, w, e] = &mut self.got;
+        // SAFETY: each set holds at least `nfds` bits in the kernel's fd_mask layout
+        // (`FdSet::reset` sized them), and `tv_ptr` is null or points to a live timeval.
+        let res = cvt(unsafe {
+            libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), e.as_mut_ptr(), tv_ptr)
+        });
+        match res {
+            Ok(_) => Ok(()),
+            Err(err) if err.raw_os_error() == Some(libc::EBADF) => {
+                // Some registered fd was closed: report those, and nothing else this time.
+                for set in &mut self.got {
+                    set.clear();
+                }
+                for (closed, &fd) in self.closed.iter_mut().zip(&self.fds) {
+                    *closed = sys::check_open(fd).is_err();
+                }
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    fn woken(&self) -> bool {
+        self.got[READ].contains(self.wake)
+    }
+
+    fn readiness(&self, index: usize) -> Readiness {
+        if self.closed[index] {
+            return Readiness { closed: true, ..Readiness::default() };
+        }
+        let fd = self.fds[index];
+        let readable = self.got[READ].contains(fd) || self.got[EXCEPT].contains(fd);
+        Readiness {
+            readable,
+            writable: self.got[WRITE].contains(fd),
+            hangup: readable && sys::peer_closed(fd),
+            error: false,
+            closed: false,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Growable fd bit sets in the kernel's `fd_set` layout, so fds above `FD_SETSIZE` never
+//! go through libc's fixed-size `fd_set` and `FD_SET` (which would write out of bounds).
+
+use std::os::fd::RawFd;
+
+/// One word of an `fd_set`, as each kernel defines `fd_mask`: the bit for fd `n` is bit
+/// `n % BITS` of word `n / BITS`, so the word size matters on big-endian machines.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly"
+))]
+type Word = libc::c_ulong;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly"
+)))]
+type Word = u32;
+
+const BITS: usize = Word::BITS as usize;
+
+/// The largest fd `select` takes here: none but the process limit where the kernel sizes
+/// its sets by `nfds`, `FD_SETSIZE - 1` elsewhere.
+pub(crate) fn max_fd() -> Option<RawFd> {
+    if cfg!(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    )) {
+        None
+    } else {
+        #[allow(clippy::unnecessary_cast, reason = "FD_SETSIZE's type differs by platform")]
+        Some(libc::FD_SETSIZE as RawFd - 1)
+    }
+}
+
+/// A bit set of fds, at least as large as libc's `fd_set`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FdSet {
+    words: Vec<Word>,
+}
+
+impl FdSet {
+    /// Empties the set and sizes it for fds up to `highest`.
+    pub(crate) fn reset(&mut self, highest: RawFd) {
+        // Never smaller than `fd_set`: some C libraries' `select` wrappers copy a whole one.
+        #[allow(clippy::unnecessary_cast, reason = "FD_SETSIZE's type differs by platform")]
+        let bits = (highest as usize + 1).max(libc::FD_SETSIZE as usize);
+        self.words.clear();
+        self.words.resize(bits.div_ceil(BITS), 0);
+    }
+
+    /// Adds `fd`, which must be at most the `highest` given to `reset`.
+    pub(crate) fn insert(&mut self, fd: RawFd) {
+        let fd = fd as usize;
+        self.words[fd / BITS] |= 1 << (fd % BITS);
+    }
+
+    /// Whether `fd` is in the set (fds beyond its size are not).
+    pub(crate) fn contains(&self, fd: RawFd) -> bool {
+        let fd = fd as usize;
+        self.words.get(fd / BITS).is_some_and(|w| w & (1 << (fd % BITS)) != 0)
+    }
+
+    /// Makes this set a copy of `other`, reusing its allocation.
+    pub(crate) fn copy_from(&mut self, other: &FdSet) {
+        self.words.clear();
+        self.words.extend_from_slice(&other.words);
+    }
+
+    /// Removes every fd, keeping the size.
+    pub(crate) fn clear(&mut self) {
+        self.words.fill(0);
+    }
+
+    /// The set as the `fd_set` pointer `select(2)` takes.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut libc::fd_set {
+        self.words.as_mut_ptr().cast()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_past_fd_setsize() {
+        let mut set = FdSet::default();
+        set.reset(5000);
+        assert!(set.words.len() * BITS > 5000);
+        set.insert(0);
+        set.insert(1023);
+        set.insert(1024);
+        set.insert(5000);
+        for fd in [0, 1023, 1024, 5000] {
+            assert!(set.contains(fd), "{fd}");
+        }
+        assert!(!set.contains(1) && !set.contains(4999) && !set.contains(1 << 20));
+        let mut copy = FdSet::default();
+        copy.copy_from(&set);
+        assert!(copy.contains(5000));
+        copy.clear();
+        assert!(!copy.contains(5000) && set.contains(5000));
+    }
+
+    #[test]
+    fn never_smaller_than_fd_set() {
+        let mut set = FdSet::default();
+        set.reset(3);
+        assert!(
+            set.words.len() * std::mem::size_of::<Word>() >= std::mem::size_of::<libc::fd_set>()
+        );
+    }
+
+    /// The layout matches libc's own `FD_SET`/`FD_ISSET` for fds below `FD_SETSIZE`.
+    #[test]
+    fn layout_matches_libc() {
+        for fd in [0, 1, 31, 32, 63, 64, 100, 1023] {
+            let mut set = FdSet::default();
+            set.reset(1023);
+            set.insert(fd);
+            // SAFETY: `set` holds at least an `fd_set` (see `reset`) and `fd` < FD_SETSIZE.
+            let seen = unsafe { libc::FD_ISSET(fd, set.as_mut_ptr()) };
+            assert!(seen, "fd {fd}");
+        }
+    }
+}
