@@ -1,1 +1,99 @@
-//! placeholder
+//! Pluggable I/O readiness backends behind one trait.
+//!
+//! multipoll implements the [`Poller`] contract over each readiness syscall — `select(2)`,
+//! `poll(2)`, `epoll(7)`, `kqueue(2)` — as separate crates that behave identically (a shared
+//! conformance suite proves it). This facade is the one place that knows them all:
+//!
+//! - **At compile time**, each backend is a Cargo feature (`select`, `poll`, `epoll`,
+//!   `kqueue`; all on by default, each compiling to nothing where its syscall does not
+//!   exist). [`DefaultPoller`] is the best one enabled for the target: kqueue on
+//!   BSD/macOS, epoll on Linux, then poll, then select. Code generic over `P: Poller`
+//!   pays nothing for the choice.
+//! - **At runtime**, [`AnyPoller`] wraps whichever [`Backend`] you name
+//!   (`"epoll".parse::<Backend>()`), for command-line flags and comparisons. Its
+//!   [`Poller::new`] takes the backend from the `MULTIPOLL_BACKEND` environment variable
+//!   when set, [`DefaultPoller`]'s otherwise.
+//!
+//! To use one backend alone, depend on its crate (`multipoll-epoll`, …) instead.
+//!
+//! ```
+//! use std::io::Write;
+//! use std::os::fd::AsFd;
+//! use std::time::Duration;
+//! use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
+//!
+//! for backend in Backend::available() {
+//!     let poller = AnyPoller::new(backend)?;
+//!     let (mut a, b) = std::os::unix::net::UnixStream::pair()?;
+//!     poller.add(b.as_fd(), 42, Interest::READABLE, Mode::Level)?;
+//!     a.write_all(b"hi")?;
+//!     let mut events = Events::new();
+//!     poller.wait(&mut events, Some(Duration::from_secs(5)))?;
+//!     assert_eq!(events.iter().next().map(|e| e.key), Some(42), "{backend}");
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(missing_docs, missing_debug_implementations)]
+#![doc(test(attr(deny(warnings))))]
+#![cfg(unix)]
+
+mod any;
+mod backend;
+
+pub use any::AnyPoller;
+pub use backend::Backend;
+pub use multipoll_core::{
+    Capabilities, Event, Events, Interest, Mode, Poller, RESERVED_KEY, emulated, notify, sys,
+};
+
+#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+pub use multipoll_epoll::Epoll;
+#[cfg(all(
+    feature = "kqueue",
+    any(
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_vendor = "apple"
+    )
+))]
+pub use multipoll_kqueue::Kqueue;
+#[cfg(feature = "poll")]
+pub use multipoll_poll::Poll;
+#[cfg(feature = "select")]
+pub use multipoll_select::Select;
+
+cfg_if::cfg_if! {
+    if #[cfg(all(
+        feature = "kqueue",
+        any(
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_vendor = "apple"
+        )
+    ))] {
+        /// The best backend enabled for this target (here: kqueue).
+        pub type DefaultPoller = Kqueue;
+        const DEFAULT_BACKEND: Backend = Backend::Kqueue;
+    } else if #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))] {
+        /// The best backend enabled for this target (here: epoll).
+        pub type DefaultPoller = Epoll;
+        const DEFAULT_BACKEND: Backend = Backend::Epoll;
+    } else if #[cfg(feature = "poll")] {
+        /// The best backend enabled for this target (here: poll).
+        pub type DefaultPoller = Poll;
+        const DEFAULT_BACKEND: Backend = Backend::Poll;
+    } else if #[cfg(feature = "select")] {
+        /// The best backend enabled for this target (here: select).
+        pub type DefaultPoller = Select;
+        const DEFAULT_BACKEND: Backend = Backend::Select;
+    } else {
+        compile_error!(
+            "multipoll: no backend is enabled for this target; enable one of the features \
+             `epoll` (Linux), `kqueue` (BSD, macOS), `poll` or `select`"
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! [`AnyPoller`]: a backend chosen at runtime.
+
+use std::io;
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
+
+use crate::{Backend, Capabilities, Events, Interest, Mode, Poller};
+
+/// A poller whose backend is chosen at runtime, from a [`Backend`].
+///
+/// Each call is one `match` and a direct call into the backend (no `dyn`). Code that knows
+/// its backend at compile time should use that type, or be generic over `P: Poller`.
+///
+/// ```
+/// use multipoll::{AnyPoller, Backend, Poller};
+///
+/// let poller = AnyPoller::new("poll".parse::<Backend>()?)?;
+/// assert_eq!(poller.backend(), Backend::Poll);
+/// assert_eq!(poller.capabilities().name, "poll");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AnyPoller {
+    /// The select backend.
+    #[cfg(feature = "select")]
+    Select(crate::Select),
+    /// The poll backend.
+    #[cfg(feature = "poll")]
+    Poll(crate::Poll),
+    /// The epoll backend.
+    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    Epoll(crate::Epoll),
+    /// The kqueue backend.
+    #[cfg(all(
+        feature = "kqueue",
+        any(
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_vendor = "apple"
+        )
+    ))]
+    Kqueue(crate::Kqueue),
+}
+
+/// Calls the same method on whichever backend `self` holds.
+macro_rules! dispatch {
+    ($self:expr, $p:ident => $call:expr) => {
+        match $self {
+            #[cfg(feature = "select")]
+            AnyPoller::Select($p) => $call,
+            #[cfg(feature = "poll")]
+            AnyPoller::Poll($p) => $call,
+            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            AnyPoller::Epoll($p) => $call,
+            #[cfg(all(
+                feature = "kqueue",
+                any(
+                    target_os = "freebsd",
+                    target_os = "dragonfly",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_vendor = "apple"
+                )
+            ))]
+            AnyPoller::Kqueue($p) => $call,
+        }
+    };
+}
+
+impl AnyPoller {
+    /// Creates a poller of `backend`.
+    ///
+    /// # Errors
+    /// `Unsupported` when the backend is not in this build (the message lists those that
+    /// are), or the backend's own creation errors.
+    pub fn new(backend: Backend) -> io::Result<AnyPoller> {
+        match backend {
+            #[cfg(feature = "select")]
+            Backend::Select => Ok(AnyPoller::Select(Poller::new()?)),
+            #[cfg(feature = "poll")]
+            Backend::Poll => Ok(AnyPoller::Poll(Poller::new()?)),
+            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            Backend::Epoll => Ok(AnyPoller::Epoll(Poller::new()?)),
+            #[cfg(all(
+                feature = "kqueue",
+                any(
+                    target_os = "freebsd",
+                    target_os = "dragonfly",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_vendor = "apple"
+                )
+            ))]
+            Backend::Kqueue => Ok(AnyPoller::Kqueue(Poller::new()?)),
+            #[allow(unreachable_patterns, reason = "reachable when a backend is compiled out")]
+            other => Err(Backend::unavailable(other.name())),
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            #[cfg(feature = "select")]
+            AnyPoller::Select(_) => Backend::Select,
+            #[cfg(feature = "poll")]
+            AnyPoller::Poll(_) => Backend::Poll,
+            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            AnyPoller::Epoll(_) => Backend::Epoll,
+            #[cfg(all(
+                feature = "kqueue",
+                any(
+                    target_os = "freebsd",
+                    target_os = "dragonfly",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_vendor = "apple"
+                )
+            ))]
+            AnyPoller::Kqueue(_) => Backend::Kqueue,
+        }
+    }
+}
+
+impl Poller for AnyPoller {
+    /// Creates a poller of [`Backend::from_env`]: `MULTIPOLL_BACKEND` if set, else
+    /// [`DefaultPoller`](crate::DefaultPoller)'s backend.
+    fn new() -> io::Result<Self> {
+        AnyPoller::new(Backend::from_env()?)
+    }
+
+    fn add(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        dispatch!(self, p => p.add(fd, key, interest, mode))
+    }
+
+    fn modify(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        dispatch!(self, p => p.modify(fd, key, interest, mode))
+    }
+
+    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        dispatch!(self, p => p.delete(fd))
+    }
+
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        dispatch!(self, p => p.wait(events, timeout))
+    }
+
+    fn notify(&self) -> io::Result<()> {
+        dispatch!(self, p => p.notify())
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        dispatch!(self, p => p.capabilities())
+    }
+}

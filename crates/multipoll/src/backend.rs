@@ -1,0 +1,114 @@
+//! The runtime name of a backend: [`Backend`].
+
+use std::fmt;
+use std::io;
+use std::str::FromStr;
+
+/// One of multipoll's backends, by name.
+///
+/// `FromStr`/`Display` use the lower-case names `select`, `poll`, `epoll`, `kqueue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// `select(2)`: [`Select`](crate::Select).
+    Select,
+    /// `poll(2)`: [`Poll`](crate::Poll).
+    Poll,
+    /// `epoll(7)`, Linux: [`Epoll`](crate::Epoll).
+    Epoll,
+    /// `kqueue(2)`, BSD and macOS: [`Kqueue`](crate::Kqueue).
+    Kqueue,
+}
+
+impl Backend {
+    /// Every backend multipoll has, available here or not.
+    pub const ALL: [Backend; 4] = [Backend::Select, Backend::Poll, Backend::Epoll, Backend::Kqueue];
+
+    /// The backend's lower-case name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Select => "select",
+            Backend::Poll => "poll",
+            Backend::Epoll => "epoll",
+            Backend::Kqueue => "kqueue",
+        }
+    }
+
+    /// Whether this build has the backend: its feature is on and the target has its
+    /// syscall.
+    pub const fn is_available(self) -> bool {
+        match self {
+            Backend::Select => cfg!(feature = "select"),
+            Backend::Poll => cfg!(feature = "poll"),
+            Backend::Epoll => {
+                cfg!(all(feature = "epoll", any(target_os = "linux", target_os = "android")))
+            }
+            Backend::Kqueue => cfg!(all(
+                feature = "kqueue",
+                any(
+                    target_os = "freebsd",
+                    target_os = "dragonfly",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_vendor = "apple"
+                )
+            )),
+        }
+    }
+
+    /// The backends this build has, in [`Backend::ALL`] order.
+    pub fn available() -> impl Iterator<Item = Backend> {
+        Backend::ALL.into_iter().filter(|b| b.is_available())
+    }
+
+    /// The backend of [`DefaultPoller`](crate::DefaultPoller).
+    pub const fn compiled_default() -> Backend {
+        crate::DEFAULT_BACKEND
+    }
+
+    /// The backend named by the `MULTIPOLL_BACKEND` environment variable, or
+    /// [`Backend::compiled_default`] when it is unset or empty.
+    ///
+    /// # Errors
+    /// `InvalidInput` when the variable names no available backend (the message lists the
+    /// available ones).
+    pub fn from_env() -> io::Result<Backend> {
+        match std::env::var("MULTIPOLL_BACKEND") {
+            Ok(name) if !name.is_empty() => name.parse(),
+            _ => Ok(Backend::compiled_default()),
+        }
+    }
+
+    /// The error for a backend that is not in this build.
+    pub(crate) fn unavailable(name: &str) -> io::Error {
+        let available: Vec<&str> = Backend::available().map(Backend::name).collect();
+        io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "backend `{name}` is not available in this build (available: {})",
+                available.join(", ")
+            ),
+        )
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = io::Error;
+
+    /// Parses a backend name; fails for unknown names and for backends not in this build.
+    fn from_str(s: &str) -> io::Result<Backend> {
+        let Some(backend) = Backend::ALL.into_iter().find(|b| b.name() == s) else {
+            let available: Vec<&str> = Backend::available().map(Backend::name).collect();
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unknown backend `{s}` (available: {})", available.join(", ")),
+            ));
+        };
+        if backend.is_available() { Ok(backend) } else { Err(Backend::unavailable(s)) }
+    }
+}
