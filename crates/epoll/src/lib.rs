@@ -241,8 +241,9 @@ impl Poller for Epoll {
         events.clear();
         let deadline = Deadline::after(timeout);
         let mut buffer = lock(&self.buffer);
-        // One slot more than `events` holds, for the wake-up fd.
-        let want = events.capacity().saturating_add(1).min(i32::MAX as usize);
+        // Never more than `events` holds: an event the kernel hands over is consumed (a
+        // oneshot fd is disarmed, an edge is spent), so one that did not fit would be lost.
+        let want = events.capacity().min(i32::MAX as usize);
         buffer.resize(want, libc::epoll_event { events: 0, u64: 0 });
         let wake = self.notifier.fd().as_raw_fd();
         loop {
