@@ -139,6 +139,7 @@ pub fn check_registration(caps: &Capabilities, key: usize, mode: Mode) -> io::Re
 
 /// Checks that `fd` is open (`fcntl(F_GETFD)`), for backends whose kernel call does not.
 pub fn check_open(fd: RawFd) -> io::Result<()> {
+    crate::fault::inject(crate::fault::Call::Register).map_err(|e| registration_error(fd, e))?;
     // SAFETY: F_GETFD only reads the descriptor flags; any fd number is acceptable.
     cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) }).map(drop).map_err(|e| registration_error(fd, e))
 }
