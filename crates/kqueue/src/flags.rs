@@ -195,11 +195,12 @@ impl Change {
     /// Whether the receipt errno `errno` still means "done".
     fn tolerates(&self, errno: i32) -> bool {
         match self.action {
-            // The knote is already gone: the fd was closed (the kernel drops its knotes)
-            // and maybe its number reused, or a rollback deletes what was never added.
-            Action::Delete => errno == libc::ENOENT,
-            // The fd was closed since the event that asked for this.
-            Action::Disable => errno == libc::ENOENT || errno == libc::EBADF,
+            // The knote is already gone: the fd was closed (EBADF: the kernel dropped its
+            // knotes on close; ENOENT: and its number was reused), or a rollback deletes
+            // what was never added. Either way the registration can go, so that the fd
+            // number can be added again.
+            // Disable: the fd was closed since the event that asked for it.
+            Action::Delete | Action::Disable => errno == libc::ENOENT || errno == libc::EBADF,
             // macOS: adding a pipe whose other end is closed fails with EPIPE, yet the knote
             // is in place and reports the hang-up (seen on OS X 10.10/10.11; mio#582).
             Action::Add(_) => errno == libc::EPIPE,

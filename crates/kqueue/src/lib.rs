@@ -47,7 +47,8 @@
 //! - macOS rejects very long timeouts with `EINVAL`: one call waits at most 10⁶ s, and
 //!   `wait` waits again for the rest.
 //! - A closed fd loses its knotes in the kernel; its registration stays in the table until
-//!   `delete` (whose `ENOENT` is then not an error). So, as the [contract](Poller) says,
+//!   `delete`, which then succeeds (its `EBADF`/`ENOENT` mean "already gone"). Until then
+//!   `add` of the same fd number says `AlreadyExists`: as the [contract](Poller) says,
 //!   delete before you close.
 //! - A kqueue is not inherited across `fork`; it is created close-on-exec as well.
 //!
