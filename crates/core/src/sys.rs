@@ -239,7 +239,9 @@ impl Readiness {
     /// read or write will not block (it returns end of file or the error).
     pub fn from_poll_bits(bits: i32) -> Readiness {
         let bit = |b: i16| bits & i32::from(b) != 0;
-        let hangup = bit(libc::POLLHUP) || bits & POLLRDHUP != 0;
+        // Through `bit`, not `bits & POLLRDHUP`: where POLLRDHUP is 0 the latter is a
+        // constant `& 0`, which clippy denies (bad_bit_mask) on every non-Linux target.
+        let hangup = bit(libc::POLLHUP) || bit(POLLRDHUP as i16);
         let error = bit(libc::POLLERR);
         Readiness {
             readable: bit(libc::POLLIN) || bit(libc::POLLPRI) || hangup || error,
