@@ -14,8 +14,8 @@ use std::time::Instant;
 use multipoll_core::{Events, Interest, Mode, Poller};
 
 use crate::util::{
-    LATE, LONG, MAX_SPURIOUS, QUIET, Want, drain, dup_at_least, expect_events, expect_no_events,
-    is_open, pipe, raise_fd_limit, replace_fd, send, supports, wait_checked,
+    CpuMeter, LATE, LONG, MAX_SPURIOUS, QUIET, Want, drain, dup_at_least, expect_events,
+    expect_no_events, is_open, pipe, raise_fd_limit, replace_fd, send, supports, wait_checked,
 };
 
 /// Where [`many_fds_few_ready`] moves its write ends, so that the registered read ends
@@ -216,6 +216,7 @@ pub fn closed_without_delete<P: Poller>() -> io::Result<()> {
 
     // Listen for a while: one error report for key 1 is allowed, nothing else, no spinning.
     let end = Instant::now() + 2 * QUIET;
+    let meter = CpuMeter::start();
     let (mut closed_reports, mut early) = (0, 0);
     while let Some(left) = end.checked_duration_since(Instant::now()) {
         let got = wait_checked(&poller, &mut events, Some(left))?;
@@ -230,6 +231,7 @@ pub fn closed_without_delete<P: Poller>() -> io::Result<()> {
         assert!(closed_reports <= 1, "the closed fd was reported {closed_reports} times");
         assert!(early <= MAX_SPURIOUS, "wait spins after an fd was closed ({early} early returns)");
     }
+    meter.assert_blocked("waiting after a registered fd was closed");
     assert!(!is_open(number), "fd {number} was reopened during the test");
 
     send(&write2, b"x")?;

@@ -18,7 +18,8 @@ use multipoll_core::sys::cvt;
 use multipoll_core::{Events, Interest, Mode, Poller};
 
 use crate::util::{
-    LATE, PROMPT, Want, expect_events, pipe, send, unix_pair, wait_checked, wait_in_thread,
+    CpuMeter, LATE, PROMPT, Want, expect_events, pipe, send, unix_pair, wait_checked,
+    wait_in_thread,
 };
 
 /// With nothing ready, `wait(Some(d))` returns no event, after at least `d` and not much
@@ -34,10 +35,12 @@ pub fn idle_wait_times_out<P: Poller>() -> io::Result<()> {
             poller.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
         }
         let start = Instant::now();
+        let meter = CpuMeter::start();
         assert_eq!(wait_checked(&poller, &mut events, Some(timeout))?, []);
         let took = start.elapsed();
         assert!(took >= timeout, "wait({timeout:?}) returned early, after {took:?}");
         assert!(took < timeout + LATE, "wait({timeout:?}) returned late, after {took:?}");
+        meter.assert_blocked(&format!("wait({timeout:?})"));
     }
     Ok(())
 }
@@ -66,7 +69,8 @@ pub fn zero_timeout_never_blocks<P: Poller>() -> io::Result<()> {
 }
 
 /// A sub-millisecond timeout is rounded up, never down to a busy zero: each wait lasts at
-/// least what was asked.
+/// least what was asked, and blocks for it rather than spinning (a backend that rounds
+/// 0.5 ms down to a zero timeout and re-polls until the deadline uses the CPU throughout).
 pub fn sub_ms_timeout_waits<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (mut events, (_a, b)) = (Events::new(), unix_pair()?);
@@ -79,6 +83,11 @@ pub fn sub_ms_timeout_waits<P: Poller>() -> io::Result<()> {
             assert!(took >= timeout, "wait({timeout:?}) returned after only {took:?}");
         }
     }
+    let meter = CpuMeter::start();
+    for _ in 0..50 {
+        assert_eq!(wait_checked(&poller, &mut events, Some(Duration::from_micros(500)))?, []);
+    }
+    meter.assert_blocked("50 waits of 0.5 ms");
     Ok(())
 }
 

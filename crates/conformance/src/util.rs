@@ -251,6 +251,55 @@ pub fn raise_fd_limit(want: u64) -> io::Result<u64> {
 }
 
 // ---------------------------------------------------------------------------------------
+// CPU time: blocked or spinning?
+
+#[cfg(not(target_os = "netbsd"))]
+const CLOCK_THREAD_CPUTIME_ID: libc::clockid_t = libc::CLOCK_THREAD_CPUTIME_ID;
+// The libc crate lacks NetBSD's; this is its value in NetBSD's <time.h>.
+#[cfg(target_os = "netbsd")]
+const CLOCK_THREAD_CPUTIME_ID: libc::clockid_t = 0x2000_0000;
+
+/// The CPU time the calling thread has used, or `None` where the clock is unavailable.
+pub fn thread_cpu_time() -> Option<Duration> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec into `ts`, which is live.
+    cvt(unsafe { libc::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) }).ok()?;
+    Some(Duration::new(u64::try_from(ts.tv_sec).ok()?, u32::try_from(ts.tv_nsec).ok()?))
+}
+
+/// Tells a `wait` that blocks from one that spins inside (returning only at its timeout,
+/// so that its caller sees nothing wrong): the first uses almost no CPU time.
+///
+/// A correct backend uses microseconds of CPU per wait, so the bound —a quarter of the
+/// wall-clock time, plus 2 ms— never fails it, however loaded the machine. A spinning
+/// backend uses all the CPU it is given: on a busy machine it may still pass, so this
+/// catches spins best effort, never falsely.
+#[derive(Debug)]
+pub struct CpuMeter {
+    cpu: Option<Duration>,
+    wall: Instant,
+}
+
+impl CpuMeter {
+    /// Starts measuring the calling thread.
+    pub fn start() -> CpuMeter {
+        CpuMeter { cpu: thread_cpu_time(), wall: Instant::now() }
+    }
+
+    /// Asserts that the calling thread (the one that started the meter) mostly slept.
+    #[track_caller]
+    pub fn assert_blocked(&self, what: &str) {
+        let wall = self.wall.elapsed();
+        let (Some(start), Some(now)) = (self.cpu, thread_cpu_time()) else { return };
+        let cpu = now.saturating_sub(start);
+        assert!(
+            cpu <= wall / 4 + Duration::from_millis(2),
+            "{what}: the thread used {cpu:?} of CPU in {wall:?}: waiting spins instead of blocking"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Assertions
 
 /// Asserts that `result` failed with `kind`; `what` names the call in the message.
@@ -375,8 +424,9 @@ pub fn expect_events<P: Poller>(
     Ok(seen.into_iter().flatten().collect())
 }
 
-/// Asserts that nothing is reported for `quiet`: every wait returns no event, and at most
-/// [`MAX_SPURIOUS`] waits return before their timeout (more would be a busy loop).
+/// Asserts that nothing is reported for `quiet`: every wait returns no event, at most
+/// [`MAX_SPURIOUS`] waits return before their timeout, and the waits block rather than
+/// spin ([`CpuMeter`]).
 ///
 /// # Errors
 /// `wait`'s.
@@ -387,10 +437,12 @@ pub fn expect_no_events<P: Poller>(
     quiet: Duration,
 ) -> io::Result<()> {
     let end = Instant::now() + quiet;
+    let meter = CpuMeter::start();
     let mut early = 0;
     loop {
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
+            meter.assert_blocked(&format!("{quiet:?} with nothing to report"));
             return Ok(());
         }
         let got = wait_checked(poller, events, Some(left))?;
