@@ -248,3 +248,63 @@ pub fn run_all<P: Poller>() -> io::Result<()> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::os::fd::BorrowedFd;
+    use std::time::Duration;
+
+    use multipoll_core::{Capabilities, Events, Interest, Mode};
+
+    use super::*;
+
+    /// A backend that cannot even be created: every behaviour must fail, at once.
+    #[derive(Debug)]
+    struct Unavailable;
+
+    impl Poller for Unavailable {
+        fn new() -> io::Result<Self> {
+            Err(io::Error::new(io::ErrorKind::Unsupported, "no such kernel"))
+        }
+        fn add(&self, _: BorrowedFd<'_>, _: usize, _: Interest, _: Mode) -> io::Result<()> {
+            unreachable!("never created")
+        }
+        fn modify(&self, _: BorrowedFd<'_>, _: usize, _: Interest, _: Mode) -> io::Result<()> {
+            unreachable!("never created")
+        }
+        fn delete(&self, _: BorrowedFd<'_>) -> io::Result<()> {
+            unreachable!("never created")
+        }
+        fn wait(&self, _: &mut Events, _: Option<Duration>) -> io::Result<usize> {
+            unreachable!("never created")
+        }
+        fn notify(&self) -> io::Result<()> {
+            unreachable!("never created")
+        }
+        fn capabilities(&self) -> Capabilities {
+            unreachable!("never created")
+        }
+    }
+
+    #[test]
+    fn behaviour_names_are_unique() {
+        let all = behaviours::<Unavailable>();
+        let names: HashSet<&str> = all.iter().map(|b| b.name).collect();
+        assert_eq!(names.len(), all.len(), "a name appears twice");
+        assert!(all.len() >= 35, "only {} behaviours", all.len());
+    }
+
+    #[test]
+    fn run_all_reports_every_failure() {
+        let err = run_all::<Unavailable>().expect_err("nothing can pass without a poller");
+        let message = err.to_string();
+        for b in behaviours::<Unavailable>() {
+            assert!(
+                message.contains(&format!("\n{}: ", b.name)),
+                "{} missing from {message}",
+                b.name
+            );
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! Readiness: what is reported, and with which [`Event`](multipoll_core::Event) flags, on
+//! Readiness: what is reported, and with which [`Event`] flags, on
 //! each kind of fd a server polls — Unix sockets, TCP sockets, pipes, listening sockets.
 //!
 //! The flags are part of the contract (`readable` and `writable` filtered by interest,

@@ -104,6 +104,14 @@ pub fn unix_pair() -> io::Result<(UnixStream, UnixStream)> {
 
 /// A connected, non-blocking TCP pair over `127.0.0.1` (an ephemeral port).
 ///
+/// ```
+/// use multipoll_conformance::util::tcp_pair;
+///
+/// let (a, b) = tcp_pair()?;
+/// assert_eq!(a.local_addr()?, b.peer_addr()?);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Errors
 /// The socket calls'.
 pub fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
@@ -152,6 +160,16 @@ pub fn send(fd: impl AsFd, data: &[u8]) -> io::Result<()> {
 
 /// Reads from non-blocking `fd` until it would block or reaches end of file; returns how
 /// many bytes it read.
+///
+/// ```
+/// use multipoll_conformance::util::{drain, send, unix_pair};
+///
+/// let (a, b) = unix_pair()?;
+/// send(&a, b"hello")?;
+/// assert_eq!(drain(&b)?, 5);
+/// assert_eq!(drain(&b)?, 0, "empty now, and non-blocking");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// # Errors
 /// `read(2)`'s, except `WouldBlock` (the normal end) and `Interrupted` (retried).
@@ -314,6 +332,16 @@ pub fn expect_kind<T: fmt::Debug>(result: io::Result<T>, kind: ErrorKind, what: 
 
 /// The event a behaviour expects: `readable` and `writable` must match exactly; `hangup`
 /// and `error` must match when `Some`.
+///
+/// ```
+/// use multipoll_conformance::util::Want;
+/// use multipoll_core::Event;
+///
+/// let closed = Event { readable: true, hangup: true, ..Event::new(7) };
+/// assert!(Want::readable(7).hangup().matches(&closed));
+/// assert!(!Want::readable(7).matches(&closed), "hang-up unexpected by default");
+/// assert!(Want::readable(7).hangup().error(None).matches(&Event { error: true, ..closed }));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Want {
     /// The key.
