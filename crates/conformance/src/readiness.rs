@@ -1,5 +1,5 @@
-//! Readiness: what is reported, and with which [`Event`] flags, on
-//! each kind of fd a server polls — Unix sockets, TCP sockets, pipes, listening sockets.
+//! Readiness: what is reported, and with which [`Event`] flags, on each kind of fd a
+//! server polls — Unix sockets, TCP sockets, pipes, listening sockets.
 //!
 //! The flags are part of the contract (`readable` and `writable` filtered by interest,
 //! `hangup` with `readable` on every backend, `error` only where
