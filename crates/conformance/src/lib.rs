@@ -99,6 +99,7 @@ macro_rules! __for_each_behaviour {
             readiness::interest_filters_flags: Shared,
             readiness::hangup_on_peer_close: Shared,
             readiness::hangup_with_data_pending: Shared,
+            readiness::hangup_not_reported_to_writers: Shared,
             readiness::hangup_on_tcp_close: Shared,
             readiness::hangup_on_peer_reset: Shared,
             readiness::hangup_on_pipe: Shared,
