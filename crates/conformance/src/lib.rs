@@ -129,6 +129,7 @@ macro_rules! __for_each_behaviour {
             timing::huge_timeout_is_not_an_error: Shared,
             timing::signal_does_not_shorten_timeout: Shared,
             timing::signal_then_data_reported: Shared,
+            timing::notify_from_signal_handler: Shared,
             scale::many_fds_few_ready: Alone,
             scale::capacity_no_loss_level: Shared,
             scale::capacity_no_loss_oneshot: Shared,

@@ -10,7 +10,8 @@
 
 use std::io;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -121,19 +122,23 @@ extern "C" fn count_signal(_: libc::c_int) {
     SIGNALS.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Installs `count_signal` for `SIGUSR1` *without* `SA_RESTART`, so that the signal
-/// interrupts a blocked syscall with `EINTR` — the case under test. Idempotent.
-fn install_sigusr1() -> io::Result<()> {
+/// Installs `handler` for `signal` *without* `SA_RESTART`, so that the signal interrupts
+/// a blocked syscall with `EINTR` — the case under test. Idempotent.
+fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
     // SAFETY: `sigaction` is plain data for which all-zero bytes are a valid value.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = count_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    action.sa_sigaction = handler as libc::sighandler_t;
     action.sa_flags = 0;
     // SAFETY: sigemptyset writes the set it is given, `action.sa_mask`, which is live.
     cvt(unsafe { libc::sigemptyset(&mut action.sa_mask) })?;
     // SAFETY: sigaction reads `action` (a valid handler, an initialised mask) and writes no
     // old action (null).
-    cvt(unsafe { libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()) })?;
+    cvt(unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) })?;
     Ok(())
+}
+
+fn install_sigusr1() -> io::Result<()> {
+    install(libc::SIGUSR1, count_signal)
 }
 
 /// A signal delivered during `wait(Some(d))` (a handler without `SA_RESTART`, so the
@@ -183,5 +188,39 @@ pub fn signal_then_data_reported<P: Poller>() -> io::Result<()> {
     assert_eq!(waited.events.len(), 1, "{:?}", waited.events);
     assert!(Want::readable(1).matches(&waited.events[0]), "{:?}", waited.events);
     expect_events(&poller, &mut Events::new(), &[Want::readable(1)])?;
+    Ok(())
+}
+
+/// The poller [`notify_in_handler`] notifies: set only while [`NOTIFY_SERIAL`] is held.
+static NOTIFY_TARGET: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+/// Serialises [`notify_from_signal_handler`] across poller types: the process has one
+/// `SIGUSR2` handler, typed for one `P` at a time.
+static NOTIFY_SERIAL: Mutex<()> = Mutex::new(());
+
+extern "C" fn notify_in_handler<P: Poller>(_: libc::c_int) {
+    let poller = NOTIFY_TARGET.load(Ordering::Acquire).cast_const().cast::<P>();
+    if !poller.is_null() {
+        // SAFETY: NOTIFY_TARGET points to a live `P` (this handler's own type) from before
+        // the signal is raised until after it was handled; null otherwise.
+        let _ = unsafe { &*poller }.notify();
+    }
+}
+
+/// `notify` called from a signal handler — what the contract recommends for reacting to
+/// signals, since it is a single `write(2)` — wakes a blocked `wait(None)` promptly.
+pub fn notify_from_signal_handler<P: Poller>() -> io::Result<()> {
+    let _serial = NOTIFY_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    install(libc::SIGUSR2, notify_in_handler::<P>)?;
+    let poller = P::new()?;
+    NOTIFY_TARGET.store(std::ptr::from_ref(&poller).cast_mut().cast(), Ordering::Release);
+    let waited = wait_in_thread(&poller, None, |_| {
+        // Raised on this thread, the handler runs before `raise` returns, outside `wait`.
+        // SAFETY: raise takes no memory; the handler it runs is installed above.
+        cvt(unsafe { libc::raise(libc::SIGUSR2) }).map(drop)
+    });
+    NOTIFY_TARGET.store(std::ptr::null_mut(), Ordering::Release);
+    let waited = waited?;
+    waited.assert_prompt("notify from a signal handler");
+    assert_eq!(waited.events, [], "notify is not an event");
     Ok(())
 }
