@@ -19,8 +19,8 @@ use multipoll_core::sys::cvt;
 use multipoll_core::{Events, Interest, Mode, Poller};
 
 use crate::util::{
-    CpuMeter, LATE, PROMPT, Want, expect_events, pipe, send, unix_pair, wait_checked,
-    wait_in_thread,
+    CpuMeter, LATE, PROMPT, Want, expect_events, expect_timeout, pipe, send, unix_pair,
+    wait_checked, wait_in_thread,
 };
 
 /// With nothing ready, `wait(Some(d))` returns no event, after at least `d` and not much
@@ -35,13 +35,7 @@ pub fn idle_wait_times_out<P: Poller>() -> io::Result<()> {
             poller.add(a.as_fd(), 1, Interest::READABLE, Mode::Level)?;
             poller.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
         }
-        let start = Instant::now();
-        let meter = CpuMeter::start();
-        assert_eq!(wait_checked(&poller, &mut events, Some(timeout))?, []);
-        let took = start.elapsed();
-        assert!(took >= timeout, "wait({timeout:?}) returned early, after {took:?}");
-        assert!(took < timeout + LATE, "wait({timeout:?}) returned late, after {took:?}");
-        meter.assert_blocked(&format!("wait({timeout:?})"));
+        expect_timeout(&poller, &mut events, timeout)?;
     }
     Ok(())
 }

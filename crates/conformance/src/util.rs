@@ -485,6 +485,30 @@ pub fn expect_no_events<P: Poller>(
     }
 }
 
+/// Asserts that one `wait(Some(timeout))` times out: it reports nothing, returns no sooner
+/// than `timeout` and no later than [`LATE`] after it, and blocks rather than spins. Stricter
+/// than [`expect_no_events`], which forgives a few spurious early returns: for where the
+/// contract leaves no room for one (a notify that should have been coalesced away).
+///
+/// # Errors
+/// `wait`'s.
+#[track_caller]
+pub fn expect_timeout<P: Poller>(
+    poller: &P,
+    events: &mut Events,
+    timeout: Duration,
+) -> io::Result<()> {
+    let start = Instant::now();
+    let meter = CpuMeter::start();
+    let got = wait_checked(poller, events, Some(timeout))?;
+    let took = start.elapsed();
+    assert_eq!(got, [], "wait({timeout:?}) should have timed out");
+    assert!(took >= timeout, "wait({timeout:?}) returned early, after {took:?}");
+    assert!(took < timeout + LATE, "wait({timeout:?}) returned late, after {took:?}");
+    meter.assert_blocked(&format!("wait({timeout:?})"));
+    Ok(())
+}
+
 /// Asserts that `caps` and `add` agree on `mode`: `add` (of a fresh pipe) succeeds when
 /// the backend supports it and fails with `Unsupported` otherwise. Returns whether it is
 /// supported.
