@@ -19,10 +19,13 @@ util::backend_tests!(run);
 
 const CLIENTS: usize = 8;
 
+/// One way of ending connections, given the server and its baseline fd count.
+type Case = fn(&ChildServer, usize) -> io::Result<()>;
+
 fn run(backend: Backend, mode: Mode) -> io::Result<()> {
     let mut server = ChildServer::spawn(&["--backend", backend.name(), "--mode", mode.name()])?;
     let baseline = server.fd_count()?;
-    let cases: [(&str, fn(&ChildServer, usize) -> io::Result<()>); 4] = [
+    let cases: [(&str, Case); 4] = [
         ("half-close", half_close),
         ("reset mid-transfer", reset_mid_transfer),
         ("close with unread data", close_with_unread_data),

@@ -141,7 +141,7 @@ fn drain_receive_buffer(backend: Backend, mode: Mode) -> io::Result<()> {
     })?;
     let before = server.total();
     check(before.queued > 0, || format!("stalled but nothing queued: {before}"))?;
-    let stop = std::thread::spawn(move || server.stop().map(|()| ()));
+    let stop = std::thread::spawn(move || server.stop());
     stream.set_nonblocking(false)?;
     let mut got = Vec::new();
     (&stream).read_to_end(&mut got)?;

@@ -18,6 +18,7 @@ pub use server::TestServer;
 /// Generates one `#[test]` per backend (`select`, `poll`, `epoll`, `kqueue`) running
 /// `$run(backend, mode)` for every mode that backend supports; the test harness runs the
 /// backends in parallel. Backends not in this build pass with a note.
+#[allow(unused_macros, reason = "not every test file runs per backend")]
 macro_rules! backend_tests {
     ($run:path) => {
         #[test]
