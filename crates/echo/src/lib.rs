@@ -1,4 +1,4 @@
-//! A TCP echo server over [multipoll](multipoll), and the event loop under it.
+//! A TCP echo server over [multipoll], and the event loop under it.
 //!
 //! The crate has two halves that meet at one trait:
 //!

@@ -37,6 +37,8 @@ fn run(backend: Backend, mode: Mode) -> io::Result<()> {
         mode.name(),
         "--drain-timeout",
         "5s",
+        "--stats-interval",
+        "100ms",
     ])?;
     let mut rng = Rng::new(0x5167);
     let data: Vec<Vec<u8>> = (0..CLIENTS).map(|_| rng.bytes(MAX_SEND)).collect();
@@ -75,7 +77,9 @@ fn run(backend: Backend, mode: Mode) -> io::Result<()> {
     check(stats["bytes_in"] == stats["bytes_out"] && stats["bytes_out"] == received, || {
         format!("clients received {received} bytes; server stats {stats:?}")
     })?;
-    check(stats["active"] == 0 && stats["accepted"] == CLIENTS as u64, || format!("{stats:?}"))
+    check(stats["active"] == 0 && stats["accepted"] == CLIENTS as u64, || format!("{stats:?}"))?;
+    let periodic = server.output().iter().filter(|l| l.starts_with("stats now total: ")).count();
+    check(periodic > 0, || "no periodic stats with --stats-interval".into())
 }
 
 /// Sends `data` in paced chunks until the server's end of file stops it, while reading
