@@ -126,12 +126,11 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
             self.index,
             self.conns.len()
         );
-        if let Some(listener) = &self.listener {
-            if let Err(e) =
+        if let Some(listener) = &self.listener
+            && let Err(e) =
                 self.poller.modify(listener.as_fd(), LISTENER, Interest::NONE, self.mode())
-            {
-                log::error!("loop {}: listener: cannot silence: {e}", self.index);
-            }
+        {
+            log::error!("loop {}: listener: cannot silence: {e}", self.index);
         }
         self.accept_paused_until = Some(self.now + backoff);
     }

@@ -176,10 +176,10 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     fn on_event(&mut self, event: Event, reads: usize) -> io::Result<()> {
         let stats = &self.stats.loops()[self.index];
         let conn = &mut self.conns[event.key];
-        if event.error {
-            if let Some(e) = conn.stream.take_error()? {
-                return Err(e);
-            }
+        if event.error
+            && let Some(e) = conn.stream.take_error()?
+        {
+            return Err(e);
         }
         if event.writable {
             conn_io::flush(conn, stats, self.now)?;
@@ -213,11 +213,11 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
             if !self.ready.contains(&LISTENER) {
                 self.ready.push(LISTENER);
             }
-        } else if let Some(conn) = self.conns.get_mut(key) {
-            if !conn.ready {
-                conn.ready = true;
-                self.ready.push(key);
-            }
+        } else if let Some(conn) = self.conns.get_mut(key)
+            && !conn.ready
+        {
+            conn.ready = true;
+            self.ready.push(key);
         }
     }
 
@@ -353,10 +353,10 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     }
 
     fn close_listener(&mut self) {
-        if let Some(listener) = self.listener.take() {
-            if let Err(e) = self.poller.delete(listener.as_fd()) {
-                log::warn!("loop {}: listener: delete: {e}", self.index);
-            }
+        if let Some(listener) = self.listener.take()
+            && let Err(e) = self.poller.delete(listener.as_fd())
+        {
+            log::warn!("loop {}: listener: delete: {e}", self.index);
         }
         self.accept_paused_until = None;
     }
