@@ -110,13 +110,12 @@ pub fn hangup_on_peer_close<P: Poller>() -> io::Result<()> {
 
 /// The peer writing and then closing, on a Unix socket, a TCP connection and a pipe, is
 /// reported as `readable` + `hangup` while the data is still queued (reading gives the
-/// rest of the data, then end of file) — except on select, which the contract allows to
-/// report only `readable` until the data is read — and by every backend once it is read.
+/// rest of the data, then end of file) where the backend has
+/// [`early_hangup`](multipoll_core::Capabilities::early_hangup), as `readable` (hang-up
+/// optional) elsewhere, and by every backend as `readable` + `hangup` once it is read.
 pub fn hangup_with_data_pending<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    // The contract's one exception (`Event::hangup`): select cannot tell a hang-up from
-    // data while data is queued.
-    let through_data = if poller.capabilities().name == "select" { None } else { Some(true) };
+    let through_data = poller.capabilities().early_hangup.then_some(true);
     let mut events = Events::new();
     let (a, b) = unix_pair()?;
     let (c, d) = tcp_pair()?;

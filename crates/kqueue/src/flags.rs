@@ -151,34 +151,19 @@ pub(crate) struct Change {
 
 impl Change {
     const fn new(fd: RawFd, filter: Filter, action: Action, udata: usize) -> Change {
-        Change {
-            fd,
-            filter,
-            action,
-            udata,
-        }
+        Change { fd, filter, action, udata }
     }
 
     /// The `EVFILT_USER` knote behind `notify`: `EV_CLEAR`, so that any number of triggers
     /// before a wait are reported (and reset) once.
     pub(crate) const fn user_wake() -> Change {
-        Change::new(
-            0,
-            Filter::User,
-            Action::Add(Mode::Edge),
-            multipoll_core::RESERVED_KEY,
-        )
+        Change::new(0, Filter::User, Action::Add(Mode::Edge), multipoll_core::RESERVED_KEY)
     }
 
     /// The read end of the wake-up pipe, where there is no `EVFILT_USER`: level-triggered,
     /// so it reports until `wait` drains it.
     pub(crate) const fn pipe_wake(fd: RawFd) -> Change {
-        Change::new(
-            fd,
-            Filter::Read,
-            Action::Add(Mode::Level),
-            multipoll_core::RESERVED_KEY,
-        )
+        Change::new(fd, Filter::Read, Action::Add(Mode::Level), multipoll_core::RESERVED_KEY)
     }
 
     /// The `EV_*` flags of this change. Every change asks for a receipt, so that its error
@@ -227,10 +212,7 @@ pub(crate) struct ChangeList {
 impl ChangeList {
     fn new() -> ChangeList {
         let unused = Change::new(-1, Filter::Read, Action::Delete, 0);
-        ChangeList {
-            items: [unused; 6],
-            len: 0,
-        }
+        ChangeList { items: [unused; 6], len: 0 }
     }
 
     fn push(&mut self, fd: RawFd, filter: Filter, action: Action, udata: usize) {
@@ -319,10 +301,7 @@ pub(crate) fn check_receipts(changes: &[Change], receipts: &[Kevent]) -> io::Res
         }
         let errno = i32::try_from(receipt.data).unwrap_or(libc::EINVAL);
         if !change.tolerates(errno) {
-            return Err(sys::registration_error(
-                change.fd,
-                io::Error::from_raw_os_error(errno),
-            ));
+            return Err(sys::registration_error(change.fd, io::Error::from_raw_os_error(errno)));
         }
     }
     Ok(())
@@ -342,12 +321,7 @@ pub(crate) struct Entry {
 impl Entry {
     /// A fresh (or re-armed) registration.
     pub(crate) fn new(reg: Registration) -> Entry {
-        Entry {
-            reg,
-            armed: true,
-            round: 0,
-            fired: 0,
-        }
+        Entry { reg, armed: true, round: 0, fired: 0 }
     }
 
     /// Whether the registration may report (always, but for a reported oneshot).

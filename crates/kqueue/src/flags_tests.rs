@@ -6,38 +6,21 @@ use multipoll_core::RESERVED_KEY;
 const FD: RawFd = 7;
 
 fn reg(key: usize, interest: Interest, mode: Mode) -> Registration {
-    Registration {
-        key,
-        interest,
-        mode,
-    }
+    Registration { key, interest, mode }
 }
 
 fn kev(filter: Filter, flags: u16, fflags: u32) -> Kevent {
-    Kevent {
-        ident: FD as usize,
-        filter: Some(filter),
-        flags,
-        fflags,
-        data: 0,
-        udata: 1,
-    }
+    Kevent { ident: FD as usize, filter: Some(filter), flags, fflags, data: 0, udata: 1 }
 }
 
 fn receipt(errno: i32) -> Kevent {
-    Kevent {
-        data: i64::from(errno),
-        ..kev(Filter::Read, ev::ERROR, 0)
-    }
+    Kevent { data: i64::from(errno), ..kev(Filter::Read, ev::ERROR, 0) }
 }
 
 /// The changes as (filter, action, udata), for compact table assertions.
 #[track_caller]
 fn actions(list: &[Change]) -> Vec<(Filter, Action, usize)> {
-    assert!(
-        list.iter().all(|c| c.fd == FD),
-        "every change is for the fd: {list:?}"
-    );
+    assert!(list.iter().all(|c| c.fd == FD), "every change is for the fd: {list:?}");
     list.iter().map(|c| (c.filter, c.action, c.udata)).collect()
 }
 
@@ -64,10 +47,7 @@ fn delete_table() {
     let plan_delete = |i| actions(&plan(FD, Some(reg(5, i, Mode::Edge)), None));
     assert_eq!(plan_delete(Interest::READABLE), [(Read, Delete, 0)]);
     assert_eq!(plan_delete(Interest::WRITABLE), [(Write, Delete, 0)]);
-    assert_eq!(
-        plan_delete(Interest::BOTH),
-        [(Read, Delete, 0), (Write, Delete, 0)]
-    );
+    assert_eq!(plan_delete(Interest::BOTH), [(Read, Delete, 0), (Write, Delete, 0)]);
     assert_eq!(plan_delete(Interest::NONE), []);
 }
 
@@ -111,26 +91,10 @@ fn modify_mode_recreates_knotes() {
 fn modify_interest_table() {
     let m = Mode::Level;
     let cases = [
-        (
-            Interest::READABLE,
-            Interest::BOTH,
-            vec![(Read, Add(m), 3), (Write, Add(m), 3)],
-        ),
-        (
-            Interest::BOTH,
-            Interest::READABLE,
-            vec![(Read, Add(m), 3), (Write, Delete, 0)],
-        ),
-        (
-            Interest::READABLE,
-            Interest::WRITABLE,
-            vec![(Read, Delete, 0), (Write, Add(m), 3)],
-        ),
-        (
-            Interest::BOTH,
-            Interest::NONE,
-            vec![(Read, Delete, 0), (Write, Delete, 0)],
-        ),
+        (Interest::READABLE, Interest::BOTH, vec![(Read, Add(m), 3), (Write, Add(m), 3)]),
+        (Interest::BOTH, Interest::READABLE, vec![(Read, Add(m), 3), (Write, Delete, 0)]),
+        (Interest::READABLE, Interest::WRITABLE, vec![(Read, Delete, 0), (Write, Add(m), 3)]),
+        (Interest::BOTH, Interest::NONE, vec![(Read, Delete, 0), (Write, Delete, 0)]),
         (Interest::NONE, Interest::WRITABLE, vec![(Write, Add(m), 3)]),
         (Interest::NONE, Interest::NONE, vec![]),
     ];
@@ -147,14 +111,8 @@ fn change_flags() {
     assert_eq!(add(Mode::Level), base);
     assert_eq!(add(Mode::Edge), base | ev::CLEAR);
     assert_eq!(add(Mode::Oneshot), base | ev::DISPATCH);
-    assert_eq!(
-        Change::new(FD, Read, Delete, 0).flags(),
-        ev::DELETE | ev::RECEIPT
-    );
-    assert_eq!(
-        Change::new(FD, Read, Disable, 0).flags(),
-        ev::DISABLE | ev::RECEIPT
-    );
+    assert_eq!(Change::new(FD, Read, Delete, 0).flags(), ev::DELETE | ev::RECEIPT);
+    assert_eq!(Change::new(FD, Read, Disable, 0).flags(), ev::DISABLE | ev::RECEIPT);
 }
 
 #[test]
@@ -164,11 +122,7 @@ fn wake_changes() {
     assert_eq!(user.flags() & ev::CLEAR, ev::CLEAR, "notifies coalesce");
     let pipe = Change::pipe_wake(9);
     assert_eq!((pipe.fd, pipe.filter, pipe.udata), (9, Read, RESERVED_KEY));
-    assert_eq!(
-        pipe.flags() & (ev::CLEAR | ev::DISPATCH),
-        0,
-        "level until drained"
-    );
+    assert_eq!(pipe.flags() & (ev::CLEAR | ev::DISPATCH), 0, "level until drained");
 }
 
 #[test]
@@ -179,21 +133,12 @@ fn readiness_mapping() {
     assert!(w.writable && !w.readable && !w.hangup && !w.error);
 
     let eof = kev(Read, ev::EOF, 0).readiness();
-    assert!(
-        eof.readable && eof.hangup && !eof.error,
-        "EOF is a hang-up, readable"
-    );
+    assert!(eof.readable && eof.hangup && !eof.error, "EOF is a hang-up, readable");
     let reset = kev(Read, ev::EOF, libc::ECONNRESET as u32).readiness();
-    assert!(
-        reset.readable && reset.hangup && reset.error,
-        "fflags is the error"
-    );
+    assert!(reset.readable && reset.hangup && reset.error, "fflags is the error");
     let gone = kev(Write, ev::EOF, 0).readiness();
     assert!(gone.writable && gone.hangup && gone.readable);
-    assert!(
-        !kev(Read, 0, 5).readiness().error,
-        "fflags only counts with EOF"
-    );
+    assert!(!kev(Read, 0, 5).readiness().error, "fflags only counts with EOF");
 }
 
 #[test]
@@ -205,16 +150,10 @@ fn events_follow_interest() {
     // A write knote of a registration that no longer wants writes is stale.
     assert_eq!(read.on_kevent(&kev(Write, 0, 0), 1), None);
     let e = read.on_kevent(&kev(Read, ev::EOF, 1), 1).unwrap();
-    assert_eq!(
-        (e.readable, e.writable, e.hangup, e.error),
-        (true, false, true, true)
-    );
+    assert_eq!((e.readable, e.writable, e.hangup, e.error), (true, false, true, true));
     let mut none = Entry::new(reg(4, Interest::NONE, Mode::Level));
     assert_eq!(none.on_kevent(&kev(Read, 0, 0), 1), None, "NONE is silent");
-    let unknown = Kevent {
-        filter: None,
-        ..kev(Read, 0, 0)
-    };
+    let unknown = Kevent { filter: None, ..kev(Read, 0, 0) };
     assert_eq!(both.on_kevent(&unknown, 1), None);
 }
 
@@ -247,10 +186,7 @@ fn oneshot_both_reports_once_per_arming() {
     let r = e.reg;
     assert_eq!(
         actions(&plan(FD, Some(r), Some(r))),
-        [
-            (Read, Add(Mode::Oneshot), 8),
-            (Write, Add(Mode::Oneshot), 8)
-        ]
+        [(Read, Add(Mode::Oneshot), 8), (Write, Add(Mode::Oneshot), 8)]
     );
     let mut e = Entry::new(r);
     assert!(e.on_kevent(&kev(Write, 0, 0), 3).unwrap().writable);
@@ -262,10 +198,7 @@ fn oneshot_both_directions_in_one_round_are_one_report() {
     let mut e = Entry::new(reg(8, Interest::BOTH, Mode::Oneshot));
     let r = e.on_kevent(&kev(Read, 0, 0), 5).unwrap();
     let w = e.on_kevent(&kev(Write, 0, 0), 5).unwrap();
-    assert!(
-        r.readable && w.writable && r.key == w.key,
-        "merged by key later"
-    );
+    assert!(r.readable && w.writable && r.key == w.key, "merged by key later");
     assert!(e.disables(FD, 5).is_empty(), "the kernel disabled both");
     assert_eq!(e.on_kevent(&kev(Read, 0, 0), 6), None);
 }
@@ -288,14 +221,9 @@ fn receipts_map_to_contract_kinds() {
     assert_eq!(kind(libc::EBADF), io::ErrorKind::InvalidInput);
     assert_eq!(kind(libc::EINVAL), io::ErrorKind::InvalidInput);
     assert_eq!(kind(libc::ENOMEM), io::ErrorKind::OutOfMemory);
-    let msg = check_receipts(&add, &[receipt(libc::EBADF)])
-        .unwrap_err()
-        .to_string();
+    let msg = check_receipts(&add, &[receipt(libc::EBADF)]).unwrap_err().to_string();
     assert!(msg.contains("fd 7"), "{msg}");
-    assert!(
-        check_receipts(&add, &[receipt(libc::EPIPE)]).is_ok(),
-        "macOS EPIPE"
-    );
+    assert!(check_receipts(&add, &[receipt(libc::EPIPE)]).is_ok(), "macOS EPIPE");
 }
 
 #[test]
@@ -325,26 +253,16 @@ fn missing_receipts_are_an_error() {
     let both = plan(FD, None, Some(reg(1, Interest::BOTH, Mode::Level)));
     assert!(check_receipts(&both, &[receipt(0)]).is_err(), "too few");
     let event = kev(Read, 0, 0);
-    assert!(
-        check_receipts(&both, &[receipt(0), event]).is_err(),
-        "an event"
-    );
+    assert!(check_receipts(&both, &[receipt(0), event]).is_err(), "an event");
 }
 
 #[test]
 fn restore_recreates_old_state() {
-    assert_eq!(
-        actions(&restore(FD, None)),
-        [(Read, Delete, 0), (Write, Delete, 0)]
-    );
+    assert_eq!(actions(&restore(FD, None)), [(Read, Delete, 0), (Write, Delete, 0)]);
     let level = Entry::new(reg(2, Interest::READABLE, Mode::Level));
     assert_eq!(
         actions(&restore(FD, Some(&level))),
-        [
-            (Read, Delete, 0),
-            (Read, Add(Mode::Level), 2),
-            (Write, Delete, 0)
-        ]
+        [(Read, Delete, 0), (Read, Add(Mode::Level), 2), (Write, Delete, 0)]
     );
     let mut fired = Entry::new(reg(2, Interest::BOTH, Mode::Oneshot));
     fired.on_kevent(&kev(Read, 0, 0), 1);

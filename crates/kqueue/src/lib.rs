@@ -137,6 +137,7 @@ mod imp {
         // A timespec; the kernel rounds up to its tick.
         timeout_precision: Duration::from_nanos(1),
         reports_errors: true,
+        early_hangup: true,
     };
 
     /// How `notify` wakes a waiter.
@@ -168,10 +169,7 @@ mod imp {
         }
 
         fn remove(&mut self, fd: RawFd) {
-            if let Some(slot) = usize::try_from(fd)
-                .ok()
-                .and_then(|i| self.entries.get_mut(i))
-            {
+            if let Some(slot) = usize::try_from(fd).ok().and_then(|i| self.entries.get_mut(i)) {
                 *slot = None;
             }
         }
@@ -271,9 +269,7 @@ mod imp {
             scratch.changes.clear();
             for &fd in &scratch.fired {
                 if let Some(entry) = table.get(fd) {
-                    scratch
-                        .changes
-                        .extend_from_slice(&entry.disables(fd, round));
+                    scratch.changes.extend_from_slice(&entry.disables(fd, round));
                 }
             }
             if !scratch.changes.is_empty() {
@@ -321,11 +317,7 @@ mod imp {
             if table.get(raw).is_some() {
                 return Err(core_sys::already_registered(raw));
             }
-            let reg = Registration {
-                key,
-                interest,
-                mode,
-            };
+            let reg = Registration { key, interest, mode };
             let changes = flags::plan(raw, None, Some(reg));
             if changes.is_empty() {
                 // Interest::NONE touches no knote, so the kernel cannot check the fd.
@@ -346,15 +338,9 @@ mod imp {
             core_sys::check_registration(&CAPABILITIES, key, mode)?;
             let raw = fd.as_raw_fd();
             let mut table = lock(&self.table);
-            let entry = table
-                .get(raw)
-                .ok_or_else(|| core_sys::not_registered(raw))?;
+            let entry = table.get(raw).ok_or_else(|| core_sys::not_registered(raw))?;
             let old = *entry;
-            let reg = Registration {
-                key,
-                interest,
-                mode,
-            };
+            let reg = Registration { key, interest, mode };
             self.apply(raw, &flags::plan(raw, Some(old.reg), Some(reg)), Some(&old))?;
             // A fresh entry: re-armed if it was a reported oneshot.
             *entry = Entry::new(reg);
@@ -364,9 +350,7 @@ mod imp {
         fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
             let raw = fd.as_raw_fd();
             let mut table = lock(&self.table);
-            let old = *table
-                .get(raw)
-                .ok_or_else(|| core_sys::not_registered(raw))?;
+            let old = *table.get(raw).ok_or_else(|| core_sys::not_registered(raw))?;
             self.apply(raw, &flags::plan(raw, Some(old.reg), None), Some(&old))?;
             table.remove(raw);
             Ok(())
@@ -378,9 +362,7 @@ mod imp {
             let mut scratch = lock(&self.scratch);
             loop {
                 core_sys::retry_interrupted(&deadline, |left| {
-                    scratch
-                        .events
-                        .wait(self.kq.as_fd(), events.capacity(), left)
+                    scratch.events.wait(self.kq.as_fd(), events.capacity(), left)
                 })?;
                 let woken = self.collect(&mut scratch, events)?;
                 if !events.is_empty() || woken || deadline.expired() {

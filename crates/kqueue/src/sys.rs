@@ -201,14 +201,7 @@ impl EventList {
         // SAFETY: no changelist; the eventlist is a live array of at least `nevents`
         // kevents the kernel may write; `ts_ptr` is null or points to `ts`, alive here.
         let n = cvt(unsafe {
-            libc::kevent(
-                kq.as_raw_fd(),
-                ptr::null(),
-                0,
-                self.list.as_mut_ptr(),
-                nevents,
-                ts_ptr,
-            )
+            libc::kevent(kq.as_raw_fd(), ptr::null(), 0, self.list.as_mut_ptr(), nevents, ts_ptr)
         })?;
         self.len = usize::try_from(n).unwrap_or(0);
         Ok(())
