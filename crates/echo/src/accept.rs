@@ -17,6 +17,7 @@ use multipoll::{Interest, Mode, Poller};
 use crate::Protocol;
 use crate::conn::Conn;
 use crate::event_loop::{EventLoop, LISTENER};
+use crate::sys;
 
 /// Accepts per turn; a listener with more waiting goes on the ready list.
 const ACCEPT_BUDGET: usize = 256;
@@ -54,7 +55,7 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
         }
         for _ in 0..ACCEPT_BUDGET {
             let Some(listener) = &self.listener else { return };
-            match listener.accept() {
+            match sys::accept(listener) {
                 Ok((stream, _)) => self.admit(stream),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -4,11 +4,13 @@
 //! empty `Vec` (no heap allocation). The queue allocates only while the kernel refuses
 //! output, and frees its buffer as soon as it drains.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::TcpStream;
 use std::time::Instant;
 
 use multipoll::Interest;
+
+use crate::sys;
 
 /// Output the kernel has not taken yet: `buf[pos..]`.
 #[derive(Debug, Default)]
@@ -53,7 +55,7 @@ impl OutQueue {
     pub(crate) fn flush(&mut self, stream: &TcpStream) -> io::Result<usize> {
         let mut written = 0;
         while !self.is_empty() {
-            match (&*stream).write(&self.buf[self.pos..]) {
+            match sys::write(stream, &self.buf[self.pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     self.pos += n;

@@ -1,12 +1,13 @@
 //! Reading into the loop's shared buffer and flushing a connection's queue: the
 //! connection-level half of the loop, with the backpressure rule.
 
-use std::io::{self, Read};
+use std::io;
 use std::time::Instant;
 
 use crate::conn::{Conn, Phase};
 use crate::protocol::{Output, Protocol};
 use crate::stats::LoopStats;
+use crate::sys;
 
 /// What the loop lends a read: the shared buffer, the protocol, the counters.
 pub(crate) struct ReadCx<'a, H> {
@@ -51,7 +52,7 @@ pub(crate) fn read<H: Protocol>(
             Phase::Open | Phase::Closing => room,
         };
         let limit = limit.min(cx.buf.len());
-        match (&conn.stream).read(&mut cx.buf[..limit]) {
+        match sys::read(&conn.stream, &mut cx.buf[..limit]) {
             Ok(0) => {
                 // Nothing more will come: flush what is queued, then close (at once when
                 // lingering: our output is all sent).

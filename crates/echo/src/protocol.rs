@@ -5,10 +5,11 @@
 //! Echo is one implementation ([`Echo`](crate::Echo)); a line-based or request/response
 //! protocol would be another, with the loop unchanged.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::TcpStream;
 
 use crate::conn::OutQueue;
+use crate::sys;
 
 /// What a server does with the bytes it receives.
 ///
@@ -60,7 +61,7 @@ impl<'a> Output<'a> {
         }
         if self.queue.is_empty() {
             while !data.is_empty() {
-                match (&*self.stream).write(data) {
+                match sys::write(self.stream, data) {
                     Ok(0) => {
                         self.error = Some(io::ErrorKind::WriteZero.into());
                         return;
