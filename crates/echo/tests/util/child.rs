@@ -75,14 +75,7 @@ impl ChildServer {
 
     /// The CPU time (user + system) the server has used.
     pub fn cpu_time(&self) -> io::Result<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
-        // Fields after the command name, which is in parentheses and may hold spaces:
-        // state is field 3, utime field 14, stime field 15.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-        let total = ticks(11) + ticks(12);
-        Ok(Duration::from_secs_f64(total as f64 / clock_ticks() as f64))
+        super::cpu_time(&format!("/proc/{}/stat", self.pid))
     }
 
     /// The server's resident memory, from `/proc/PID/status` `VmRSS`.
@@ -134,17 +127,43 @@ impl ChildServer {
 
     /// The `key=value` pairs of the `stats final total:` line, once the server has exited.
     pub fn final_stats(&self) -> Option<HashMap<String, u64>> {
-        let output = self.output();
-        let line = output.iter().find_map(|l| l.strip_prefix("stats final total: "))?;
-        Some(
-            line.split_whitespace()
-                .filter_map(|kv| {
-                    let (k, v) = kv.split_once('=')?;
-                    Some((k.to_string(), v.parse().ok()?))
-                })
-                .collect(),
-        )
+        self.output().iter().find_map(|l| l.strip_prefix("stats final total: ")).map(parse_stats)
     }
+
+    /// The `key=value` pairs of the latest `stats now total:` line (started with
+    /// `--stats-interval`), `None` before the first.
+    pub fn stats_now(&self) -> Option<HashMap<String, u64>> {
+        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().rev().find_map(|l| l.strip_prefix("stats now total: ")).map(parse_stats)
+    }
+
+    /// The pairs of a `stats now total:` line taken after this call, so they count all
+    /// that happened before it.
+    #[track_caller]
+    pub fn fresh_stats(&self) -> io::Result<HashMap<String, u64>> {
+        // The first line printed after this call may have been taken just before it; the
+        // second was taken after.
+        let seen = self.stats_lines();
+        super::wait_until(Duration::from_secs(5), "two new stats lines", || {
+            Ok(self.stats_lines() >= seen + 2)
+        })?;
+        self.stats_now().ok_or_else(|| io::Error::other("no stats line"))
+    }
+
+    fn stats_lines(&self) -> usize {
+        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().filter(|l| l.starts_with("stats now total: ")).count()
+    }
+}
+
+/// `key=value` pairs, as `Snapshot`'s `Display` writes them.
+fn parse_stats(line: &str) -> HashMap<String, u64> {
+    line.split_whitespace()
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
 }
 
 /// Sends SIGTERM and checks the server exits with status 0 within 10 s.
@@ -179,10 +198,4 @@ fn set_nofile(limit: u64) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-fn clock_ticks() -> u64 {
-    // SAFETY: sysconf takes no pointers.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
 }

@@ -1,10 +1,12 @@
 //! Helpers shared by the echo tests: which backends and modes to run, servers in-process
-//! and as child processes, clients, a seeded RNG, bounded waits.
+//! and as child processes, clients (one per thread, or thousands on one poller), process
+//! and thread figures from `/proc`, a seeded RNG, bounded waits.
 #![allow(dead_code, unused_imports, reason = "each test file uses part of these helpers")]
 
 pub mod child;
 pub mod client;
 pub mod server;
+pub mod swarm;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use multipoll::{AnyPoller, Backend, Mode, Poller};
 pub use child::{ChildServer, stop};
 pub use client::*;
 pub use server::TestServer;
+pub use swarm::Swarm;
 
 /// Generates one `#[test]` per backend (`select`, `poll`, `epoll`, `kqueue`) running
 /// `$run(backend, mode)` for every mode that backend supports; the test harness runs the
@@ -41,6 +44,32 @@ macro_rules! backend_tests {
 }
 pub(crate) use backend_tests;
 
+/// Like [`backend_tests!`], in one mode only (`Level`, `Edge`, `Oneshot`), for tests whose
+/// subject does not depend on the mode; a backend without that mode passes with a note.
+#[allow(unused_macros, reason = "not every test file runs per backend")]
+macro_rules! backend_tests_in {
+    ($mode:ident, $run:path) => {
+        #[test]
+        fn select() -> std::io::Result<()> {
+            $crate::util::one_mode(multipoll::Backend::Select, multipoll::Mode::$mode, $run)
+        }
+        #[test]
+        fn poll() -> std::io::Result<()> {
+            $crate::util::one_mode(multipoll::Backend::Poll, multipoll::Mode::$mode, $run)
+        }
+        #[test]
+        fn epoll() -> std::io::Result<()> {
+            $crate::util::one_mode(multipoll::Backend::Epoll, multipoll::Mode::$mode, $run)
+        }
+        #[test]
+        fn kqueue() -> std::io::Result<()> {
+            $crate::util::one_mode(multipoll::Backend::Kqueue, multipoll::Mode::$mode, $run)
+        }
+    };
+}
+#[allow(unused_imports, reason = "not every test file runs per backend")]
+pub(crate) use backend_tests_in;
+
 /// Runs `run` for every mode `backend` supports, naming the backend and mode in errors.
 pub fn each_mode(backend: Backend, run: fn(Backend, Mode) -> io::Result<()>) -> io::Result<()> {
     if !backend.is_available() {
@@ -55,6 +84,116 @@ pub fn each_mode(backend: Backend, run: fn(Backend, Mode) -> io::Result<()>) -> 
         eprintln!("{backend}/{mode}: ok in {:.2?}", start.elapsed());
     }
     Ok(())
+}
+
+/// Runs `run(backend, mode)` if this build has `backend` and it supports `mode`.
+pub fn one_mode(
+    backend: Backend,
+    mode: Mode,
+    run: fn(Backend, Mode) -> io::Result<()>,
+) -> io::Result<()> {
+    if !backend.is_available() {
+        eprintln!("{backend}: not in this build, skipped");
+        return Ok(());
+    }
+    if !AnyPoller::new(backend)?.capabilities().supports(mode) {
+        eprintln!("{backend}: no {mode} mode, skipped");
+        return Ok(());
+    }
+    let start = Instant::now();
+    run(backend, mode).map_err(|e| io::Error::new(e.kind(), format!("{backend}/{mode}: {e}")))?;
+    eprintln!("{backend}/{mode}: ok in {:.2?}", start.elapsed());
+    Ok(())
+}
+
+/// Raises this process's `RLIMIT_NOFILE` soft limit to the hard limit; returns the limit.
+pub fn raise_nofile() -> io::Result<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit, which lives on the stack for the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: setrlimit reads one rlimit, which lives on the stack for the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    #[allow(clippy::unnecessary_cast, reason = "rlim_t is not u64 everywhere")]
+    Ok(limit.rlim_max as u64)
+}
+
+/// The CPU time (user + system) in a `/proc/.../stat` file: of a process
+/// (`/proc/PID/stat`) or of one thread (`/proc/self/task/TID/stat`).
+pub fn cpu_time(stat: &str) -> io::Result<Duration> {
+    let stat = std::fs::read_to_string(stat)?;
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is field 3, utime field 14, stime field 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let total = ticks(11) + ticks(12);
+    Ok(Duration::from_secs_f64(total as f64 / clock_ticks() as f64))
+}
+
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf takes no pointers.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
+}
+
+/// How many fds of this process are TCP sockets on local port `port`: an in-process
+/// server's listener and accepted connections (its clients' sockets have other local
+/// ports), counted exactly even while other tests open and close fds in parallel.
+pub fn socket_fds_on_port(port: u16) -> io::Result<usize> {
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        // `sl local_address rem_address st ... inode`: the address is `HEXIP:HEXPORT`.
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1).and_then(|a| a.rsplit_once(':'));
+            let local_port = local_port.and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            let inode = fields.get(9).and_then(|i| i.parse::<u64>().ok());
+            if let (Some(p), Some(inode)) = (local_port, inode)
+                && p == port
+                && inode != 0
+            {
+                inodes.insert(inode);
+            }
+        }
+    }
+    let mut count = 0;
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        // An fd closed since the listing has no link any more: not ours to count.
+        let Ok(link) = std::fs::read_link(entry?.path()) else { continue };
+        let link = link.to_string_lossy();
+        let inode = link.strip_prefix("socket:[").and_then(|l| l.strip_suffix(']'));
+        if inode.and_then(|i| i.parse::<u64>().ok()).is_some_and(|i| inodes.contains(&i)) {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// The duration of a reliability test: `$MULTIPOLL_SOAK_SECS` seconds when set (a soak
+/// of minutes), else `default` (what CI runs).
+pub fn soak_duration(default: Duration) -> io::Result<Duration> {
+    match std::env::var("MULTIPOLL_SOAK_SECS") {
+        Ok(secs) => secs
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("MULTIPOLL_SOAK_SECS={secs:?}: not a number of seconds"),
+                )
+            }),
+        Err(_) => Ok(default),
+    }
 }
 
 /// Polls `cond` every 10 ms until it holds; fails after `timeout`, naming `what`.

@@ -1,12 +1,19 @@
-//! An echo server running in this process, on a thread, for tests that read its stats.
+//! An echo server running in this process, on a thread, for tests that read its stats or
+//! arm faults on its loop's thread.
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use multipoll::{AnyPoller, Backend, Mode};
-use multipoll_echo::{Config, Echo, EchoServer, ShutdownHandle, Snapshot, Stats};
+use multipoll_echo::{Config, Echo, Protocol, Server, ShutdownHandle, Snapshot, Stats};
+
+/// The loop of a [`TestServer`], handed to the `around` closure of
+/// [`TestServer::start_with`] to run on the server's thread.
+pub type Run = Box<dyn FnOnce() -> io::Result<()>>;
 
 /// A server on its own thread; shut down and joined on drop.
 #[derive(Debug)]
@@ -15,26 +22,60 @@ pub struct TestServer {
     pub stats: Arc<Stats>,
     stop: ShutdownHandle,
     thread: Option<JoinHandle<io::Result<()>>>,
+    /// `/proc/self/task/TID/stat` of the server's thread.
+    task_stat: String,
 }
 
 impl TestServer {
     /// Starts an echo server on 127.0.0.1:0 with `backend`, `mode` and the rest of `config`.
     #[track_caller]
     pub fn start(backend: Backend, mode: Mode, config: Config) -> io::Result<TestServer> {
-        let config = Config { mode, ..config };
+        TestServer::start_with(backend, mode, config, Echo, |run| run())
+    }
+
+    /// Like [`TestServer::start`], serving `protocol`, with one loop (`config.threads` is
+    /// ignored) that `around` runs on the server's thread by calling `run`. Faults are
+    /// armed per thread, and `Server::run` runs its first loop on the calling thread: so
+    /// `around` can arm faults for the loop before `run()` and read what is left after.
+    #[track_caller]
+    pub fn start_with<H: Protocol>(
+        backend: Backend,
+        mode: Mode,
+        config: Config,
+        protocol: H,
+        around: impl FnOnce(Run) -> io::Result<()> + Send + 'static,
+    ) -> io::Result<TestServer> {
+        let config = Config { mode, threads: 1, ..config };
         let server =
-            EchoServer::with_pollers("127.0.0.1:0", config, Echo, || AnyPoller::new(backend))?;
+            Server::with_pollers("127.0.0.1:0", config, protocol, || AnyPoller::new(backend))?;
         let addr = server.local_addr();
         let stats = server.stats();
         let stop = server.shutdown_handle();
-        let thread = std::thread::Builder::new()
-            .name(format!("server-{backend}-{mode}"))
-            .spawn(move || server.run())?;
-        Ok(TestServer { addr, stats, stop, thread: Some(thread) })
+        let (tell_task, task) = mpsc::channel();
+        let thread = std::thread::Builder::new().name(format!("server-{backend}-{mode}")).spawn(
+            move || {
+                // "PID/task/TID": this thread's entry, for its CPU time.
+                let task = std::fs::read_link("/proc/thread-self")?;
+                let _ = tell_task.send(format!("/proc/{}/stat", task.display()));
+                around(Box::new(move || server.run()))
+            },
+        )?;
+        let task_stat = task.recv_timeout(Duration::from_secs(10)).map_err(io::Error::other)?;
+        Ok(TestServer { addr, stats, stop, thread: Some(thread), task_stat })
     }
 
     pub fn total(&self) -> Snapshot {
         self.stats.total()
+    }
+
+    /// The CPU time (user + system) the server's thread has used.
+    pub fn cpu_time(&self) -> io::Result<Duration> {
+        super::cpu_time(&self.task_stat)
+    }
+
+    /// How many fds the server has open: its listener and its connections.
+    pub fn fd_count(&self) -> io::Result<usize> {
+        super::socket_fds_on_port(self.addr.port())
     }
 
     /// Shuts the server down and waits for its loops to return.
