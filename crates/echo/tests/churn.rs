@@ -152,6 +152,7 @@ fn run(backend: Backend, mode: Mode, duration: Duration) -> io::Result<()> {
     let start = Instant::now();
     let end = start + duration;
     let max_cycles = (MAX_RATE * duration.as_secs_f64()) as u64 + 1;
+    let mut rss_peak = rss_start;
     std::thread::scope(|s| {
         let threads: Vec<_> = (0..THREADS)
             .map(|t| {
@@ -159,6 +160,11 @@ fn run(backend: Backend, mode: Mode, duration: Duration) -> io::Result<()> {
                 s.spawn(move || churn(addr, t as u64, end, max_cycles, tally))
             })
             .collect();
+        // Watch the server's memory meanwhile, for the report.
+        while threads.iter().any(|t| !t.is_finished()) {
+            rss_peak = rss_peak.max(server.rss_kib()?);
+            std::thread::sleep(Duration::from_millis(50));
+        }
         for thread in threads {
             thread.join().map_err(|_| io::Error::other("client panicked"))??;
         }
@@ -198,7 +204,7 @@ fn run(backend: Backend, mode: Mode, duration: Duration) -> io::Result<()> {
         "{backend}/{mode}: {} cycles in {elapsed:.2?} ({:.0}/s; {:?}), {} bytes checked, {} \
          left stalled; \
          server: accepted {}, peak queue {} B, fds {baseline} -> {baseline}, active 0, RSS \
-         {rss_start} KiB -> {rss_end} KiB",
+         {rss_start} KiB -> {rss_end} KiB (peak {rss_peak} KiB)",
         tally.total(),
         tally.total() as f64 / elapsed.as_secs_f64(),
         tally.cycles,
