@@ -1,0 +1,416 @@
+//! Injected syscall faults on the server's own paths: `accept`, `read` and `write` fail
+//! as a kernel may make them fail, on every backend and mode. `EINTR` everywhere is
+//! retried and everything is echoed byte for byte; out of fds or memory, the server backs
+//! off from `accept` and serves its clients meanwhile; a per-connection `accept` error is
+//! skipped; `EAGAIN` storms end and leave nothing behind; a reset or broken pipe drops that
+//! connection alone. After each, the loop is idle again (its thread's CPU time in
+//! `/proc`), holds only the fds it should (its sockets in `/proc/self/fd`), and no panic
+//! reached the test (the loop's thread is joined).
+//!
+//! Faults are armed per thread, so they are armed on the loop's thread: before it runs
+//! (the `around` closure of [`TestServer::start_with`]), or while it runs by [`Arming`],
+//! an echo that arms what the test queued when one of the test's clients sends.
+//! `EBADF` from a registered fd closed behind the poller's back is the poller's business,
+//! checked by the conformance suite (`closed_without_delete`).
+
+mod util;
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use multipoll::{Backend, Mode};
+use multipoll_core::fault::{self, Call};
+use multipoll_echo::{Config, Output, Protocol};
+
+use util::{Rng, TestServer, check, closed_by_server, first_difference, round_trip, transfer};
+
+/// Faults to arm: kind, errno, how many.
+type Arms = &'static [(Call, i32, u32)];
+
+/// Connected before each case and served throughout; none may be disturbed.
+const BYSTANDERS: usize = 10;
+/// A loop with nothing to do may use at most this much CPU over [`IDLE`]: 10 %.
+const IDLE_CPU: Duration = Duration::from_millis(30);
+const IDLE: Duration = Duration::from_millis(300);
+
+/// The echo protocol, arming on the loop's thread the faults a test queued, when any
+/// client sends, before answering; and telling the test how many are still armed.
+#[derive(Clone, Debug, Default)]
+struct Arming {
+    queue: Arc<Mutex<Vec<(Call, i32, u32)>>>,
+    /// `fault::armed` of accept, read and write after the last arming.
+    left: Arc<Mutex<[u64; 3]>>,
+}
+
+impl Arming {
+    /// Queues `times` failures of `call` with `errno`, armed when a client next sends.
+    fn arm(&self, call: Call, errno: i32, times: u32) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).push((call, errno, times));
+    }
+
+    /// Failures of accept, read and write still armed when a client last sent.
+    fn left(&self) -> [u64; 3] {
+        *self.left.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Protocol for Arming {
+    type Session = ();
+
+    fn open(&mut self) {}
+
+    fn on_data(&mut self, _: &mut (), data: &[u8], out: &mut Output<'_>) {
+        for (call, errno, times) in self.queue.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            fault::fail_next(call, errno, times);
+        }
+        *self.left.lock().unwrap_or_else(|e| e.into_inner()) =
+            [Call::Accept, Call::Read, Call::Write].map(fault::armed);
+        out.send(data);
+    }
+}
+
+/// A server of [`Arming`] and its bystanders, all served.
+struct Fixture {
+    server: TestServer,
+    arming: Arming,
+    bystanders: Vec<TcpStream>,
+}
+
+impl Fixture {
+    fn start(backend: Backend, mode: Mode, config: Config) -> io::Result<Fixture> {
+        let arming = Arming::default();
+        let server = TestServer::start_with(backend, mode, config, arming.clone(), |run| run())?;
+        let bystanders =
+            (0..BYSTANDERS).map(|_| util::connect(server.addr)).collect::<io::Result<Vec<_>>>()?;
+        let fixture = Fixture { server, arming, bystanders };
+        fixture.bystanders_served()?;
+        Ok(fixture)
+    }
+
+    /// Every bystander's round trip is answered.
+    #[track_caller]
+    fn bystanders_served(&self) -> io::Result<()> {
+        for (i, b) in self.bystanders.iter().enumerate() {
+            round_trip(b, format!("bystander {i}").as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Arms `arms` on the loop's thread now, through a bystander's round trip. Its echo
+    /// is written after the arming, so write faults armed this way would hit it: arm
+    /// those with the victim's own message.
+    fn arm_now(&self, arms: &[(Call, i32, u32)]) -> io::Result<()> {
+        for &(call, errno, times) in arms {
+            self.arming.arm(call, errno, times);
+        }
+        round_trip(&self.bystanders[0], b"arm")?;
+        Ok(())
+    }
+
+    /// Whether every armed fault was raised: the bystanders' round trips update the
+    /// count, and would have failed had one of them met a fault.
+    #[track_caller]
+    fn all_raised(&self, what: &str) -> io::Result<()> {
+        self.bystanders_served()?;
+        let left = self.arming.left();
+        check(left == [0, 0, 0], || {
+            format!("{what}: faults never raised (accept, read, write): {left:?}")
+        })
+    }
+
+    /// The server holds its listener, its bystanders and `others` more connections: once
+    /// a client closes, its server side is closed too (within a few seconds).
+    #[track_caller]
+    fn holds(&self, others: usize) -> io::Result<()> {
+        let want = 1 + self.bystanders.len() + others;
+        util::wait_until(Duration::from_secs(5), &format!("{want} server fds"), || {
+            Ok(self.server.fd_count()? == want)
+        })
+    }
+
+    /// The loop is idle: it used at most [`IDLE_CPU`] over [`IDLE`].
+    #[track_caller]
+    fn idle(&self) -> io::Result<()> {
+        let before = self.server.cpu_time()?;
+        std::thread::sleep(IDLE);
+        let used = self.server.cpu_time()? - before;
+        check(used <= IDLE_CPU, || format!("the loop used {used:?} of CPU in {IDLE:?} idle"))
+    }
+
+    /// The common ending: bystanders served, no fd left over, idle loop, clean stop.
+    #[track_caller]
+    fn finish(mut self) -> io::Result<()> {
+        self.bystanders_served()?;
+        self.holds(0)?;
+        self.idle()?;
+        // Gone before the stop, which would otherwise wait for them to close.
+        self.bystanders.clear();
+        self.holds(0)?;
+        self.server.stop()
+    }
+}
+
+/// `EINTR` before every `accept`, `read`, `write` and wait of the loop: each syscall is
+/// interrupted once and retried. 20 clients send up to 256 KiB each in random writes; all
+/// of it comes back.
+mod eintr_everywhere {
+    use super::*;
+
+    util::backend_tests!(run);
+
+    const CLIENTS: usize = 20;
+    /// Enough for every syscall of the test: arming is per failure, not per call.
+    const ARMED: u32 = 10_000_000;
+    const CALLS: [Call; 4] = [Call::Accept, Call::Read, Call::Write, Call::Wait];
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        let raised = Arc::new(Mutex::new(None));
+        let report = Arc::clone(&raised);
+        let server = TestServer::start_with(
+            backend,
+            mode,
+            Config::default(),
+            Arming::default(),
+            move |run| {
+                for call in CALLS {
+                    fault::fail_every_other(call, libc::EINTR, ARMED);
+                }
+                let result = run();
+                let left = CALLS.map(fault::armed);
+                fault::clear();
+                *report.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(left.map(|l| u64::from(ARMED) - l));
+                result
+            },
+        )?;
+        let mut rng = Rng::new(0xe1e1);
+        let jobs: Vec<(Vec<u8>, Vec<usize>)> = (0..CLIENTS)
+            .map(|_| {
+                let len = rng.log_size(256 * 1024);
+                (rng.bytes(len), rng.chunks(len))
+            })
+            .collect();
+        let streams =
+            jobs.iter().map(|_| util::connect(server.addr)).collect::<io::Result<Vec<_>>>()?;
+        std::thread::scope(|s| {
+            let clients: Vec<_> = streams
+                .iter()
+                .zip(&jobs)
+                .map(|(stream, (data, chunks))| s.spawn(move || transfer(stream, data, chunks)))
+                .collect();
+            for (i, (client, (data, _))) in clients.into_iter().zip(&jobs).enumerate() {
+                let got = client.join().map_err(|_| io::Error::other("client panicked"))??;
+                check(got == *data, || {
+                    format!(
+                        "client {i}: {} bytes sent, {} back, first difference at {:?}",
+                        data.len(),
+                        got.len(),
+                        first_difference(&got, data)
+                    )
+                })?;
+            }
+            Ok::<(), io::Error>(())
+        })?;
+        drop(streams);
+        util::wait_until(Duration::from_secs(5), "all closed", || Ok(server.fd_count()? == 1))?;
+        let total: usize = jobs.iter().map(|(d, _)| d.len()).sum();
+        let stats = server.total();
+        check(stats.accepted == CLIENTS as u64 && stats.bytes_out == total as u64, || {
+            format!("{total} bytes sent by {CLIENTS} clients: {stats}")
+        })?;
+        server.stop()?;
+        let raised = raised.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let raised = raised.ok_or_else(|| io::Error::other("the loop did not report"))?;
+        // At least one interrupted call per accepted client, and per read and write that
+        // moved data (a read moves at most 64 KiB, a write at most a 256 KiB queue).
+        let least = [CLIENTS, total / 65536, total / (256 * 1024), 1].map(|n| n.max(1) as u64);
+        check(raised.iter().zip(least).all(|(r, l)| *r >= l), || {
+            format!("EINTR raised {raised:?} times (accept, read, write, wait), expected {least:?}")
+        })?;
+        eprintln!("{backend}/{mode}: {total} bytes echoed; EINTR raised {raised:?} times");
+        Ok(())
+    }
+}
+
+/// Out of fds or memory in `accept`: the server backs off for `accept_backoff` per
+/// failure instead of spinning, serves its bystanders meanwhile, and then accepts the
+/// client that waited.
+mod accept_exhaustion {
+    use super::*;
+
+    util::backend_tests!(run);
+
+    const BACKOFF: Duration = Duration::from_millis(50);
+    const FAILURES: u32 = 4;
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        let config = Config { accept_backoff: BACKOFF, ..Config::default() };
+        let fixture = Fixture::start(backend, mode, config)?;
+        let mut errors = 0;
+        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+            fixture.arm_now(&[(Call::Accept, errno, FAILURES)])?;
+            let cpu_before = fixture.server.cpu_time()?;
+            let start = Instant::now();
+            let late = util::connect(fixture.server.addr)?;
+            late.set_nonblocking(true)?;
+            (&late).write_all(b"late")?;
+            // Served meanwhile: the bystanders, while the late client waits.
+            let mut got = Vec::new();
+            let mut rounds = 0;
+            while got.len() < 4 {
+                check(rounds < 1000 && start.elapsed() < Duration::from_secs(5), || {
+                    format!("errno {errno}: the late client was never served")
+                })?;
+                fixture.bystanders_served()?;
+                let mut buf = [0; 4];
+                match (&late).read(&mut buf) {
+                    Ok(0) => return Err(io::Error::other("the late client was closed")),
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+                rounds += 1;
+                std::thread::sleep(Duration::from_millis(20)); // pacing the bystanders
+            }
+            let waited = start.elapsed();
+            let cpu = fixture.server.cpu_time()? - cpu_before;
+            check(got == b"late", || format!("echo {got:?}"))?;
+            errors += FAILURES as u64;
+            let stats = fixture.server.total();
+            check(stats.accept_errors == errors, || format!("errno {errno}: {stats}"))?;
+            // One back-off per failure, not one retry per wake-up.
+            check(waited >= BACKOFF * FAILURES * 9 / 10, || {
+                format!("errno {errno}: served after {waited:?}, under {FAILURES} back-offs")
+            })?;
+            // 10 % of a core, and a clock tick (10 ms) of slack: the bystanders' round trips
+            // cost a few ms; a loop retrying `accept` on every wake-up would use it all.
+            check(cpu.as_secs_f64() < 0.1 * waited.as_secs_f64() + 0.01, || {
+                format!("errno {errno}: the loop used {cpu:?} of CPU in {waited:?} of back-off")
+            })?;
+            fixture.all_raised(&format!("errno {errno}"))?;
+            fixture.holds(1)?;
+            drop(late);
+            fixture.holds(0)?;
+        }
+        fixture.finish()
+    }
+}
+
+/// An `accept` error that concerns only the connection being accepted (it was aborted in
+/// the backlog) is skipped at once: no back-off.
+mod accept_aborted {
+    use super::*;
+
+    util::backend_tests!(run);
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        // A back-off longer than the test, so that one would show.
+        let config = Config { accept_backoff: Duration::from_secs(30), ..Config::default() };
+        let fixture = Fixture::start(backend, mode, config)?;
+        fixture
+            .arm_now(&[(Call::Accept, libc::ECONNABORTED, 3), (Call::Accept, libc::EPROTO, 1)])?;
+        let client = util::connect(fixture.server.addr)?;
+        let took = round_trip(&client, b"not held up")?;
+        check(took < Duration::from_secs(5), || format!("served after {took:?}"))?;
+        fixture.all_raised("ECONNABORTED, EPROTO")?;
+        let stats = fixture.server.total();
+        check(stats.accept_errors == 0, || format!("{stats}"))?;
+        fixture.holds(1)?;
+        drop(client);
+        fixture.finish()
+    }
+}
+
+/// A storm of `EAGAIN` from `accept`, `read` and `write` while the socket is ready: each
+/// is a wake-up for nothing, the storm ends, and every byte is still echoed. Not in edge
+/// mode: there `EAGAIN` is the kernel's promise of a new edge when the socket becomes
+/// ready, and a socket that is ready already gives none; the kernel never returns `EAGAIN`
+/// for a socket with data queued or buffer room, so the loop rightly trusts it.
+mod eagain_storm {
+    use super::*;
+
+    util::backend_tests!(run);
+
+    const STORM: u32 = 1000;
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        if mode == Mode::Edge {
+            eprintln!("{backend}/{mode}: no EAGAIN storm in edge mode (see the docs)");
+            return Ok(());
+        }
+        let fixture = Fixture::start(backend, mode, Config::default())?;
+        // The client's accept meets the accept storm; its first byte arms the read and
+        // write storms, which its echo and the rest of its exchange meet.
+        fixture.arm_now(&[(Call::Accept, libc::EAGAIN, STORM)])?;
+        let client = util::connect(fixture.server.addr)?;
+        for call in [Call::Read, Call::Write] {
+            fixture.arming.arm(call, libc::EAGAIN, STORM);
+        }
+        let data = Rng::new(0xa9a1).bytes(100_000);
+        let got = transfer(&client, &data, &[1, 99_999])?;
+        check(got == data, || {
+            let at = first_difference(&got, &data);
+            format!("{} bytes back of {}, first difference at {at:?}", got.len(), data.len())
+        })?;
+        fixture.all_raised("EAGAIN storms")?;
+        let stats = fixture.server.total();
+        check(stats.accept_errors == 0, || format!("{stats}"))?;
+        drop(client);
+        fixture.finish()
+    }
+}
+
+/// A connection whose `read` fails with `ECONNRESET`, or whose `write` fails with `EPIPE`
+/// or `ECONNRESET` (straight away, or when flushing its queue), is closed quietly; the
+/// bystanders never notice.
+mod dropped_connection {
+    use super::*;
+
+    util::backend_tests!(run);
+
+    /// Name, the faults armed by the victim's own message, and whether the victim gets
+    /// that message back (yes when only its next read fails).
+    const CASES: [(&str, Arms, bool); 4] = [
+        ("ECONNRESET on read", &[(Call::Read, libc::ECONNRESET, 1)], true),
+        ("EPIPE on write", &[(Call::Write, libc::EPIPE, 1)], false),
+        ("ECONNRESET on write", &[(Call::Write, libc::ECONNRESET, 1)], false),
+        (
+            "EPIPE when flushing",
+            &[(Call::Write, libc::EAGAIN, 1), (Call::Write, libc::EPIPE, 1)],
+            false,
+        ),
+    ];
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        let fixture = Fixture::start(backend, mode, Config::default())?;
+        for (i, (name, arms, echoed)) in CASES.into_iter().enumerate() {
+            let victim = util::connect(fixture.server.addr)?;
+            round_trip(&victim, b"hello")?;
+            fixture.holds(1)?;
+            for &(call, errno, times) in arms {
+                fixture.arming.arm(call, errno, times);
+            }
+            // The victim's message arms the faults on the loop's thread, then meets them.
+            (&victim).write_all(b"boom")?;
+            if echoed {
+                let mut got = [0; 4];
+                (&victim).read_exact(&mut got)?;
+                check(&got == b"boom", || format!("{name}: echo {got:?}"))?;
+                // Its next read fails (in edge mode, the one that would find nothing).
+                let _ = (&victim).write_all(b"x");
+            }
+            check(closed_by_server(&victim, Duration::from_secs(5))?, || {
+                format!("{name}: the victim is still open")
+            })?;
+            fixture.holds(0).map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
+            fixture.all_raised(name)?;
+            let stats = fixture.server.total();
+            check(stats.closed == i as u64 + 1 && stats.active == BYSTANDERS as u64, || {
+                format!("{name}: {stats}")
+            })?;
+        }
+        fixture.finish()
+    }
+}
