@@ -33,10 +33,11 @@ impl TestServer {
         TestServer::start_with(backend, mode, config, Echo, |run| run())
     }
 
-    /// Like [`TestServer::start`], serving `protocol`, with one loop (`config.threads` is
-    /// ignored) that `around` runs on the server's thread by calling `run`. Faults are
-    /// armed per thread, and `Server::run` runs its first loop on the calling thread: so
-    /// `around` can arm faults for the loop before `run()` and read what is left after.
+    /// Like [`TestServer::start`], serving `protocol`, with `around` running the server on
+    /// its thread by calling `run`. Faults are armed per thread, and `Server::run` runs
+    /// its first loop on the calling thread: so `around` can arm faults for that loop
+    /// before `run()` and read what is left after. (Other loops, with `config.threads`
+    /// above 1, run on threads of their own.)
     #[track_caller]
     pub fn start_with<H: Protocol>(
         backend: Backend,
@@ -45,7 +46,7 @@ impl TestServer {
         protocol: H,
         around: impl FnOnce(Run) -> io::Result<()> + Send + 'static,
     ) -> io::Result<TestServer> {
-        let config = Config { mode, threads: 1, ..config };
+        let config = Config { mode, ..config };
         let server =
             Server::with_pollers("127.0.0.1:0", config, protocol, || AnyPoller::new(backend))?;
         let addr = server.local_addr();
@@ -68,7 +69,7 @@ impl TestServer {
         self.stats.total()
     }
 
-    /// The CPU time (user + system) the server's thread has used.
+    /// The CPU time (user + system) the server's (first loop's) thread has used.
     pub fn cpu_time(&self) -> io::Result<Duration> {
         super::cpu_time(&self.task_stat)
     }
