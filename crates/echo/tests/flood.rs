@@ -147,7 +147,11 @@ fn flood(backend: Backend, mode: Mode, args: &[&str], nofile: Option<u64>) -> io
     check(server.running()?, || "the server died".into())?;
     check(round_trips > 0, || "no round trip during the flood".into())?;
     let share = cpu.as_secs_f64() / elapsed.as_secs_f64();
-    check(share < MAX_CPU, || format!("used {cpu:?} of CPU in {elapsed:?} of flood"))?;
+    if !server.under_asan()? {
+        check(share < MAX_CPU, || format!("used {cpu:?} of CPU in {elapsed:?} of flood"))?;
+    } else {
+        eprintln!("{backend}/{mode}: the server runs under ASan: its CPU time is not bounded");
+    }
 
     // The flood leaves; the server gets back to its existing clients' fds, and serves new
     // ones.

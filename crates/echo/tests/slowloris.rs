@@ -105,9 +105,13 @@ mod idle_cost {
         let stats = server.fresh_stats()?;
         check(stats["active"] == CONNS as u64 && stats["queued"] == 0, || format!("{stats:?}"))?;
         let per_conn = rss_held.saturating_sub(rss_before) * 1024 / CONNS as u64;
-        check(per_conn < MAX_BYTES_PER_CONN, || {
-            format!("RSS {rss_before} KiB -> {rss_held} KiB: {per_conn} B per slow connection")
-        })?;
+        if !server.under_asan()? {
+            check(per_conn < MAX_BYTES_PER_CONN, || {
+                format!("RSS {rss_before} KiB -> {rss_held} KiB: {per_conn} B per slow connection")
+            })?;
+        } else {
+            eprintln!("{backend}/{mode}: the server runs under ASan: its RSS is not bounded");
+        }
 
         drop(swarm);
         util::wait_until(Duration::from_secs(5), &format!("back to {baseline} fds"), || {

@@ -87,6 +87,11 @@ impl ChildServer {
             .ok_or_else(|| io::Error::other("no VmRSS"))
     }
 
+    /// Whether the server runs under AddressSanitizer (see [`super::under_asan`]).
+    pub fn under_asan(&self) -> io::Result<bool> {
+        super::under_asan(&self.pid.to_string())
+    }
+
     /// Sends `signal` to the server.
     pub fn signal(&self, signal: libc::c_int) -> io::Result<()> {
         let pid = libc::pid_t::try_from(self.pid).map_err(io::Error::other)?;

@@ -143,6 +143,18 @@ fn clock_ticks() -> u64 {
     u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
 }
 
+/// Whether process `pid` (a number, or `self`) runs under AddressSanitizer, whose shadow
+/// memory shows as a reservation of some 20 TiB in `VmSize`. There its RSS (quarantined
+/// frees, shadow pages) and its CPU time (2 to 5 times ours) measure ASan, not the server:
+/// tests still report those figures but bound them only without it.
+pub fn under_asan(pid: &str) -> io::Result<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let vm_kib = status.lines().find_map(|l| {
+        l.strip_prefix("VmSize:")?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
+    });
+    Ok(vm_kib.is_some_and(|kib| kib > 1 << 30))
+}
+
 /// How many fds of this process are TCP sockets on local port `port`: an in-process
 /// server's listener and accepted connections (its clients' sockets have other local
 /// ports), counted exactly even while other tests open and close fds in parallel.
