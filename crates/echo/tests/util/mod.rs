@@ -9,6 +9,7 @@ pub mod server;
 pub mod swarm;
 
 use std::io;
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use multipoll::{AnyPoller, Backend, Mode, Poller};
@@ -155,38 +156,38 @@ pub fn under_asan(pid: &str) -> io::Result<bool> {
     Ok(vm_kib.is_some_and(|kib| kib > 1 << 30))
 }
 
-/// How many fds of this process are TCP sockets on local port `port`: an in-process
-/// server's listener and accepted connections (its clients' sockets have other local
-/// ports), counted exactly even while other tests open and close fds in parallel.
+/// How many fds of this process are sockets on local port `port`: an in-process server's
+/// listener and accepted connections (its clients' sockets have other local ports),
+/// counted exactly even while other tests open and close fds in parallel. One
+/// `getsockname` per fd: `/proc/net/tcp` would do, but it lists every socket of the
+/// machine, tens of thousands while other tests run.
 pub fn socket_fds_on_port(port: u16) -> io::Result<usize> {
-    let mut inodes = std::collections::HashSet::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else { continue };
-        // `sl local_address rem_address st ... inode`: the address is `HEXIP:HEXPORT`.
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let local_port = fields.get(1).and_then(|a| a.rsplit_once(':'));
-            let local_port = local_port.and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-            let inode = fields.get(9).and_then(|i| i.parse::<u64>().ok());
-            if let (Some(p), Some(inode)) = (local_port, inode)
-                && p == port
-                && inode != 0
-            {
-                inodes.insert(inode);
-            }
-        }
-    }
     let mut count = 0;
     for entry in std::fs::read_dir("/proc/self/fd")? {
-        // An fd closed since the listing has no link any more: not ours to count.
-        let Ok(link) = std::fs::read_link(entry?.path()) else { continue };
-        let link = link.to_string_lossy();
-        let inode = link.strip_prefix("socket:[").and_then(|l| l.strip_suffix(']'));
-        if inode.and_then(|i| i.parse::<u64>().ok()).is_some_and(|i| inodes.contains(&i)) {
+        let name = entry?.file_name();
+        let Some(fd) = name.to_str().and_then(|n| n.parse::<RawFd>().ok()) else { continue };
+        if local_port(fd) == Some(port) {
             count += 1;
         }
     }
     Ok(count)
+}
+
+/// The local port of socket `fd`, if it is an IPv4 or IPv6 one.
+fn local_port(fd: RawFd) -> Option<u16> {
+    // Room for any address, read as bytes: the family (native order), then, in
+    // `sockaddr_in` and `sockaddr_in6` alike, the port (network order).
+    let mut addr = [0u8; 128];
+    let mut len = addr.len() as libc::socklen_t;
+    // SAFETY: getsockname writes at most `len` bytes to `addr`, which it owns. The fd
+    // number may have been closed (or reused) since the listing: then the call fails (or
+    // names another socket), nothing worse.
+    if unsafe { libc::getsockname(fd, addr.as_mut_ptr().cast(), &mut len) } == -1 {
+        return None;
+    }
+    let family = libc::c_int::from(u16::from_ne_bytes([addr[0], addr[1]]));
+    let inet = family == libc::AF_INET || family == libc::AF_INET6;
+    inet.then(|| u16::from_be_bytes([addr[2], addr[3]]))
 }
 
 /// The duration of a reliability test: `$MULTIPOLL_SOAK_SECS` seconds when set (a soak
