@@ -7,6 +7,12 @@
 //! [`Config::accept_backoff`](crate::Config::accept_backoff), logs once, and resumes by
 //! itself; the connections it has are served meanwhile, and those waiting in the backlog
 //! are accepted once fds are free again.
+//!
+//! If the poller refuses those registration changes (`epoll_ctl` or `kevent` out of
+//! memory), the back-off still holds: a listener that cannot be silenced is deregistered
+//! for the back-off (or a level-triggered loop would spin on it), and one that cannot be
+//! watched again is retried after another back-off (or the server would never accept
+//! again).
 
 use std::io;
 use std::net::TcpStream;
@@ -131,19 +137,40 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
             && let Err(e) =
                 self.poller.modify(listener.as_fd(), LISTENER, Interest::NONE, self.mode())
         {
-            log::error!("loop {}: listener: cannot silence: {e}", self.index);
+            // Still watched, it would wake a level-triggered loop at once on every wait
+            // for the whole back-off. Deleting allocates nothing in the kernel: do that.
+            log::error!("loop {}: listener: cannot silence: {e}; deregistering it", self.index);
+            match self.poller.delete(listener.as_fd()) {
+                Ok(()) => self.listener_registered = false,
+                Err(e) => log::error!("loop {}: listener: cannot deregister: {e}", self.index),
+            }
         }
         self.accept_paused_until = Some(self.now + backoff);
     }
 
     /// Watches the listener again after a back-off, and accepts what waited meanwhile.
+    /// If the poller refuses, backs off again: accepting once from the ready list would
+    /// leave the listener unwatched, and no later client would ever be accepted.
     pub(crate) fn resume_accepting(&mut self) {
         self.accept_paused_until = None;
         if let Some(listener) = &self.listener {
-            match self.poller.modify(listener.as_fd(), LISTENER, Interest::READABLE, self.mode()) {
-                Ok(()) => self.listener_armed = true,
-                Err(e) => log::error!("loop {}: listener: cannot resume: {e}", self.index),
+            let (fd, mode) = (listener.as_fd(), self.mode());
+            let watched = if self.listener_registered {
+                self.poller.modify(fd, LISTENER, Interest::READABLE, mode)
+            } else {
+                self.poller.add(fd, LISTENER, Interest::READABLE, mode)
+            };
+            if let Err(e) = watched {
+                let backoff = self.config.accept_backoff;
+                log::error!(
+                    "loop {}: listener: cannot resume: {e}; again in {backoff:?}",
+                    self.index
+                );
+                self.accept_paused_until = Some(self.now + backoff);
+                return;
             }
+            self.listener_registered = true;
+            self.listener_armed = true;
         }
         // Edge mode reports no new edge for connections that waited in the backlog.
         self.mark_ready(LISTENER);

@@ -47,6 +47,9 @@ pub(crate) struct EventLoop<P, H: Protocol> {
     pub(crate) listener: Option<TcpListener>,
     /// In oneshot mode: whether the listener's registration is armed.
     pub(crate) listener_armed: bool,
+    /// Whether the listener is registered with the poller (it is not while an accept
+    /// back-off could not silence it; see `pause_accepting`).
+    pub(crate) listener_registered: bool,
     /// Not accepting until then, after running out of fds or memory.
     pub(crate) accept_paused_until: Option<Instant>,
     pub(crate) protocol: H,
@@ -82,6 +85,7 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
             config,
             listener: Some(listener),
             listener_armed: true,
+            listener_registered: true,
             accept_paused_until: None,
             protocol,
             conns: Slab::new(),
@@ -354,6 +358,7 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
 
     fn close_listener(&mut self) {
         if let Some(listener) = self.listener.take()
+            && self.listener_registered
             && let Err(e) = self.poller.delete(listener.as_fd())
         {
             log::warn!("loop {}: listener: delete: {e}", self.index);

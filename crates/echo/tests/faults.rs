@@ -414,3 +414,78 @@ mod dropped_connection {
         fixture.finish()
     }
 }
+
+/// A registration the poller refuses (`ENOMEM` from `epoll_ctl`; poll and select can
+/// only fail an `add`): a new connection that cannot be registered is dropped alone; a
+/// listener that cannot be silenced for a back-off does not make the loop spin; one that
+/// cannot be watched again after it still accepts new clients.
+mod register_fails {
+    use super::*;
+
+    util::backend_tests_in!(Level, run);
+
+    const BACKOFF: Duration = Duration::from_millis(300);
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        let config = Config { accept_backoff: BACKOFF, ..Config::default() };
+        let fixture = Fixture::start(backend, mode, config)?;
+        // In level mode nothing re-registers a bystander after its round trip, so the
+        // fault waits for the next registration: the new connection's.
+        fixture.arm_now(&[(Call::Register, libc::ENOMEM, 1)])?;
+        let dropped = util::connect(fixture.server.addr)?;
+        (&dropped).write_all(b"x")?;
+        check(closed_by_server(&dropped, Duration::from_secs(5))?, || {
+            "a connection that could not be registered is still open".into()
+        })?;
+        fixture.all_raised("ENOMEM registering a connection")?;
+        fixture.holds(0)?;
+        let stats = fixture.server.total();
+        check(stats.active == BYSTANDERS as u64, || format!("{stats}"))?;
+        drop(dropped);
+
+        if matches!(backend, Backend::Epoll | Backend::Kqueue) {
+            silence_fails(&fixture)?;
+            resume_fails(&fixture)?;
+        }
+        fixture.finish()
+    }
+
+    /// Out of fds, and the listener cannot be silenced: no spinning for the back-off.
+    fn silence_fails(fixture: &Fixture) -> io::Result<()> {
+        fixture.arm_now(&[(Call::Accept, libc::EMFILE, 1), (Call::Register, libc::ENOMEM, 1)])?;
+        let cpu_before = fixture.server.cpu_time()?;
+        let start = Instant::now();
+        let late = util::connect(fixture.server.addr)?;
+        let took = round_trip(&late, b"late")?;
+        let cpu = fixture.server.cpu_time()? - cpu_before;
+        let waited = start.elapsed();
+        check(cpu.as_secs_f64() < 0.1 * waited.as_secs_f64() + 0.01, || {
+            format!("the loop used {cpu:?} of CPU in {waited:?} of back-off (served in {took:?})")
+        })?;
+        fixture.all_raised("ENOMEM silencing the listener")
+    }
+
+    /// Out of fds, and the listener cannot be watched again after the back-off: it still
+    /// accepts the client that waited, and the ones after.
+    fn resume_fails(fixture: &Fixture) -> io::Result<()> {
+        let errors = fixture.server.total().accept_errors;
+        fixture.arm_now(&[(Call::Accept, libc::EMFILE, 1)])?;
+        let late = util::connect(fixture.server.addr)?;
+        (&late).write_all(b"late")?;
+        util::wait_until(Duration::from_secs(5), "backing off", || {
+            Ok(fixture.server.total().accept_errors > errors)
+        })?;
+        // Armed within the back-off: the next registration is the listener's resumption.
+        fixture.arm_now(&[(Call::Register, libc::ENOMEM, 1)])?;
+        let mut echo = [0; 4];
+        (&late).read_exact(&mut echo)?;
+        fixture.all_raised("ENOMEM resuming the listener")?;
+        for i in 0..3 {
+            let next = util::connect(fixture.server.addr)?;
+            next.set_read_timeout(Some(BACKOFF * 10))?;
+            round_trip(&next, b"next")
+                .map_err(|e| io::Error::new(e.kind(), format!("client {i} after: {e}")))?;
+        }
+        Ok(())
+    }
+}
