@@ -50,6 +50,11 @@ impl Arming {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).push((call, errno, times));
     }
 
+    /// Queues one failure of the loop's next wait with `errno`.
+    fn arm_wait(&self, errno: i32) {
+        self.arm(Call::Wait, errno, 1);
+    }
+
     /// Failures of accept, read and write still armed when a client last sent.
     fn left(&self) -> [u64; 3] {
         *self.left.lock().unwrap_or_else(|e| e.into_inner())
@@ -487,5 +492,35 @@ mod register_fails {
                 .map_err(|e| io::Error::new(e.kind(), format!("client {i} after: {e}")))?;
         }
         Ok(())
+    }
+}
+
+/// A wait that fails with something retrying cannot fix (`ENOMEM` from `poll(2)` or
+/// `select(2)`) stops the loop, by design: `Server::run` returns that error, after closing
+/// every connection and the listener; nothing leaks, nothing panics.
+mod wait_fails {
+    use super::*;
+
+    util::backend_tests!(run);
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        let mut fixture = Fixture::start(backend, mode, Config::default())?;
+        fixture.arming.arm_wait(libc::ENOMEM);
+        // The round trip arms it; the loop's next wait fails.
+        round_trip(&fixture.bystanders[1], b"last")?;
+        for (i, b) in fixture.bystanders.iter().enumerate() {
+            check(closed_by_server(b, Duration::from_secs(5))?, || {
+                format!("bystander {i} still open after the loop stopped")
+            })?;
+        }
+        util::wait_until(Duration::from_secs(5), "no server fd left", || {
+            Ok(fixture.server.fd_count()? == 0)
+        })?;
+        fixture.bystanders.clear();
+        let stopped = fixture.server.stop();
+        check(
+            stopped.as_ref().err().and_then(io::Error::raw_os_error) == Some(libc::ENOMEM),
+            || format!("run returned {stopped:?}"),
+        )
     }
 }
