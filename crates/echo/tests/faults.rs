@@ -3,7 +3,9 @@
 //! retried and everything is echoed byte for byte; out of fds or memory, the server backs
 //! off from `accept` and serves its clients meanwhile; a per-connection `accept` error is
 //! skipped; `EAGAIN` storms end and leave nothing behind; a reset or broken pipe drops that
-//! connection alone. After each, the loop is idle again (its thread's CPU time in
+//! connection alone; a registration the poller refuses costs that connection alone, and
+//! never the listener; a failed wait stops the loop cleanly. After each, the loop is idle
+//! again (its thread's CPU time in
 //! `/proc`), holds only the fds it should (its sockets in `/proc/self/fd`), and no panic
 //! reached the test (the loop's thread is joined).
 //!
@@ -40,9 +42,12 @@ const IDLE: Duration = Duration::from_millis(300);
 #[derive(Clone, Debug, Default)]
 struct Arming {
     queue: Arc<Mutex<Vec<(Call, i32, u32)>>>,
-    /// `fault::armed` of accept, read and write after the last arming.
-    left: Arc<Mutex<[u64; 3]>>,
+    /// `fault::armed` of each of [`KINDS`] when a client last sent.
+    left: Arc<Mutex<[u64; 5]>>,
 }
+
+/// The kinds of fault [`Arming`] counts.
+const KINDS: [Call; 5] = [Call::Accept, Call::Read, Call::Write, Call::Register, Call::Wait];
 
 impl Arming {
     /// Queues `times` failures of `call` with `errno`, armed when a client next sends.
@@ -55,8 +60,8 @@ impl Arming {
         self.arm(Call::Wait, errno, 1);
     }
 
-    /// Failures of accept, read and write still armed when a client last sent.
-    fn left(&self) -> [u64; 3] {
+    /// Failures of each of [`KINDS`] still armed when a client last sent.
+    fn left(&self) -> [u64; 5] {
         *self.left.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -70,8 +75,7 @@ impl Protocol for Arming {
         for (call, errno, times) in self.queue.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
             fault::fail_next(call, errno, times);
         }
-        *self.left.lock().unwrap_or_else(|e| e.into_inner()) =
-            [Call::Accept, Call::Read, Call::Write].map(fault::armed);
+        *self.left.lock().unwrap_or_else(|e| e.into_inner()) = KINDS.map(fault::armed);
         out.send(data);
     }
 }
@@ -120,9 +124,7 @@ impl Fixture {
     fn all_raised(&self, what: &str) -> io::Result<()> {
         self.bystanders_served()?;
         let left = self.arming.left();
-        check(left == [0, 0, 0], || {
-            format!("{what}: faults never raised (accept, read, write): {left:?}")
-        })
+        check(left == [0; 5], || format!("{what}: faults never raised ({KINDS:?}): {left:?}"))
     }
 
     /// The server holds its listener, its bystanders and `others` more connections: once
