@@ -256,7 +256,14 @@ mod accept_exhaustion {
         let config = Config { accept_backoff: BACKOFF, ..Config::default() };
         let fixture = Fixture::start(backend, mode, config)?;
         let mut errors = 0;
-        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+        let mut report = Vec::new();
+        let errnos = [
+            ("EMFILE", libc::EMFILE),
+            ("ENFILE", libc::ENFILE),
+            ("ENOBUFS", libc::ENOBUFS),
+            ("ENOMEM", libc::ENOMEM),
+        ];
+        for (name, errno) in errnos {
             fixture.arm_now(&[(Call::Accept, errno, FAILURES)])?;
             let cpu_before = fixture.server.cpu_time()?;
             let start = Instant::now();
@@ -300,7 +307,9 @@ mod accept_exhaustion {
             fixture.holds(1)?;
             drop(late);
             fixture.holds(0)?;
+            report.push(format!("{name}: served after {waited:.0?}, {cpu:?} of CPU"));
         }
+        eprintln!("{backend}/{mode}: {FAILURES} failed accepts of each: {}", report.join("; "));
         fixture.finish()
     }
 }
