@@ -109,7 +109,9 @@ impl Swarm {
             if client.closed {
                 continue;
             }
-            debug_assert!(!client.waiting(), "one message at a time");
+            if client.waiting() {
+                return Err(io::Error::other(format!("client {key}: still waiting for its echo")));
+            }
             (client.out, client.sent, client.got) = (msg(key), 0, 0);
             if client.waiting() {
                 self.waiting += 1;
