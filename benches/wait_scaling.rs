@@ -1,1 +1,122 @@
-fn main() {}
+//! `wait_scaling`: the cost of one `wait` that reports 1 ready fd out of N registered,
+//! N ∈ {16, 256, 1000, 10 000}.
+//!
+//! - `level/<subject>/N`: a level-triggered UDP socket with a datagram queued and never
+//!   read stays ready, so every wait returns that one event; the other N − 1 fds are idle
+//!   UDP sockets. Nothing but the wait is timed. mio has no level-triggered mode, so it is
+//!   not in this half.
+//! - `edge/<subject>/N`: the ready fd is an edge-triggered eventfd, bumped (one 8-byte
+//!   `write`) before each wait so that each wait has a fresh edge to report. This is the
+//!   half that includes mio; `edge/bump-only` times the bump alone, to subtract.
+
+mod common;
+
+use std::hint::black_box;
+use std::io;
+use std::net::UdpSocket;
+use std::os::fd::AsFd;
+
+use common::fds::{self, EventFd};
+use common::{Lazy, Mio, Ours, PollingCrate, Subject, Trigger, Want};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use multipoll::{Epoll, Poll, Select};
+
+type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// Registered fds per wait.
+const SIZES: [usize; 4] = [16, 256, 1000, 10_000];
+
+/// N − 1 idle fds and one ready fd, registered with `subject`.
+struct Setup<S: Subject, R: AsFd> {
+    subject: S,
+    idle: Vec<UdpSocket>,
+    ready: R,
+}
+
+impl<S: Subject, R: AsFd> Setup<S, R> {
+    fn new(n: usize, ready: R, trigger: Trigger) -> io::Result<Self> {
+        let mut subject = S::create()?;
+        let idle = fds::idle_sockets(n - 1)?;
+        for (key, socket) in idle.iter().enumerate() {
+            subject.add(socket.as_fd(), key, Want::Read, trigger)?;
+        }
+        subject.add(ready.as_fd(), n, Want::Read, trigger)?;
+        Ok(Setup { subject, idle, ready })
+    }
+}
+
+impl<S: Subject, R: AsFd> Drop for Setup<S, R> {
+    fn drop(&mut self) {
+        // Delete before close, as every poller's contract asks.
+        for socket in &self.idle {
+            let _ = self.subject.delete(socket.as_fd());
+        }
+        let _ = self.subject.delete(self.ready.as_fd());
+    }
+}
+
+/// Checks once, before timing, that a wait reports exactly the one ready fd.
+fn assert_one(got: io::Result<usize>, what: &str) {
+    assert_eq!(got.expect("wait"), 1, "{what}: a wait must report exactly the ready fd");
+}
+
+fn level<S: Subject>(group: &mut Group<'_>) {
+    for n in SIZES {
+        let mut state = Lazy::new();
+        let id = BenchmarkId::new(format!("level/{}", S::NAME), n);
+        group.bench_function(id, |b| {
+            let setup = state.get(|| {
+                let mut setup = Setup::<S, _>::new(n, fds::ready_socket()?, Trigger::Level)?;
+                assert_one(setup.subject.wait(None), S::NAME);
+                Ok(setup)
+            });
+            b.iter(|| black_box(setup.subject.wait(None)))
+        });
+    }
+}
+
+fn edge<S: Subject>(group: &mut Group<'_>) {
+    for n in SIZES {
+        let mut state = Lazy::new();
+        let id = BenchmarkId::new(format!("edge/{}", S::NAME), n);
+        group.bench_function(id, |b| {
+            let setup = state.get(|| {
+                let mut setup = Setup::<S, _>::new(n, EventFd::new()?, Trigger::Edge)?;
+                setup.ready.bump()?;
+                assert_one(setup.subject.wait(None), S::NAME);
+                setup.ready.bump()?;
+                assert_one(setup.subject.wait(None), S::NAME);
+                Ok(setup)
+            });
+            b.iter(|| {
+                setup.ready.bump().expect("bump");
+                black_box(setup.subject.wait(None))
+            })
+        });
+    }
+}
+
+fn wait_scaling(c: &mut Criterion) {
+    let mut group = c.benchmark_group("wait_scaling");
+    level::<Ours<Select>>(&mut group);
+    level::<Ours<Poll>>(&mut group);
+    level::<Ours<Epoll>>(&mut group);
+    level::<PollingCrate>(&mut group);
+
+    let mut bump = Lazy::new();
+    group.bench_function("edge/bump-only", |b| {
+        let efd = bump.get(EventFd::new);
+        b.iter(|| efd.bump())
+    });
+    edge::<Ours<Epoll>>(&mut group);
+    edge::<PollingCrate>(&mut group);
+    edge::<Mio>(&mut group);
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = common::criterion();
+    targets = wait_scaling
+}
+criterion_main!(benches);

@@ -1,0 +1,65 @@
+//! What every bench shares: the pollers under test behind one small trait ([`Subject`]),
+//! the fds they watch ([`fds`]), the criterion settings and the fd limit.
+//!
+//! Each bench file is one criterion group named after the file, so `cargo bench --bench
+//! NAME` and `cargo bench -- NAME` both run that group alone. Expensive setup happens inside
+//! the benchmark closure, once ([`Lazy`]), so a filtered-out benchmark costs nothing.
+#![allow(dead_code, reason = "each bench file uses part of the shared helpers")]
+
+pub mod fds;
+pub mod subject;
+
+use std::io;
+use std::time::Duration;
+
+use criterion::Criterion;
+
+#[allow(unused_imports, reason = "not every bench file needs every name")]
+pub use subject::{Mio, Ours, PollingCrate, Subject, Trigger, Want};
+
+/// Criterion settings that keep the whole `cargo bench` well under 15 minutes on two
+/// noisy cores: short warm-up and measurement, 20 samples. Ratios between subjects are
+/// what we read, always from the same run; command-line flags still override these.
+pub fn criterion() -> Criterion {
+    raise_nofile().expect("raise RLIMIT_NOFILE");
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(900))
+        .configure_from_args()
+}
+
+/// Raises the soft fd limit to the hard limit: `wait_scaling` holds over 10 000 fds.
+pub fn raise_nofile() -> io::Result<libc::rlim_t> {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes one rlimit into `lim`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: setrlimit reads one rlimit from `lim`.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(lim.rlim_cur)
+}
+
+/// State built on first use, inside a benchmark closure: criterion calls that closure only
+/// for benchmarks its filter selects, and several times for those.
+#[derive(Debug)]
+pub struct Lazy<T>(Option<T>);
+
+impl<T> Lazy<T> {
+    /// Nothing built yet.
+    pub fn new() -> Lazy<T> {
+        Lazy(None)
+    }
+
+    /// The state, built by `init` the first time.
+    #[track_caller]
+    pub fn get(&mut self, init: impl FnOnce() -> io::Result<T>) -> &mut T {
+        self.0.get_or_insert_with(|| init().expect("benchmark setup"))
+    }
+}
