@@ -40,7 +40,12 @@ pub fn serve(listener: TcpListener, stop: Arc<AtomicBool>) -> io::Result<()> {
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; ECHO_BUF];
     loop {
-        poll.poll(&mut events, None)?;
+        match poll.poll(&mut events, None) {
+            Ok(()) => {}
+            // A signal (or a debugger attaching) interrupts the wait: wait again.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
         for event in &events {
             if event.token() == LISTENER {
                 loop {

@@ -54,8 +54,9 @@ impl EchoServer {
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
-        let thread =
-            std::thread::Builder::new().name(name.to_owned()).spawn(move || serve(listener, flag))?;
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || serve(listener, flag))?;
         Ok(EchoServer { addr, stop, thread: Some(thread) })
     }
 
