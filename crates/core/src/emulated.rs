@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::fault::{self, Call};
 use crate::notify::Notifier;
 use crate::sys::{self, Deadline, Readiness};
 use crate::{Capabilities, Events, Interest, Mode, Poller};
@@ -194,7 +195,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
             }
             self.waiting.store(true, Ordering::Release);
         }
-        let result = scratch.sys.wait(timeout);
+        let result = fault::inject(Call::Wait).and_then(|()| scratch.sys.wait(timeout));
         self.waiting.store(false, Ordering::Release);
         result
     }

@@ -19,8 +19,10 @@ pub struct Event {
     /// A write will not block (or will fail at once, if the peer is gone).
     pub writable: bool,
     /// The peer closed (its write side or the whole connection) or reset it: reading gives
-    /// the rest of the data, then end of file or the error. Reported with `readable` for
-    /// registrations with readable interest on every backend.
+    /// the rest of the data, then end of file or the error. Reported, always with
+    /// `readable`, to registrations with readable interest only. Once no data is queued every
+    /// backend reports it; while data is still queued, select cannot tell a hang-up from
+    /// data and reports only `readable`.
     pub hangup: bool,
     /// An error is pending on the fd (fetch it with `SO_ERROR` or by the next I/O call), or
     /// the fd was closed while still registered. See the backend table in `docs/backends.md`

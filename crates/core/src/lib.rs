@@ -9,7 +9,8 @@
 //!   retry, registration checks, error messages, readiness-bit mapping);
 //! - [`notify`]: the coalescing wake-up fd behind `notify`;
 //! - [`emulated`]: the user-space registration table (with oneshot emulation) for kernels
-//!   that keep none, `poll` and `select`.
+//!   that keep none, `poll` and `select`;
+//! - [`fault`]: fault injection before each syscall, for tests (feature `fault-injection`).
 //!
 //! A backend crate then reads as "how this syscall does it". The contract itself — which
 //! errors mean what, how timeouts round, what happens on close — is written once, on
@@ -22,6 +23,7 @@
 
 pub mod emulated;
 mod event;
+pub mod fault;
 mod interest;
 pub mod notify;
 mod poller;

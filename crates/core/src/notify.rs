@@ -44,6 +44,10 @@ impl Notifier {
         if self.pending.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        if let Err(e) = crate::fault::inject(crate::fault::Call::Notify) {
+            self.pending.store(false, Ordering::Release);
+            return Err(e);
+        }
         let fd = self.write.as_ref().unwrap_or(&self.read).as_raw_fd();
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from `one`, which is 8 bytes long; the fd is ours and open.

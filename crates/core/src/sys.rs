@@ -139,6 +139,7 @@ pub fn check_registration(caps: &Capabilities, key: usize, mode: Mode) -> io::Re
 
 /// Checks that `fd` is open (`fcntl(F_GETFD)`), for backends whose kernel call does not.
 pub fn check_open(fd: RawFd) -> io::Result<()> {
+    crate::fault::inject(crate::fault::Call::Register).map_err(|e| registration_error(fd, e))?;
     // SAFETY: F_GETFD only reads the descriptor flags; any fd number is acceptable.
     cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) }).map(drop).map_err(|e| registration_error(fd, e))
 }
@@ -235,14 +236,18 @@ impl Readiness {
     /// Reads `poll(2)` `revents` bits (equal to `epoll(7)` bits on Linux).
     ///
     /// Hang-up and error make a registration readable and writable too, because the next
-    /// read or write will not block (it returns end of file or the error), as `epoll` and
-    /// `poll` themselves report them.
+    /// read or write will not block (it returns end of file or the error).
     pub fn from_poll_bits(bits: i32) -> Readiness {
         let bit = |b: i16| bits & i32::from(b) != 0;
-        let hangup = bit(libc::POLLHUP) || bits & POLLRDHUP != 0;
+        // Through `bit`, not `bits & POLLRDHUP`: where POLLRDHUP is 0 the latter is a
+        // constant `& 0`, which clippy denies (bad_bit_mask) on every non-Linux target.
+        let hangup = bit(libc::POLLHUP) || bit(POLLRDHUP as i16);
         let error = bit(libc::POLLERR);
         Readiness {
             readable: bit(libc::POLLIN) || bit(libc::POLLPRI) || hangup || error,
+            // A hang-up or an error makes the next write fail at once instead of blocking.
+            // Reporting it also keeps a level-triggered wait from spinning on a kernel
+            // report (epoll and poll always report HUP) that no flag would carry.
             writable: bit(libc::POLLOUT) || bit(libc::POLLHUP) || error,
             hangup,
             error,
@@ -271,7 +276,8 @@ impl Readiness {
     /// The event for a registration with `key` and `interest`, or an empty event when the
     /// readiness is nothing the registration asked for.
     ///
-    /// A closed fd is reported as an error regardless of interest (except `NONE`).
+    /// A closed fd is reported as an error regardless of interest (except `NONE`); a
+    /// hang-up only to registrations with readable interest.
     pub fn to_event(self, key: usize, interest: Interest) -> Event {
         if interest.is_none() {
             return Event::new(key);
@@ -285,7 +291,9 @@ impl Readiness {
             key,
             readable: self.readable && interest.is_readable(),
             writable: self.writable && interest.is_writable(),
-            hangup: self.hangup,
+            // Only readable registrations hear of a hang-up: select cannot see one on a
+            // write-only registration, and a writer learns of it from `EPIPE` anyway.
+            hangup: self.hangup && interest.is_readable(),
             error: self.error || self.closed,
         }
     }

@@ -59,6 +59,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use multipoll_core::fault::{self, Call};
 use multipoll_core::notify::Notifier;
 use multipoll_core::sys::{self as core_sys, Deadline, Readiness};
 
@@ -132,7 +133,8 @@ impl Epoll {
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, mask: u32) -> io::Result<()> {
-        sys::epoll_ctl(self.epfd.as_raw_fd(), op, fd, mask, fd as u64)
+        fault::inject(Call::Register)
+            .and_then(|()| sys::epoll_ctl(self.epfd.as_raw_fd(), op, fd, mask, fd as u64))
             .map_err(|e| core_sys::registration_error(fd, e))
     }
 
@@ -141,6 +143,7 @@ impl Epoll {
         buffer: &mut [libc::epoll_event],
         timeout: Option<Duration>,
     ) -> io::Result<usize> {
+        fault::inject(Call::Wait)?;
         let epfd = self.epfd.as_raw_fd();
         if self.pwait2 {
             sys::epoll_pwait2(epfd, buffer, timeout.map(core_sys::timeout_timespec))
@@ -241,8 +244,9 @@ impl Poller for Epoll {
         events.clear();
         let deadline = Deadline::after(timeout);
         let mut buffer = lock(&self.buffer);
-        // One slot more than `events` holds, for the wake-up fd.
-        let want = events.capacity().saturating_add(1).min(i32::MAX as usize);
+        // Never more than `events` holds: an event the kernel hands over is consumed (a
+        // oneshot fd is disarmed, an edge is spent), so one that did not fit would be lost.
+        let want = events.capacity().min(i32::MAX as usize);
         buffer.resize(want, libc::epoll_event { events: 0, u64: 0 });
         let wake = self.notifier.fd().as_raw_fd();
         loop {

@@ -71,10 +71,10 @@ pub fn serve(listener: TcpListener, stop: Arc<AtomicBool>) -> io::Result<()> {
             }
             let slot = event.token().0;
             let Some(conn) = conns[slot].as_mut() else { continue };
-            if !serve_conn(conn, &mut buf) {
-                if let Some(mut conn) = conns[slot].take() {
-                    poll.registry().deregister(&mut conn.stream)?;
-                }
+            if !serve_conn(conn, &mut buf)
+                && let Some(mut conn) = conns[slot].take()
+            {
+                poll.registry().deregister(&mut conn.stream)?;
             }
         }
     }

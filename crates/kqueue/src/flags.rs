@@ -1,0 +1,374 @@
+//! The platform-neutral half of the backend: which `kevent` changes a registration change
+//! needs, and what a returned `kevent` means. Plain Rust, so it compiles and is unit-tested
+//! on Linux too; `sys.rs` only converts these types to and from `libc::kevent`.
+//!
+//! # The kernel state this keeps
+//!
+//! A registration with interest `I` and mode `M` has one knote per direction in `I` (an
+//! `EVFILT_READ` and/or an `EVFILT_WRITE`), created with the flags of `M`, and none for
+//! the other direction; [`Interest::NONE`] has no knote at all (its registration lives only
+//! in user space). [`plan`] computes the changes that move the kernel from one such state
+//! to another, and is the only place that decides them.
+//!
+//! A knote's `EV_CLEAR`/`EV_DISPATCH` are fixed when it is created: re-adding an existing
+//! knote updates its `udata` and re-enables it but keeps its old mode (FreeBSD's
+//! `kqueue_register` copies only `udata`, `fflags` and `data`). So a mode change deletes
+//! and re-adds the knote, while a same-mode `modify` is one `EV_ADD | EV_ENABLE`, which
+//! also re-arms a oneshot knote and makes the kernel re-check readiness at once.
+//!
+//! # Oneshot
+//!
+//! [`Mode::Oneshot`] uses `EV_DISPATCH`: the kernel disables a knote when it delivers it and
+//! keeps it, so re-arming is an `EV_ENABLE` (no allocation), `delete` always finds it, and
+//! the kernel state never drifts from the user-space record (with `EV_ONESHOT` the knote
+//! would vanish on delivery). But the contract's "reported once until re-armed" is about
+//! the fd, and with interest `BOTH` the fd has two knotes: the kernel disables only the one
+//! it delivered. So the user-space [`Entry`] disarms the whole registration on its first
+//! report, folds the other direction into the same event if the same `wait` returned it
+//! too, drops anything later, and [`Entry::disables`] names the knote(s) that did not fire,
+//! which the caller disables in the same critical section, before any `modify` can re-arm.
+
+use std::io;
+use std::os::fd::RawFd;
+
+use multipoll_core::sys::{self, Readiness};
+use multipoll_core::{Event, Interest, Mode};
+
+/// The `EV_*` bits used here. They are equal on every BSD and macOS; `sys.rs` asserts that
+/// at compile time for each target, so conversion is a plain widening.
+pub(crate) mod ev {
+    /// Add the knote (or update an existing one).
+    pub(crate) const ADD: u16 = 0x0001;
+    /// Remove the knote.
+    pub(crate) const DELETE: u16 = 0x0002;
+    /// Let the knote report.
+    pub(crate) const ENABLE: u16 = 0x0004;
+    /// Keep the knote but stop it reporting.
+    pub(crate) const DISABLE: u16 = 0x0008;
+    /// Edge: reset the knote's state once it is reported.
+    pub(crate) const CLEAR: u16 = 0x0020;
+    /// Return a receipt for the change instead of draining pending events.
+    pub(crate) const RECEIPT: u16 = 0x0040;
+    /// Disable the knote once it is reported.
+    pub(crate) const DISPATCH: u16 = 0x0080;
+    /// Receipt (with `data` = errno, 0 for success), or a failed change.
+    pub(crate) const ERROR: u16 = 0x4000;
+    /// End of file: the peer closed; `fflags` holds a pending socket error, if any.
+    pub(crate) const EOF: u16 = 0x8000;
+}
+
+/// The filters this backend uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Filter {
+    /// `EVFILT_READ`.
+    Read,
+    /// `EVFILT_WRITE`.
+    Write,
+    /// `EVFILT_USER`, the wake-up of `notify`.
+    User,
+}
+
+impl Filter {
+    /// The fd filters, in the order changes are made.
+    const FD: [Filter; 2] = [Filter::Read, Filter::Write];
+
+    fn bit(self) -> u8 {
+        match self {
+            Filter::Read => 1,
+            Filter::Write => 2,
+            Filter::User => 4,
+        }
+    }
+
+    fn wanted_by(self, interest: Interest) -> bool {
+        match self {
+            Filter::Read => interest.is_readable(),
+            Filter::Write => interest.is_writable(),
+            Filter::User => false,
+        }
+    }
+}
+
+/// The fields of a returned `struct kevent` that this backend reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Kevent {
+    /// The fd (0 for the user event).
+    pub(crate) ident: usize,
+    /// `None` for a filter this backend never registers.
+    pub(crate) filter: Option<Filter>,
+    /// `EV_*` bits.
+    pub(crate) flags: u16,
+    /// With `EV_EOF`: the pending socket error, if any.
+    pub(crate) fflags: u32,
+    /// For a receipt: the errno of the change, 0 for success.
+    pub(crate) data: i64,
+    /// The key given at registration ([`multipoll_core::RESERVED_KEY`] for the wake-up).
+    pub(crate) udata: usize,
+}
+
+impl Kevent {
+    /// What one returned knote says. A knote reports one direction, so an fd with both
+    /// knotes ready comes back as two `Kevent`s, merged by `Events::merge_same_keys`.
+    ///
+    /// `EV_EOF` is a hang-up (and makes a read return end of file at once, so the fd is
+    /// readable too); with a nonzero `fflags` it carries the socket error.
+    pub(crate) fn readiness(&self) -> Readiness {
+        let eof = self.flags & ev::EOF != 0;
+        // Not expected from a wait without changes, but if the kernel reports a failed
+        // knote, say so rather than drop it.
+        let failed = self.flags & ev::ERROR != 0 && self.data != 0;
+        Readiness {
+            readable: self.filter == Some(Filter::Read) || eof || failed,
+            writable: self.filter == Some(Filter::Write) || failed,
+            hangup: eof,
+            error: eof && self.fflags != 0 || failed,
+            closed: false,
+        }
+    }
+}
+
+/// One knote change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// `EV_ADD | EV_ENABLE` with the mode's flags: creates, updates or re-arms the knote.
+    Add(Mode),
+    /// `EV_DELETE`.
+    Delete,
+    /// `EV_DISABLE`: silences the other knote of a reported oneshot registration.
+    Disable,
+}
+
+/// One entry of a `kevent` changelist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Change {
+    /// The fd (the ident; 0 for the user event).
+    pub(crate) fd: RawFd,
+    pub(crate) filter: Filter,
+    pub(crate) action: Action,
+    /// The registration's key; the kernel hands it back in every event of the knote.
+    pub(crate) udata: usize,
+}
+
+impl Change {
+    const fn new(fd: RawFd, filter: Filter, action: Action, udata: usize) -> Change {
+        Change { fd, filter, action, udata }
+    }
+
+    /// The `EVFILT_USER` knote behind `notify`: `EV_CLEAR`, so that any number of triggers
+    /// before a wait are reported (and reset) once.
+    pub(crate) const fn user_wake() -> Change {
+        Change::new(0, Filter::User, Action::Add(Mode::Edge), multipoll_core::RESERVED_KEY)
+    }
+
+    /// The read end of the wake-up pipe, where there is no `EVFILT_USER`: level-triggered,
+    /// so it reports until `wait` drains it.
+    pub(crate) const fn pipe_wake(fd: RawFd) -> Change {
+        Change::new(fd, Filter::Read, Action::Add(Mode::Level), multipoll_core::RESERVED_KEY)
+    }
+
+    /// The `EV_*` flags of this change. Every change asks for a receipt, so that its error
+    /// comes back attributed to it (and the call never drains pending events).
+    pub(crate) fn flags(&self) -> u16 {
+        ev::RECEIPT
+            | match self.action {
+                Action::Add(mode) => ev::ADD | ev::ENABLE | mode_flags(mode),
+                Action::Delete => ev::DELETE,
+                Action::Disable => ev::DISABLE,
+            }
+    }
+
+    /// Whether the receipt errno `errno` still means "done".
+    fn tolerates(&self, errno: i32) -> bool {
+        match self.action {
+            // The knote is already gone: the fd was closed (EBADF: the kernel dropped its
+            // knotes on close; ENOENT: and its number was reused), or a rollback deletes
+            // what was never added. Either way the registration can go, so that the fd
+            // number can be added again.
+            // Disable: the fd was closed since the event that asked for it.
+            Action::Delete | Action::Disable => errno == libc::ENOENT || errno == libc::EBADF,
+            // macOS: adding a pipe whose other end is closed fails with EPIPE, yet the knote
+            // is in place and reports the hang-up (seen on OS X 10.10/10.11; mio#582).
+            Action::Add(_) => errno == libc::EPIPE,
+        }
+    }
+}
+
+fn mode_flags(mode: Mode) -> u16 {
+    match mode {
+        Mode::Level => 0,
+        Mode::Edge => ev::CLEAR,
+        Mode::Oneshot => ev::DISPATCH,
+    }
+}
+
+/// A short changelist on the stack: one `add`/`modify`/`delete` needs at most two changes
+/// per filter, a rollback three.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChangeList {
+    items: [Change; 6],
+    len: usize,
+}
+
+impl ChangeList {
+    fn new() -> ChangeList {
+        let unused = Change::new(-1, Filter::Read, Action::Delete, 0);
+        ChangeList { items: [unused; 6], len: 0 }
+    }
+
+    fn push(&mut self, fd: RawFd, filter: Filter, action: Action, udata: usize) {
+        self.items[self.len] = Change::new(fd, filter, action, udata);
+        self.len += 1;
+    }
+}
+
+impl std::ops::Deref for ChangeList {
+    type Target = [Change];
+
+    fn deref(&self) -> &[Change] {
+        &self.items[..self.len]
+    }
+}
+
+/// What the user asked for in `add`/`modify`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Registration {
+    pub(crate) key: usize,
+    pub(crate) interest: Interest,
+    pub(crate) mode: Mode,
+}
+
+impl Registration {
+    fn wants(&self, filter: Filter) -> bool {
+        filter.wanted_by(self.interest)
+    }
+}
+
+/// The changes that take fd's knotes from `old` to `new` (`None`: not registered), in one
+/// changelist, so that `add`, `modify` and `delete` are one `kevent` call each.
+pub(crate) fn plan(fd: RawFd, old: Option<Registration>, new: Option<Registration>) -> ChangeList {
+    let mut list = ChangeList::new();
+    for filter in Filter::FD {
+        let was = old.filter(|r| r.wants(filter));
+        let will = new.filter(|r| r.wants(filter));
+        match (was, will) {
+            (None, None) => {}
+            (Some(_), None) => list.push(fd, filter, Action::Delete, 0),
+            (was, Some(n)) => {
+                // Mode flags are fixed at creation (see the module docs).
+                if was.is_some_and(|o| o.mode != n.mode) {
+                    list.push(fd, filter, Action::Delete, 0);
+                }
+                list.push(fd, filter, Action::Add(n.mode), n.key);
+            }
+        }
+    }
+    list
+}
+
+/// The changes that put fd's knotes back to `old` after a changelist failed part-way:
+/// delete both (tolerating absence) and recreate `old`'s, disabled again if `old` was a
+/// reported oneshot.
+pub(crate) fn restore(fd: RawFd, old: Option<&Entry>) -> ChangeList {
+    let mut list = ChangeList::new();
+    for filter in Filter::FD {
+        list.push(fd, filter, Action::Delete, 0);
+        if let Some(e) = old.filter(|e| e.reg.wants(filter)) {
+            list.push(fd, filter, Action::Add(e.reg.mode), e.reg.key);
+            if !e.armed {
+                list.push(fd, filter, Action::Disable, 0);
+            }
+        }
+    }
+    list
+}
+
+/// Checks the receipts of a changelist; the first failure becomes the contract's error.
+///
+/// The kernel writes one receipt per change, in order, each with `EV_ERROR` and `data` =
+/// the errno (0 on success). Anything else means the kernel ignored `EV_RECEIPT`.
+pub(crate) fn check_receipts(changes: &[Change], receipts: &[Kevent]) -> io::Result<()> {
+    if receipts.len() != changes.len() || receipts.iter().any(|r| r.flags & ev::ERROR == 0) {
+        return Err(io::Error::other(format!(
+            "kevent returned {} entries that are not all receipts for {} changes: \
+             this kernel does not honour EV_RECEIPT, which the kqueue backend needs",
+            receipts.len(),
+            changes.len()
+        )));
+    }
+    for (change, receipt) in changes.iter().zip(receipts) {
+        if receipt.data == 0 {
+            continue;
+        }
+        let errno = i32::try_from(receipt.data).unwrap_or(libc::EINVAL);
+        if !change.tolerates(errno) {
+            return Err(sys::registration_error(change.fd, io::Error::from_raw_os_error(errno)));
+        }
+    }
+    Ok(())
+}
+
+/// The user-space record of one registration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) reg: Registration,
+    /// False once a oneshot registration has been reported, until `modify`.
+    armed: bool,
+    /// The `wait` round of the report that disarmed it, and which filters that round saw.
+    round: u64,
+    fired: u8,
+}
+
+impl Entry {
+    /// A fresh (or re-armed) registration.
+    pub(crate) fn new(reg: Registration) -> Entry {
+        Entry { reg, armed: true, round: 0, fired: 0 }
+    }
+
+    /// Whether the registration may report (always, but for a reported oneshot).
+    pub(crate) fn is_armed(&self) -> bool {
+        self.armed
+    }
+
+    /// The event for one returned knote in `wait` number `round`, or `None` when it is
+    /// stale: its direction is no longer wanted (a `modify` raced with the wait), or it is
+    /// a oneshot registration reported in an earlier round.
+    pub(crate) fn on_kevent(&mut self, kev: &Kevent, round: u64) -> Option<Event> {
+        let filter = kev.filter?;
+        if !self.reg.wants(filter) {
+            return None;
+        }
+        if self.reg.mode == Mode::Oneshot {
+            if self.armed {
+                self.armed = false;
+                self.round = round;
+                self.fired = filter.bit();
+            } else if self.round == round {
+                // The other direction, in the same wait: part of the same single report.
+                self.fired |= filter.bit();
+            } else {
+                return None;
+            }
+        }
+        let event = kev.readiness().to_event(self.reg.key, self.reg.interest);
+        (!event.is_empty()).then_some(event)
+    }
+
+    /// After `round`: the knotes of a oneshot registration disarmed in that round that the
+    /// kernel did not disable itself (they did not fire), so that the fd as a whole stays
+    /// silent until `modify`.
+    pub(crate) fn disables(&self, fd: RawFd, round: u64) -> ChangeList {
+        let mut list = ChangeList::new();
+        if self.reg.mode == Mode::Oneshot && !self.armed && self.round == round {
+            for filter in Filter::FD {
+                if self.reg.wants(filter) && self.fired & filter.bit() == 0 {
+                    list.push(fd, filter, Action::Disable, 0);
+                }
+            }
+        }
+        list
+    }
+}
+
+#[cfg(test)]
+#[path = "flags_tests.rs"]
+mod tests;

@@ -1,0 +1,214 @@
+//! The syscalls: [`kqueue(2)`] and [`kevent(2)`], and the conversion between `libc::kevent`
+//! and the platform-neutral [`Change`]/[`Kevent`] of `flags.rs`.
+//!
+//! The BSDs disagree on the C types: NetBSD's `filter` and `flags` are `u32` and its counts
+//! `size_t`, the others use `i16`/`u16`/`c_int`; macOS packs `struct kevent` (so fields
+//! are copied out, never borrowed). The `EV_*` values agree everywhere, which the assertion
+//! below checks for each target at compile time.
+//!
+//! [`kqueue(2)`]: https://man.freebsd.org/cgi/man.cgi?query=kqueue&sektion=2
+//! [`kevent(2)`]: https://man.freebsd.org/cgi/man.cgi?query=kevent&sektion=2
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::Duration;
+use std::{mem, ptr};
+
+use multipoll_core::sys::{cvt, timeout_timespec};
+
+use crate::flags::{self, Change, Filter, Kevent, ev};
+
+#[cfg(target_os = "netbsd")]
+type Count = libc::size_t;
+#[cfg(not(target_os = "netbsd"))]
+type Count = libc::c_int;
+
+#[cfg(target_os = "netbsd")]
+type Flags = u32;
+#[cfg(not(target_os = "netbsd"))]
+type Flags = u16;
+
+const _: () = assert!(
+    libc::EV_ADD == ev::ADD as Flags
+        && libc::EV_DELETE == ev::DELETE as Flags
+        && libc::EV_ENABLE == ev::ENABLE as Flags
+        && libc::EV_DISABLE == ev::DISABLE as Flags
+        && libc::EV_CLEAR == ev::CLEAR as Flags
+        && libc::EV_RECEIPT == ev::RECEIPT as Flags
+        && libc::EV_DISPATCH == ev::DISPATCH as Flags
+        && libc::EV_ERROR == ev::ERROR as Flags
+        && libc::EV_EOF == ev::EOF as Flags,
+    "the EV_* bits of flags.rs differ from this platform's"
+);
+
+/// The longest timeout one `kevent` call gets; `wait` waits again for the rest. macOS fails
+/// with `EINVAL` on very long timeouts (Go's runtime caps them at 10⁶ s for that reason).
+const MAX_TIMEOUT: Duration = Duration::from_secs(1_000_000);
+
+/// Creates a kqueue, close-on-exec (it is not inherited by `fork` anyway, but `exec` keeps
+/// fds without the flag, and `kqueue1`/`kqueuex` are not available everywhere).
+pub(crate) fn kqueue() -> io::Result<OwnedFd> {
+    // SAFETY: kqueue has no arguments.
+    let fd = cvt(unsafe { libc::kqueue() })?;
+    // SAFETY: `fd` was just returned by kqueue, is open, and nothing else owns it.
+    let kq = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: F_SETFD sets the descriptor flags of an fd we own; no memory is passed.
+    cvt(unsafe { libc::fcntl(kq.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) })?;
+    Ok(kq)
+}
+
+/// A zeroed `kevent`: no constructor is portable (FreeBSD 12+ adds `ext`).
+fn zeroed() -> libc::kevent {
+    // SAFETY: `struct kevent` is integers and a raw pointer; all-zero is a valid value.
+    unsafe { mem::zeroed() }
+}
+
+fn to_libc(change: &Change) -> libc::kevent {
+    let mut k = zeroed();
+    // A negative fd cannot come from a `BorrowedFd`; usize::MAX makes the kernel say EBADF.
+    k.ident = usize::try_from(change.fd).unwrap_or(usize::MAX);
+    k.filter = match change.filter {
+        Filter::Read => libc::EVFILT_READ,
+        Filter::Write => libc::EVFILT_WRITE,
+        Filter::User => libc::EVFILT_USER,
+    };
+    k.flags = change.flags() as Flags;
+    k.udata = ptr::without_provenance_mut(change.udata);
+    k
+}
+
+fn from_libc(k: &libc::kevent) -> Kevent {
+    let filter = k.filter;
+    Kevent {
+        ident: k.ident,
+        filter: if filter == libc::EVFILT_READ {
+            Some(Filter::Read)
+        } else if filter == libc::EVFILT_WRITE {
+            Some(Filter::Write)
+        } else if filter == libc::EVFILT_USER {
+            Some(Filter::User)
+        } else {
+            None
+        },
+        flags: low_bits(k.flags),
+        fflags: k.fflags,
+        data: widen(k.data),
+        udata: k.udata.addr(),
+    }
+}
+
+/// The `EV_*` bits of a returned `flags` (`u16`, or `u32` on NetBSD). Generic so that the
+/// conversion is not an identity cast on the platforms where the types already agree.
+fn low_bits<T: Into<u32>>(flags: T) -> u16 {
+    (flags.into() & 0xffff) as u16
+}
+
+/// `data` (`i64`, or `intptr_t` on macOS and DragonFly) as `i64`; generic as above.
+fn widen<T: TryInto<i64>>(data: T) -> i64 {
+    data.try_into().unwrap_or(i64::MAX)
+}
+
+/// Applies `changes`, each with `EV_RECEIPT`, and checks the receipts.
+///
+/// The receipts go into an eventlist as long as the changelist: the kernel then writes
+/// exactly one receipt per change and returns without looking at (or draining) pending
+/// events, so this never blocks and never steals an event from `wait`. Long lists go in
+/// chunks; one `add`/`modify`/`delete` is always one call.
+pub(crate) fn apply(kq: BorrowedFd<'_>, changes: &[Change]) -> io::Result<()> {
+    const CHUNK: usize = 8;
+    for chunk in changes.chunks(CHUNK) {
+        let mut list = [zeroed(); CHUNK];
+        for (k, change) in list.iter_mut().zip(chunk) {
+            *k = to_libc(change);
+        }
+        let n = chunk.len();
+        let zero = timeout_timespec(Duration::ZERO);
+        let got = loop {
+            // SAFETY: the changelist and the eventlist are the same live array of `n`
+            // kevents (the kernel reads each change before writing its receipt in place);
+            // the timeout points to a live zero timespec.
+            let r = unsafe {
+                libc::kevent(
+                    kq.as_raw_fd(),
+                    list.as_ptr(),
+                    n as Count,
+                    list.as_mut_ptr(),
+                    n as Count,
+                    &zero,
+                )
+            };
+            match cvt(r) {
+                // Re-applying is harmless: adds, enables and disables are idempotent, and
+                // a repeated delete's ENOENT is tolerated.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        let receipts: [Kevent; CHUNK] = std::array::from_fn(|i| from_libc(&list[i]));
+        let got = usize::try_from(got).unwrap_or(0).min(n);
+        flags::check_receipts(chunk, &receipts[..got])?;
+    }
+    Ok(())
+}
+
+/// Triggers the `EVFILT_USER` wake-up (registered by `Change::user_wake`).
+///
+/// One `kevent` call with no eventlist: an error comes back as the call's own. Async-signal
+/// safe. Several triggers before a wait coalesce in the kernel (`EV_CLEAR`).
+pub(crate) fn trigger(kq: BorrowedFd<'_>) -> io::Result<()> {
+    let mut k = to_libc(&Change::user_wake());
+    k.flags = 0;
+    k.fflags = libc::NOTE_TRIGGER;
+    // SAFETY: one live change, no eventlist, no timeout (the call cannot block without an
+    // eventlist).
+    cvt(unsafe { libc::kevent(kq.as_raw_fd(), &k, 1, ptr::null_mut(), 0, ptr::null()) })?;
+    Ok(())
+}
+
+/// The most events one `kevent` call collects, whatever the `Events` capacity: the buffer
+/// is allocated at that size, and the kernel keeps the rest queued for the next call.
+const MAX_EVENTS: usize = 1 << 16;
+
+/// The eventlist of `wait`, reused across calls.
+#[derive(Debug, Default)]
+pub(crate) struct EventList {
+    list: Vec<libc::kevent>,
+    len: usize,
+}
+
+// SAFETY: the only pointer in `libc::kevent` is `udata`, which this crate uses as an integer
+// (a key) and never dereferences.
+unsafe impl Send for EventList {}
+
+impl EventList {
+    /// One `kevent` call: no changes, waits up to `timeout` (`None`: forever) for up to
+    /// `max` events (at least 1, at most `MAX_EVENTS`). `EINTR` is returned as is (the caller retries with the time left).
+    pub(crate) fn wait(
+        &mut self,
+        kq: BorrowedFd<'_>,
+        max: usize,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        self.len = 0;
+        let max = max.clamp(1, MAX_EVENTS);
+        if self.list.len() < max {
+            self.list.resize(max, zeroed());
+        }
+        let ts = timeout.map(|t| timeout_timespec(t.min(MAX_TIMEOUT)));
+        let ts_ptr = ts.as_ref().map_or(ptr::null(), ptr::from_ref);
+        // At most MAX_EVENTS, which fits every platform's count type.
+        let nevents = max as Count;
+        // SAFETY: no changelist; the eventlist is a live array of at least `nevents`
+        // kevents the kernel may write; `ts_ptr` is null or points to `ts`, alive here.
+        let n = cvt(unsafe {
+            libc::kevent(kq.as_raw_fd(), ptr::null(), 0, self.list.as_mut_ptr(), nevents, ts_ptr)
+        })?;
+        self.len = usize::try_from(n).unwrap_or(0);
+        Ok(())
+    }
+
+    /// The events of the last `wait`.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Kevent> + '_ {
+        self.list[..self.len].iter().map(from_libc)
+    }
+}
