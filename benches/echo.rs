@@ -85,7 +85,6 @@ fn echo(c: &mut Criterion) {
     let mut group = c.benchmark_group("echo");
     group.throughput(Throughput::Elements(1));
     group.sample_size(10);
-    group.measurement_time(Duration::from_secs(2));
     for server in SERVERS {
         bench_server(&mut group, server);
     }

@@ -13,11 +13,9 @@ mod common;
 
 use std::hint::black_box;
 use std::io;
-use std::net::UdpSocket;
-use std::os::fd::AsFd;
 
 use common::fds::{self, EventFd};
-use common::{Lazy, Mio, Ours, PollingCrate, Subject, Trigger, Want};
+use common::{Lazy, Mio, Ours, PollingCrate, Setup, Subject, Trigger};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use multipoll::{Epoll, Poll, Select};
 
@@ -26,51 +24,13 @@ type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
 /// Registered fds per wait.
 const SIZES: [usize; 4] = [16, 256, 1000, 10_000];
 
-/// N − 1 idle fds and one ready fd, registered with `subject`.
-struct Setup<S: Subject, R: AsFd> {
-    subject: S,
-    idle: Vec<UdpSocket>,
-    ready: R,
-}
-
-impl<S: Subject, R: AsFd> Setup<S, R> {
-    fn new(n: usize, ready: R, trigger: Trigger) -> io::Result<Self> {
-        let mut subject = S::create()?;
-        let idle = fds::idle_sockets(n - 1)?;
-        for (key, socket) in idle.iter().enumerate() {
-            subject.add(socket.as_fd(), key, Want::Read, trigger)?;
-        }
-        subject.add(ready.as_fd(), n, Want::Read, trigger)?;
-        Ok(Setup { subject, idle, ready })
-    }
-}
-
-impl<S: Subject, R: AsFd> Drop for Setup<S, R> {
-    fn drop(&mut self) {
-        // Delete before close, as every poller's contract asks.
-        for socket in &self.idle {
-            let _ = self.subject.delete(socket.as_fd());
-        }
-        let _ = self.subject.delete(self.ready.as_fd());
-    }
-}
-
-/// Checks once, before timing, that a wait reports exactly the one ready fd.
-fn assert_one(got: io::Result<usize>, what: &str) {
-    assert_eq!(got.expect("wait"), 1, "{what}: a wait must report exactly the ready fd");
-}
-
 fn level<S: Subject>(group: &mut Group<'_>) {
     for n in SIZES {
         let mut state = Lazy::new();
         let id = BenchmarkId::new(format!("level/{}", S::NAME), n);
         group.bench_function(id, |b| {
-            let setup = state.get(|| {
-                let mut setup = Setup::<S, _>::new(n, fds::ready_socket()?, Trigger::Level)?;
-                assert_one(setup.subject.wait(None), S::NAME);
-                Ok(setup)
-            });
-            b.iter(|| black_box(setup.subject.wait(None)))
+            let setup = state.get(|| Setup::<S, _>::new(n, fds::ready_socket()?, Trigger::Level));
+            b.iter(|| black_box(setup.wait()))
         });
     }
 }
@@ -80,18 +40,8 @@ fn edge<S: Subject>(group: &mut Group<'_>) {
         let mut state = Lazy::new();
         let id = BenchmarkId::new(format!("edge/{}", S::NAME), n);
         group.bench_function(id, |b| {
-            let setup = state.get(|| {
-                let mut setup = Setup::<S, _>::new(n, EventFd::new()?, Trigger::Edge)?;
-                setup.ready.bump()?;
-                assert_one(setup.subject.wait(None), S::NAME);
-                setup.ready.bump()?;
-                assert_one(setup.subject.wait(None), S::NAME);
-                Ok(setup)
-            });
-            b.iter(|| {
-                setup.ready.bump().expect("bump");
-                black_box(setup.subject.wait(None))
-            })
+            let setup = state.get(|| Setup::<S, _>::new(n, EventFd::new()?, Trigger::Edge));
+            b.iter(|| black_box(setup.bump_and_wait()))
         });
     }
 }

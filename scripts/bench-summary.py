@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints criterion's results as markdown tables with the ratios docs/benchmarks.md uses.
 
-    python3 scripts/bench-summary.py [--criterion-dir DIR] [GROUP...]
+    python3 scripts/bench-summary.py [--criterion-dir DIR] [--stat median|min] [GROUP...]
 
 One table per group and case (e.g. `wait_scaling` / `level`): a row per parameter, the
 median time per iteration of each subject, then ours / peer for every peer present
@@ -12,7 +12,7 @@ import argparse
 import collections
 import sys
 
-from criterion_results import criterion_dir, fmt_time, load
+from criterion_results import STATS, criterion_dir, fmt_time, load
 
 OURS = ["select", "poll", "epoll", "kqueue"]
 PEERS = ["polling", "mio", "tokio", "raw-epoll"]
@@ -30,6 +30,7 @@ def value_key(value):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--criterion-dir")
+    parser.add_argument("--stat", choices=STATS, default="median")
     parser.add_argument("groups", nargs="*")
     args = parser.parse_args()
     directory = criterion_dir(args.criterion_dir)
@@ -37,7 +38,7 @@ def main():
         sys.exit(f"no criterion results in {directory}: run `cargo bench` first")
 
     tables = collections.defaultdict(lambda: collections.defaultdict(dict))
-    for group, case, subject, value, ns in load(directory):
+    for group, case, subject, value, ns in load(directory, args.stat):
         if not args.groups or group in args.groups:
             tables[(group, case)][value][subject] = ns
 

@@ -2,7 +2,7 @@
 """Draws docs/wait-scaling.svg from criterion's `wait_scaling` results (python3 stdlib only).
 
     cargo bench --bench wait_scaling
-    python3 scripts/plot-wait-scaling.py [--criterion-dir DIR] [--out docs/wait-scaling.svg]
+    python3 scripts/plot-wait-scaling.py [--criterion-dir DIR] [--stat median|min] [--out FILE]
 
 Time per wait (criterion's median) against registered fds, both axes logarithmic, one
 line per backend and peer. Solid lines are level-triggered waits; dashed lines are the
@@ -16,7 +16,7 @@ import math
 import pathlib
 import sys
 
-from criterion_results import criterion_dir, load
+from criterion_results import STATS, criterion_dir, load
 
 # (case, subject) -> label, colour, dash pattern; in legend order.
 SERIES = [
@@ -46,13 +46,14 @@ def decade_label(ns):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--criterion-dir")
+    parser.add_argument("--stat", choices=STATS, default="median")
     root = pathlib.Path(__file__).resolve().parent.parent
     parser.add_argument("--out", default=str(root / "docs" / "wait-scaling.svg"))
     args = parser.parse_args()
     directory = criterion_dir(args.criterion_dir)
 
     points = {}
-    for group, case, subject, value, ns in load(directory):
+    for group, case, subject, value, ns in load(directory, args.stat):
         if group == "wait_scaling":
             points.setdefault((case, subject), {})[value] = ns
     if not points:
