@@ -12,7 +12,6 @@
 mod common;
 
 use std::hint::black_box;
-use std::io;
 
 use common::fds::{self, EventFd};
 use common::{Lazy, Mio, Ours, PollingCrate, Setup, Subject, Trigger};
