@@ -31,6 +31,8 @@ pub trait ReadinessSyscall: Send + Sized + 'static {
     const TIMEOUT_PRECISION: Duration;
     /// Whether pending socket errors are visible (see [`Capabilities::reports_errors`]).
     const REPORTS_ERRORS: bool;
+    /// Whether a hang-up is seen while data is queued (see [`Capabilities::early_hangup`]).
+    const EARLY_HANGUP: bool;
 
     /// The largest fd the syscall accepts, or `None` for only the process limit.
     fn max_fd() -> Option<RawFd>;
@@ -125,6 +127,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
             max_fd: S::max_fd(),
             timeout_precision: S::TIMEOUT_PRECISION,
             reports_errors: S::REPORTS_ERRORS,
+            early_hangup: S::EARLY_HANGUP,
         }
     }
 

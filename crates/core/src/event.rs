@@ -21,8 +21,9 @@ pub struct Event {
     /// The peer closed (its write side or the whole connection) or reset it: reading gives
     /// the rest of the data, then end of file or the error. Reported, always with
     /// `readable`, to registrations with readable interest only. Once no data is queued every
-    /// backend reports it; while data is still queued, select cannot tell a hang-up from
-    /// data and reports only `readable`.
+    /// backend reports it; while data is still queued, only backends with
+    /// [`Capabilities::early_hangup`](crate::Capabilities::early_hangup) can tell it from
+    /// data (select and, without `POLLRDHUP`, poll report only `readable` until then).
     pub hangup: bool,
     /// An error is pending on the fd (fetch it with `SO_ERROR` or by the next I/O call), or
     /// the fd was closed while still registered. See the backend table in `docs/backends.md`

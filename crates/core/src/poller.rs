@@ -23,7 +23,10 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// has no undefined behaviour, but what you see depends on the kernel: epoll and kqueue
 /// forget a closed fd by themselves (unless it was `dup`ed, in which case events go on);
 /// poll and select report one event with `error` set for its key and then forget it.
-/// Until then, adding the same fd number again may fail with `AlreadyExists`.
+/// Until then, adding the same fd number again may fail with `AlreadyExists`. A
+/// registration silenced with [`Interest::NONE`] is not watched at all, so no backend
+/// notices that its fd closed: it stays (and its number answers `AlreadyExists`) until you
+/// `delete` it.
 ///
 /// # Errors (identical on every backend)
 ///
@@ -134,6 +137,10 @@ pub struct Capabilities {
     /// Whether pending socket errors are reported as [`Event::error`](crate::Event::error)
     /// (select cannot see them without consuming them).
     pub reports_errors: bool,
+    /// Whether a hang-up is reported while data is still queued. Where it is not (select;
+    /// poll without `POLLRDHUP`), a hang-up shows as `readable` until the data is read and
+    /// as `readable` + `hangup` from then on.
+    pub early_hangup: bool,
 }
 
 impl Capabilities {

@@ -129,6 +129,7 @@ impl Epoll {
                 Duration::from_millis(1)
             },
             reports_errors: true,
+            early_hangup: true,
         }
     }
 

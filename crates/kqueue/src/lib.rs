@@ -137,6 +137,7 @@ mod imp {
         // A timespec; the kernel rounds up to its tick.
         timeout_precision: Duration::from_nanos(1),
         reports_errors: true,
+        early_hangup: true,
     };
 
     /// How `notify` wakes a waiter.

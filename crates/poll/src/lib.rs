@@ -58,6 +58,7 @@ impl ReadinessSyscall for PollSyscall {
     const NAME: &'static str = "poll";
     const TIMEOUT_PRECISION: Duration = Duration::from_millis(1);
     const REPORTS_ERRORS: bool = true;
+    const EARLY_HANGUP: bool = sys::POLL_RDHUP != 0;
 
     fn max_fd() -> Option<RawFd> {
         None

@@ -90,6 +90,7 @@ impl ReadinessSyscall for SelectSyscall {
     const NAME: &'static str = "select";
     const TIMEOUT_PRECISION: Duration = Duration::from_micros(1);
     const REPORTS_ERRORS: bool = false;
+    const EARLY_HANGUP: bool = false;
 
     fn max_fd() -> Option<RawFd> {
         fdset::max_fd()

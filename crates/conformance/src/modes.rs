@@ -1,0 +1,212 @@
+//! Modes and their changes: how often a ready fd is reported ([`Mode`]), what `modify` and
+//! `delete` change, and [`Interest::NONE`].
+//!
+//! Level, oneshot and edge differ only in *when* a still-ready fd is reported again, so each
+//! behaviour here leaves an fd ready and counts how often it comes back. A mode a backend
+//! cannot do must be refused with `Unsupported`, never silently downgraded, so on such a
+//! backend the same behaviour checks the refusal instead: every behaviour asserts something
+//! on every backend.
+
+use std::io;
+use std::os::fd::AsFd;
+
+use multipoll_core::{Events, Interest, Mode, Poller};
+
+use crate::util::{
+    QUIET, Want, drain, expect_events, expect_kind, expect_no_events, pipe, send, supports,
+    unix_pair,
+};
+
+/// Level mode reports a ready fd on every wait until the data is drained, then no more.
+pub fn level_repeats_until_drained<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    send(&a, b"xyz")?;
+    for _ in 0..3 {
+        expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    }
+    assert_eq!(drain(&b)?, 3);
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"again")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    Ok(())
+}
+
+/// Oneshot mode reports a ready fd once, then nothing — even when more data arrives —
+/// until `modify` re-arms it (with a new key, here), after which it fires once more.
+pub fn oneshot_fires_once<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    if !supports(&poller, Mode::Oneshot)? {
+        return Ok(());
+    }
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"y")?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+
+    poller.modify(b.as_fd(), 2, Interest::READABLE, Mode::Oneshot)?;
+    expect_events(&poller, &mut events, &[Want::readable(2)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    Ok(())
+}
+
+/// A oneshot registration that has fired stays registered: `add` says `AlreadyExists`,
+/// `modify` and `delete` succeed, and after `delete` nothing is reported.
+pub fn oneshot_stays_registered<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    if !supports(&poller, Mode::Oneshot)? {
+        return Ok(());
+    }
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    let again = poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot);
+    expect_kind(again, io::ErrorKind::AlreadyExists, "add after a oneshot fired");
+    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+    poller.delete(b.as_fd())?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    Ok(())
+}
+
+/// Edge mode reports once per new arrival: data is reported, not reported again while it
+/// sits unread, reported again when more arrives. A writable edge fires once. Where edge
+/// is not supported, `add` and `modify` refuse it with `Unsupported`.
+pub fn edge_fires_once_per_arrival<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    if !supports(&poller, Mode::Edge)? {
+        poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+        let r = poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Edge);
+        expect_kind(r, io::ErrorKind::Unsupported, "modify to unsupported edge mode");
+        return Ok(());
+    }
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Edge)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"y")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    assert_eq!(drain(&b)?, 2);
+
+    let (_read, write) = pipe()?;
+    poller.add(write.as_fd(), 2, Interest::WRITABLE, Mode::Edge)?;
+    expect_events(&poller, &mut events, &[Want::writable(2)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    Ok(())
+}
+
+/// `modify` switches modes both ways: level to oneshot (reported once) and back to level
+/// (reported on every wait).
+pub fn modify_changes_mode<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    if !supports(&poller, Mode::Oneshot)? {
+        return Ok(());
+    }
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    Ok(())
+}
+
+/// After `delete`, a still-ready fd is not reported any more, and other fds still are.
+pub fn delete_stops_events<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let mut events = Events::new();
+    let (a, b) = unix_pair()?;
+    let (c, d) = unix_pair()?;
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(d.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    poller.delete(b.as_fd())?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&c, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(2)])?;
+    Ok(())
+}
+
+/// [`Interest::NONE`] silences an fd completely without deleting it — no readable, no
+/// hang-up, no error, whether set by `add` or by `modify`, and without making `wait`
+/// return early. `modify` back re-enables it (the hang-up is then reported) and
+/// `delete` still works.
+pub fn interest_none_silences<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let mut events = Events::new();
+    let (a, b) = unix_pair()?;
+    let (c, d) = unix_pair()?;
+    poller.add(b.as_fd(), 1, Interest::NONE, Mode::Level)?;
+    poller.add(d.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    send(&c, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(2)])?;
+    poller.modify(d.as_fd(), 2, Interest::NONE, Mode::Level)?;
+
+    // Data, then a hang-up, on both: the loudest an fd gets.
+    send(&a, b"x")?;
+    drop(a);
+    drop(c);
+    expect_no_events(&poller, &mut events, QUIET)?;
+
+    // Read the data first, so the hang-up is all that is left (a hang-up with data still
+    // queued is `readiness::hangup_with_data_pending`'s business).
+    assert_eq!(drain(&b)?, 1);
+    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::readable(1).hangup()])?;
+    poller.modify(b.as_fd(), 1, Interest::NONE, Mode::Level)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+
+    expect_kind(
+        poller.add(d.as_fd(), 3, Interest::READABLE, Mode::Level),
+        io::ErrorKind::AlreadyExists,
+        "add of an fd silenced with Interest::NONE",
+    );
+    poller.delete(b.as_fd())?;
+    poller.delete(d.as_fd())?;
+    expect_kind(poller.delete(d.as_fd()), io::ErrorKind::NotFound, "second delete");
+    Ok(())
+}
+
+/// `modify` changes the key: the fd is reported under the new key only.
+pub fn modify_changes_key<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    poller.modify(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::readable(2)])?;
+    expect_events(&poller, &mut events, &[Want::readable(2)])?;
+    Ok(())
+}
+
+/// `modify` changes the interest: readable-only on an idle socket reports nothing,
+/// writable reports writable, both reports both once data arrives, and back to readable
+/// drops the writable flag.
+pub fn modify_changes_interest<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    poller.modify(b.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::writable(1)])?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::writable(1)])?;
+    poller.modify(b.as_fd(), 1, Interest::BOTH, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::both(1)])?;
+    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    Ok(())
+}

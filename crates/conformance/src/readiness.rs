@@ -1,0 +1,226 @@
+//! Readiness: what is reported, and with which [`Event`] flags, on each kind of fd a
+//! server polls — Unix sockets, TCP sockets, pipes, listening sockets.
+//!
+//! The flags are part of the contract (`readable` and `writable` filtered by interest,
+//! `hangup` with `readable` on every backend, `error` only where
+//! [`Capabilities::reports_errors`](multipoll_core::Capabilities::reports_errors)), and the
+//! fd kinds are where backends differ most (a pipe's hang-up, a listener's readability, a
+//! reset), so each pairing is checked on its own.
+
+use std::io;
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsFd;
+
+use multipoll_core::{Event, Events, Interest, Mode, Poller};
+
+use crate::util::{
+    QUIET, Want, close_with_reset, drain, expect_events, expect_no_events, pipe, send, tcp_pair,
+    unix_pair, wait_checked,
+};
+
+/// A Unix socket with data queued is reported readable (only readable: no writable flag
+/// for a readable-only interest, no hang-up, no error); before the data, nothing is.
+pub fn readable_on_data<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"hello")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    Ok(())
+}
+
+/// A TCP socket (over 127.0.0.1) with data queued is reported readable.
+pub fn readable_on_tcp<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"hello")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    Ok(())
+}
+
+/// A pipe's read end with data queued is reported readable.
+pub fn readable_on_pipe<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (read, write)) = (Events::new(), pipe()?);
+    poller.add(read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&write, b"hello")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    Ok(())
+}
+
+/// A fresh, connected Unix socket is reported writable (only writable).
+pub fn writable_on_fresh_socket<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, _b)) = (Events::new(), unix_pair()?);
+    poller.add(a.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::writable(1)])?;
+    Ok(())
+}
+
+/// A fresh, connected TCP socket is reported writable.
+pub fn writable_on_tcp<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, _b)) = (Events::new(), tcp_pair()?);
+    poller.add(a.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::writable(1)])?;
+    Ok(())
+}
+
+/// A pipe's empty write end is reported writable.
+pub fn writable_on_pipe<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (_read, write)) = (Events::new(), pipe()?);
+    poller.add(write.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::writable(1)])?;
+    Ok(())
+}
+
+/// Flags are filtered by interest: with data queued on a writable socket, `BOTH` reports
+/// readable and writable, `WRITABLE` reports writable only, and `READABLE` on a socket
+/// with nothing to read reports nothing, though it is writable.
+pub fn interest_filters_flags<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let mut events = Events::new();
+    let (a, b) = unix_pair()?;
+    let (c, d) = unix_pair()?;
+    let (_e, f) = unix_pair()?;
+    send(&a, b"x")?;
+    send(&c, b"x")?;
+    poller.add(b.as_fd(), 1, Interest::BOTH, Mode::Level)?;
+    poller.add(d.as_fd(), 2, Interest::WRITABLE, Mode::Level)?;
+    poller.add(f.as_fd(), 3, Interest::READABLE, Mode::Level)?;
+    expect_events(&poller, &mut events, &[Want::both(1), Want::writable(2)])?;
+    Ok(())
+}
+
+/// The peer closing a Unix socket is reported as `readable` + `hangup`, without `error`.
+pub fn hangup_on_peer_close<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    drop(a);
+    expect_events(&poller, &mut events, &[Want::readable(1).hangup()])?;
+    Ok(())
+}
+
+/// The peer writing and then closing, on a Unix socket, a TCP connection and a pipe, is
+/// reported as `readable` + `hangup` while the data is still queued (reading gives the
+/// rest of the data, then end of file) where the backend has
+/// [`early_hangup`](multipoll_core::Capabilities::early_hangup), as `readable` (hang-up
+/// optional) elsewhere, and by every backend as `readable` + `hangup` once it is read.
+pub fn hangup_with_data_pending<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let through_data = poller.capabilities().early_hangup.then_some(true);
+    let mut events = Events::new();
+    let (a, b) = unix_pair()?;
+    let (c, d) = tcp_pair()?;
+    let (read, write) = pipe()?;
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(d.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    poller.add(read.as_fd(), 3, Interest::READABLE, Mode::Level)?;
+    send(&a, b"last words")?;
+    send(&c, b"last words")?;
+    send(&write, b"last words")?;
+    drop((a, c, write));
+    let queued = [1, 2, 3].map(|key| Want { hangup: through_data, ..Want::readable(key) });
+    expect_events(&poller, &mut events, &queued)?;
+    assert_eq!(drain(&b)? + drain(&d)? + drain(&read)?, 30);
+    let drained = [1, 2, 3].map(|key| Want::readable(key).hangup());
+    expect_events(&poller, &mut events, &drained)?;
+    Ok(())
+}
+
+/// A hang-up is reported only to registrations with readable interest: a writable-only
+/// registration of a socket whose peer closed (a Unix socket closed, a TCP FIN) is reported
+/// writable — the next write fails at once — without `hangup`.
+pub fn hangup_not_reported_to_writers<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let mut events = Events::new();
+    let (a, b) = unix_pair()?;
+    let (c, d) = tcp_pair()?;
+    poller.add(b.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    poller.add(d.as_fd(), 2, Interest::WRITABLE, Mode::Level)?;
+    drop((a, c));
+    // Let the close reach both sockets before the check (the TCP FIN crosses loopback).
+    let probe = P::new()?;
+    probe.add(d.as_fd(), 9, Interest::READABLE, Mode::Level)?;
+    expect_events(&probe, &mut Events::new(), &[Want::readable(9).hangup().error(None)])?;
+    expect_events(&poller, &mut events, &[Want::writable(1), Want::writable(2)])?;
+    Ok(())
+}
+
+/// The peer closing a TCP connection (a FIN) is reported as `readable` + `hangup`, without
+/// `error`.
+pub fn hangup_on_tcp_close<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    drop(a);
+    expect_events(&poller, &mut events, &[Want::readable(1).hangup()])?;
+    Ok(())
+}
+
+/// The peer resetting a TCP connection (`SO_LINGER` 0, then close: an RST) is reported as
+/// `readable` + `hangup`, and `error` exactly when the backend
+/// [reports errors](multipoll_core::Capabilities::reports_errors).
+pub fn hangup_on_peer_reset<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let errors = poller.capabilities().reports_errors;
+    let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    close_with_reset(a)?;
+    expect_events(&poller, &mut events, &[Want::readable(1).hangup().error(Some(errors))])?;
+    Ok(())
+}
+
+/// A pipe whose write end is closed is reported on its read end as `readable` + `hangup`.
+pub fn hangup_on_pipe<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (read, write)) = (Events::new(), pipe()?);
+    poller.add(read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    drop(write);
+    expect_events(&poller, &mut events, &[Want::readable(1).hangup()])?;
+    Ok(())
+}
+
+/// A listening socket with a pending connection is reported readable — not as a hang-up —
+/// and stops being reported once the connection is accepted.
+pub fn listener_readable_on_connect<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let mut events = Events::new();
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    poller.add(listener.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    let _client = TcpStream::connect(listener.local_addr()?)?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    let (_server, _) = listener.accept()?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    Ok(())
+}
+
+/// `wait` clears `events` first: what a previous wait (or anyone) left in the buffer is
+/// gone, whether this wait reports something or nothing.
+pub fn wait_clears_events<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let mut events = Events::with_capacity(4);
+    let stale = Event { readable: true, ..Event::new(77) };
+    events.push(stale);
+    events.push(stale);
+    assert_eq!(wait_checked(&poller, &mut events, Some(std::time::Duration::ZERO))?, []);
+
+    let (a, b) = unix_pair()?;
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    send(&a, b"x")?;
+    events.push(stale);
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    drain(&b)?;
+    assert_eq!(wait_checked(&poller, &mut events, Some(std::time::Duration::ZERO))?, []);
+    assert!(events.is_empty(), "events still holds {:?}", events.as_slice());
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Timeouts and signals: the [Waiting](multipoll_core::Poller#waiting) rules.
+//!
+//! `None` blocks, `Some(ZERO)` never blocks, anything else is rounded *up* (so a short
+//! timeout is never a busy zero), huge values are not errors, and a signal (`EINTR`)
+//! neither surfaces nor shortens the wait. Event loops are built on these: a timer wheel
+//! that passes 0.5 ms must not spin, and a process with signal handlers must not see
+//! spurious errors. Timings are asserted with lower bounds that are exact (a wait must
+//! not end early) and upper bounds with generous slack ([`LATE`]: shared machines are
+//! noisy).
+
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use multipoll_core::sys::cvt;
+use multipoll_core::{Events, Interest, Mode, Poller};
+
+use crate::util::{
+    CpuMeter, LATE, PROMPT, Want, expect_events, expect_timeout, pipe, send, unix_pair,
+    wait_checked, wait_in_thread,
+};
+
+/// With nothing ready, `wait(Some(d))` returns no event, after at least `d` and not much
+/// later — with no fd registered, and with idle fds registered.
+pub fn idle_wait_times_out<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let mut events = Events::new();
+    let (a, b) = unix_pair()?;
+    let timeout = Duration::from_millis(300);
+    for registered in [false, true] {
+        if registered {
+            poller.add(a.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+            poller.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+        }
+        expect_timeout(&poller, &mut events, timeout)?;
+    }
+    Ok(())
+}
+
+/// `wait(Some(Duration::ZERO))` never blocks — not even for the backend's precision — and
+/// still reports what is ready.
+pub fn zero_timeout_never_blocks<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let start = Instant::now();
+    let mut fastest = Duration::MAX;
+    for _ in 0..100 {
+        let t = Instant::now();
+        assert_eq!(wait_checked(&poller, &mut events, Some(Duration::ZERO))?, []);
+        fastest = fastest.min(t.elapsed());
+    }
+    // The fastest of 100 is immune to scheduling noise: if even it took a millisecond,
+    // every call slept (a zero rounded up to the precision).
+    assert!(fastest < Duration::from_millis(1), "the fastest zero-timeout wait took {fastest:?}");
+    assert!(start.elapsed() < PROMPT, "100 zero-timeout waits took {:?}", start.elapsed());
+    send(&a, b"x")?;
+    let got = wait_checked(&poller, &mut events, Some(Duration::ZERO))?;
+    assert!(got.len() == 1 && Want::readable(1).matches(&got[0]), "ready fd not polled: {got:?}");
+    Ok(())
+}
+
+/// A sub-millisecond timeout is rounded up, never down to a busy zero: each wait lasts at
+/// least what was asked, and blocks for it rather than spinning (a backend that rounds
+/// 0.5 ms down to a zero timeout and re-polls until the deadline uses the CPU throughout).
+pub fn sub_ms_timeout_waits<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (_a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    for _ in 0..5 {
+        for timeout in [1, 1_000, 100_000, 500_000, 999_999].map(Duration::from_nanos) {
+            let start = Instant::now();
+            assert_eq!(wait_checked(&poller, &mut events, Some(timeout))?, []);
+            let took = start.elapsed();
+            assert!(took >= timeout, "wait({timeout:?}) returned after only {took:?}");
+        }
+    }
+    let meter = CpuMeter::start();
+    for _ in 0..50 {
+        assert_eq!(wait_checked(&poller, &mut events, Some(Duration::from_micros(500)))?, []);
+    }
+    meter.assert_blocked("50 waits of 0.5 ms");
+    Ok(())
+}
+
+/// Huge timeouts (`Duration::MAX`, and just past what a C `int` of milliseconds holds) are
+/// not errors: they block like `None`, a notify still wakes them, and a ready fd is
+/// reported at once.
+pub fn huge_timeout_is_not_an_error<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let huge = [Duration::MAX, Duration::from_millis(i32::MAX as u64 + 1)];
+    for timeout in huge {
+        let waited = wait_in_thread(&poller, Some(timeout), |_| poller.notify())?;
+        waited.assert_prompt(&format!("notify during wait({timeout:?})"));
+        assert_eq!(waited.events, []);
+    }
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    send(&a, b"x")?;
+    for timeout in huge {
+        let start = Instant::now();
+        let got = wait_checked(&poller, &mut events, Some(timeout))?;
+        assert!(got.len() == 1 && Want::readable(1).matches(&got[0]), "{got:?}");
+        assert!(start.elapsed() < PROMPT, "a ready fd took {:?}", start.elapsed());
+    }
+    Ok(())
+}
+
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn count_signal(_: libc::c_int) {
+    // Async-signal-safe: one lock-free atomic add.
+    SIGNALS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Installs `handler` for `signal` *without* `SA_RESTART`, so that the signal interrupts
+/// a blocked syscall with `EINTR` — the case under test. Idempotent.
+fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
+    // SAFETY: `sigaction` is plain data for which all-zero bytes are a valid value.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler as libc::sighandler_t;
+    action.sa_flags = 0;
+    // SAFETY: sigemptyset writes the set it is given, `action.sa_mask`, which is live.
+    cvt(unsafe { libc::sigemptyset(&mut action.sa_mask) })?;
+    // SAFETY: sigaction reads `action` (a valid handler, an initialised mask) and writes no
+    // old action (null).
+    cvt(unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) })?;
+    Ok(())
+}
+
+fn install_sigusr1() -> io::Result<()> {
+    install(libc::SIGUSR1, count_signal)
+}
+
+/// A signal delivered during `wait(Some(d))` (a handler without `SA_RESTART`, so the
+/// syscall fails with `EINTR`) is not an error and does not shorten the wait: it still
+/// lasts at least `d`.
+pub fn signal_does_not_shorten_timeout<P: Poller>() -> io::Result<()> {
+    install_sigusr1()?;
+    let poller = P::new()?;
+    let (_a, b) = unix_pair()?;
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let timeout = Duration::from_millis(800);
+    let before = SIGNALS.load(Ordering::Relaxed);
+    let waited = wait_in_thread(&poller, Some(timeout), |waiter| {
+        for _ in 0..3 {
+            waiter.signal(libc::SIGUSR1)?;
+            thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    })?;
+    assert!(SIGNALS.load(Ordering::Relaxed) >= before + 3, "the signals were not handled");
+    assert!(!waited.rescued, "the waiter had to be rescued");
+    assert_eq!(waited.events, []);
+    let took = waited.elapsed();
+    assert!(took >= timeout, "signals cut wait({timeout:?}) short, to {took:?}");
+    assert!(took < timeout + LATE, "wait({timeout:?}) returned late, after {took:?}");
+    Ok(())
+}
+
+/// Signals delivered during `wait(None)` are retried away, and data that arrives after
+/// them is reported by that same wait.
+pub fn signal_then_data_reported<P: Poller>() -> io::Result<()> {
+    install_sigusr1()?;
+    let poller = P::new()?;
+    let (read, write) = pipe()?;
+    poller.add(read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let waited = wait_in_thread(&poller, None, |waiter| {
+        for _ in 0..3 {
+            waiter.signal(libc::SIGUSR1)?;
+            thread::sleep(Duration::from_millis(50));
+        }
+        let sent = Instant::now();
+        send(&write, b"x")?;
+        Ok(sent)
+    })?;
+    waited.assert_prompt("data after signals");
+    assert!(waited.returned >= waited.output, "the wait returned before the data was sent");
+    assert_eq!(waited.events.len(), 1, "{:?}", waited.events);
+    assert!(Want::readable(1).matches(&waited.events[0]), "{:?}", waited.events);
+    expect_events(&poller, &mut Events::new(), &[Want::readable(1)])?;
+    Ok(())
+}
+
+/// The poller [`notify_in_handler`] notifies: set only while [`NOTIFY_SERIAL`] is held.
+static NOTIFY_TARGET: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+/// Serialises [`notify_from_signal_handler`] across poller types: the process has one
+/// `SIGUSR2` handler, typed for one `P` at a time.
+static NOTIFY_SERIAL: Mutex<()> = Mutex::new(());
+
+extern "C" fn notify_in_handler<P: Poller>(_: libc::c_int) {
+    let poller = NOTIFY_TARGET.load(Ordering::Acquire).cast_const().cast::<P>();
+    if !poller.is_null() {
+        // SAFETY: NOTIFY_TARGET points to a live `P` (this handler's own type) from before
+        // the signal is raised until after it was handled; null otherwise.
+        let _ = unsafe { &*poller }.notify();
+    }
+}
+
+/// `notify` called from a signal handler — what the contract recommends for reacting to
+/// signals, since it is a single `write(2)` — wakes a blocked `wait(None)` promptly.
+pub fn notify_from_signal_handler<P: Poller>() -> io::Result<()> {
+    let _serial = NOTIFY_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    install(libc::SIGUSR2, notify_in_handler::<P>)?;
+    let poller = P::new()?;
+    NOTIFY_TARGET.store(std::ptr::from_ref(&poller).cast_mut().cast(), Ordering::Release);
+    let waited = wait_in_thread(&poller, None, |_| {
+        // Raised on this thread, the handler runs before `raise` returns, outside `wait`.
+        // SAFETY: raise takes no memory; the handler it runs is installed above.
+        cvt(unsafe { libc::raise(libc::SIGUSR2) }).map(drop)
+    });
+    NOTIFY_TARGET.store(std::ptr::null_mut(), Ordering::Release);
+    let waited = waited?;
+    waited.assert_prompt("notify from a signal handler");
+    assert_eq!(waited.events, [], "notify is not an event");
+    Ok(())
+}

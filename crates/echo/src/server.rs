@@ -1,0 +1,254 @@
+//! [`Server`]: binds the listeners, builds one event loop per thread, and runs them;
+//! [`ShutdownHandle`] stops them from anywhere.
+//!
+//! Many cores: each loop has its own poller and its own listening socket, all bound to
+//! the same address with `SO_REUSEPORT`, so the kernel spreads new connections over the
+//! loops and they share nothing on the hot path. Where `SO_REUSEPORT` does not exist
+//! (Solaris, illumos) the loops share one listener (`dup`ed): each accepts until
+//! `WouldBlock`, and a loop that loses the race just sees `WouldBlock`.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use multipoll::{Capabilities, Poller};
+use socket2::{Domain, Socket, Type};
+
+use crate::event_loop::EventLoop;
+use crate::stats::Stats;
+use crate::{Config, Protocol};
+
+/// A server: one or more event loops serving one [`Protocol`] on one address, generic
+/// over the poller `P` (use [`multipoll::AnyPoller`] to pick the backend at runtime).
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::net::TcpStream;
+/// use multipoll::DefaultPoller;
+/// use multipoll_echo::{Config, Echo, Server};
+///
+/// let server = Server::<DefaultPoller, _>::bind("127.0.0.1:0", Config::default(), Echo)?;
+/// let addr = server.local_addr();
+/// let stop = server.shutdown_handle();
+/// let stats = server.stats();
+/// let loops = std::thread::spawn(move || server.run());
+///
+/// let mut client = TcpStream::connect(addr)?;
+/// client.write_all(b"hello")?;
+/// let mut reply = [0; 5];
+/// client.read_exact(&mut reply)?;
+/// assert_eq!(&reply, b"hello");
+///
+/// stop.shutdown()?;
+/// loops.join().expect("no loop panicked")?;
+/// assert_eq!(stats.total().bytes_out, 5);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Server<P, H: Protocol> {
+    loops: Vec<EventLoop<P, H>>,
+    local_addr: SocketAddr,
+    capabilities: Capabilities,
+    stats: Arc<Stats>,
+    shutdown: ShutdownHandle,
+}
+
+impl<P, H: Protocol> fmt::Debug for Server<P, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("backend", &self.capabilities.name)
+            .field("loops", &self.loops.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Poller + 'static, H: Protocol> Server<P, H> {
+    /// Binds `addr` and creates [`Config::threads`] loops, each with a `P::new()` poller.
+    ///
+    /// # Errors
+    /// Resolving or binding the address; creating a poller; a `config` the backend cannot
+    /// run (see [`Config::validate`]).
+    pub fn bind(addr: impl ToSocketAddrs, config: Config, protocol: H) -> io::Result<Self> {
+        Server::with_pollers(addr, config, protocol, P::new)
+    }
+
+    /// Like [`Server::bind`], with pollers made by `new_poller` (for example
+    /// `|| AnyPoller::new(backend)`).
+    ///
+    /// # Errors
+    /// As [`Server::bind`].
+    pub fn with_pollers(
+        addr: impl ToSocketAddrs,
+        config: Config,
+        protocol: H,
+        mut new_poller: impl FnMut() -> io::Result<P>,
+    ) -> io::Result<Self> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to nothing")
+        })?;
+        let pollers = (0..config.threads.max(1))
+            .map(|_| new_poller().map(Arc::new))
+            .collect::<io::Result<Vec<Arc<P>>>>()?;
+        let capabilities = pollers[0].capabilities();
+        config.validate(&capabilities)?;
+        let listeners = bind_listeners(addr, config.threads, config.backlog)?;
+        let local_addr = listeners[0].local_addr()?;
+        let stats = Arc::new(Stats::new(config.threads));
+        let wakers = pollers.iter().map(|p| Arc::clone(p) as Arc<dyn Poller>).collect();
+        let inner = Arc::new(ShutdownInner { requested: AtomicBool::new(false), wakers });
+        let loops = pollers
+            .into_iter()
+            .zip(listeners)
+            .enumerate()
+            .map(|(index, (poller, listener))| {
+                let (config, protocol) = (config.clone(), protocol.clone());
+                let (stats, inner) = (Arc::clone(&stats), Arc::clone(&inner));
+                EventLoop::new(index, poller, listener, config, protocol, stats, inner)
+            })
+            .collect();
+        Ok(Server { loops, local_addr, capabilities, stats, shutdown: ShutdownHandle { inner } })
+    }
+
+    /// The address the loops listen on (with the port the kernel chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The backend's capabilities.
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities
+    }
+
+    /// The counters of every loop, live.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// A handle that stops the server from any thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Runs the loops (the first on this thread, the others on threads of their own)
+    /// until shutdown, and returns when every loop has drained and closed everything.
+    ///
+    /// # Errors
+    /// The first loop error (a loop that fails shuts the others down), or `Other` if a
+    /// loop panicked.
+    pub fn run(self) -> io::Result<()> {
+        let mut loops = self.loops.into_iter();
+        let first = loops.next().expect("a server has at least one loop");
+        let spawned = loops
+            .map(|l| {
+                let stop = self.shutdown.clone();
+                thread::Builder::new()
+                    .name(format!("echo-loop-{}", l.index))
+                    .spawn(move || stop.on_error(l.run()))
+            })
+            .collect::<io::Result<Vec<_>>>();
+        let spawned = match spawned {
+            Ok(spawned) => spawned,
+            Err(e) => {
+                // Stop the loops that did start; this one never runs.
+                let _ = self.shutdown.shutdown();
+                return Err(e);
+            }
+        };
+        let mut result = self.shutdown.on_error(first.run());
+        for handle in spawned {
+            let joined = handle.join().unwrap_or_else(|_| Err(io::Error::other("a loop panicked")));
+            result = result.and(joined);
+        }
+        result
+    }
+}
+
+/// Stops a [`Server`]: its loops stop accepting, answer what they received, flush (up to
+/// [`Config::drain_timeout`]), close everything and return from [`Server::run`].
+///
+/// Cheap to clone, `Send + Sync`; [`shutdown`](ShutdownHandle::shutdown) is a flag and one
+/// `notify` per loop, fine to call from a signal-handling thread.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    inner: Arc<ShutdownInner>,
+}
+
+pub(crate) struct ShutdownInner {
+    pub(crate) requested: AtomicBool,
+    /// The loops' pollers, to wake them. Shutdown is not the hot path, so `dyn` is fine.
+    wakers: Vec<Arc<dyn Poller>>,
+}
+
+impl fmt::Debug for ShutdownInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShutdownInner")
+            .field("requested", &self.requested)
+            .field("loops", &self.wakers.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl ShutdownHandle {
+    /// Asks every loop to stop; returns at once (wait for [`Server::run`] to return).
+    /// Calling it again does nothing more.
+    ///
+    /// # Errors
+    /// A poller's `notify` failed (the loop then stops at its next wake-up).
+    pub fn shutdown(&self) -> io::Result<()> {
+        self.inner.requested.store(true, Ordering::Release);
+        self.inner.wakers.iter().try_for_each(|p| p.notify())
+    }
+
+    /// Whether shutdown was asked for.
+    pub fn is_requested(&self) -> bool {
+        self.inner.requested.load(Ordering::Acquire)
+    }
+
+    /// Passes `result` on, shutting the other loops down first if it is an error.
+    fn on_error(&self, result: io::Result<()>) -> io::Result<()> {
+        if result.is_err() {
+            let _ = self.shutdown();
+        }
+        result
+    }
+}
+
+/// `n` listeners on `addr`: see the [module docs](self).
+fn bind_listeners(addr: SocketAddr, n: usize, backlog: i32) -> io::Result<Vec<TcpListener>> {
+    let share_port = n > 1 && cfg!(not(any(target_os = "solaris", target_os = "illumos")));
+    let first = bind_one(addr, share_port, backlog)?;
+    // With port 0 the kernel picked a port: the others join that one.
+    let addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..n {
+        let next =
+            if share_port { bind_one(addr, true, backlog)? } else { listeners[0].try_clone()? };
+        listeners.push(next);
+    }
+    Ok(listeners)
+}
+
+fn bind_one(addr: SocketAddr, reuse_port: bool, backlog: i32) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // Restarting must not fail on connections of the last run still in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    #[cfg(any(target_os = "solaris", target_os = "illumos"))]
+    let _ = reuse_port;
+    socket.bind(&addr.into())?;
+    socket.listen(backlog)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}

@@ -1,0 +1,186 @@
+//! Counters each loop updates as it goes and anyone may read at any time: [`Stats`] holds
+//! one [`LoopStats`] of relaxed atomics per loop (each written by its loop's thread only,
+//! so updates never contend), and [`Snapshot`] is a plain copy to print or assert on.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+/// The counters of one event loop.
+#[derive(Debug, Default)]
+pub struct LoopStats {
+    accepted: AtomicU64,
+    refused: AtomicU64,
+    active: AtomicU64,
+    closed: AtomicU64,
+    timed_out: AtomicU64,
+    accept_errors: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    queued: AtomicU64,
+    peak_queued: AtomicU64,
+}
+
+impl LoopStats {
+    /// A copy of the counters now.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            accepted: self.accepted.load(Relaxed),
+            refused: self.refused.load(Relaxed),
+            active: self.active.load(Relaxed),
+            closed: self.closed.load(Relaxed),
+            timed_out: self.timed_out.load(Relaxed),
+            accept_errors: self.accept_errors.load(Relaxed),
+            bytes_in: self.bytes_in.load(Relaxed),
+            bytes_out: self.bytes_out.load(Relaxed),
+            queued: self.queued.load(Relaxed),
+            peak_queued: self.peak_queued.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn opened(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+        self.active.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn refused(&self) {
+        self.refused.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn closed(&self, timed_out: bool) {
+        self.active.fetch_sub(1, Relaxed);
+        self.closed.fetch_add(1, Relaxed);
+        if timed_out {
+            self.timed_out.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn accept_error(&self) {
+        self.accept_errors.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn read(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Relaxed);
+    }
+
+    pub(crate) fn written(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Relaxed);
+    }
+
+    /// Records that one connection's queue went from `before` to `after` bytes.
+    pub(crate) fn queue_changed(&self, before: usize, after: usize) {
+        if after > before {
+            self.queued.fetch_add((after - before) as u64, Relaxed);
+            self.peak_queued.fetch_max(after as u64, Relaxed);
+        } else if before > after {
+            self.queued.fetch_sub((before - after) as u64, Relaxed);
+        }
+    }
+}
+
+/// The counters of every loop of one server, and the server-wide connection count that
+/// enforces [`Config::max_conns`](crate::Config::max_conns).
+///
+/// Shared as an `Arc` between the loops and whoever watches them (the binary's stats
+/// printer, tests).
+#[derive(Debug)]
+pub struct Stats {
+    loops: Box<[LoopStats]>,
+    open: AtomicUsize,
+}
+
+impl Stats {
+    pub(crate) fn new(loops: usize) -> Stats {
+        Stats {
+            loops: (0..loops).map(|_| LoopStats::default()).collect(),
+            open: AtomicUsize::new(0),
+        }
+    }
+
+    /// The counters of each loop, in loop order.
+    pub fn loops(&self) -> &[LoopStats] {
+        &self.loops
+    }
+
+    /// The counters of all loops added up (the peak is the largest of the loops' peaks).
+    pub fn total(&self) -> Snapshot {
+        self.loops.iter().map(LoopStats::snapshot).fold(Snapshot::default(), |a, b| a.add(&b))
+    }
+
+    /// Takes one of at most `max` server-wide connection slots; `false` when all are taken.
+    pub(crate) fn reserve(&self, max: Option<usize>) -> bool {
+        let before = self.open.fetch_add(1, Relaxed);
+        if max.is_some_and(|max| before >= max) {
+            self.open.fetch_sub(1, Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back a slot taken by [`Stats::reserve`].
+    pub(crate) fn release(&self) {
+        self.open.fetch_sub(1, Relaxed);
+    }
+}
+
+/// A copy of the counters of one loop, or of a whole server ([`Stats::total`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Connections accepted and served.
+    pub accepted: u64,
+    /// Connections accepted and closed at once because of [`Config::max_conns`](crate::Config::max_conns).
+    pub refused: u64,
+    /// Connections open now.
+    pub active: u64,
+    /// Connections closed, for any reason.
+    pub closed: u64,
+    /// Of the closed connections, those closed by the idle timeout.
+    pub timed_out: u64,
+    /// Times `accept` failed for lack of fds or memory (each starts a back-off).
+    pub accept_errors: u64,
+    /// Bytes read from clients.
+    pub bytes_in: u64,
+    /// Bytes written to clients.
+    pub bytes_out: u64,
+    /// Bytes queued for clients now (not yet taken by the kernel), all connections.
+    pub queued: u64,
+    /// The most bytes one connection ever had queued.
+    pub peak_queued: u64,
+}
+
+impl Snapshot {
+    fn add(self, other: &Snapshot) -> Snapshot {
+        Snapshot {
+            accepted: self.accepted + other.accepted,
+            refused: self.refused + other.refused,
+            active: self.active + other.active,
+            closed: self.closed + other.closed,
+            timed_out: self.timed_out + other.timed_out,
+            accept_errors: self.accept_errors + other.accept_errors,
+            bytes_in: self.bytes_in + other.bytes_in,
+            bytes_out: self.bytes_out + other.bytes_out,
+            queued: self.queued + other.queued,
+            peak_queued: self.peak_queued.max(other.peak_queued),
+        }
+    }
+}
+
+/// `key=value` pairs on one line, for logs and for scripts (the tests parse it).
+impl fmt::Display for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "accepted={} refused={} active={} closed={} timed_out={} accept_errors={} \
+             bytes_in={} bytes_out={} queued={} peak_queued={}",
+            self.accepted,
+            self.refused,
+            self.active,
+            self.closed,
+            self.timed_out,
+            self.accept_errors,
+            self.bytes_in,
+            self.bytes_out,
+            self.queued,
+            self.peak_queued
+        )
+    }
+}

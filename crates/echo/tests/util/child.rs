@@ -1,0 +1,188 @@
+//! The `multipoll-echo` binary as a child process, for what needs a process of its own:
+//! counting its fds and CPU time in `/proc`, limiting its fds, signalling it.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::wait_until;
+
+/// A running `multipoll-echo`; killed on drop if still running.
+#[derive(Debug)]
+pub struct ChildServer {
+    child: Child,
+    pub addr: SocketAddr,
+    pub pid: u32,
+    lines: Arc<Mutex<Vec<String>>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl ChildServer {
+    /// Starts the binary on 127.0.0.1:0 with `args`, and waits for its listening line.
+    #[track_caller]
+    pub fn spawn(args: &[&str]) -> io::Result<ChildServer> {
+        ChildServer::spawn_limited(args, None)
+    }
+
+    /// Like [`ChildServer::spawn`], with `RLIMIT_NOFILE` set to `nofile` in the child.
+    #[track_caller]
+    pub fn spawn_limited(args: &[&str], nofile: Option<u64>) -> io::Result<ChildServer> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_multipoll-echo"));
+        cmd.args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(limit) = nofile {
+            // SAFETY: the closure only calls setrlimit(2), which is async-signal-safe, and
+            // allocates nothing, as code between fork and exec must.
+            unsafe { cmd.pre_exec(move || set_nofile(limit)) };
+        }
+        let mut child = cmd.spawn()?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("piped"), Arc::clone(&lines)),
+            collect(child.stderr.take().expect("piped"), Arc::clone(&lines)),
+        ];
+        let pid = child.id();
+        let mut server = ChildServer { child, addr: ([0, 0, 0, 0], 0).into(), pid, lines, readers };
+        wait_until(Duration::from_secs(10), "listening", || Ok(server.listening_addr().is_some()))?;
+        server.addr = server.listening_addr().expect("just seen");
+        Ok(server)
+    }
+
+    fn listening_addr(&self) -> Option<SocketAddr> {
+        self.output().iter().find_map(|l| {
+            l.strip_prefix("multipoll-echo listening on ")?.split(' ').next()?.parse().ok()
+        })
+    }
+
+    /// Every line the server printed so far, stdout and stderr interleaved.
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How many fds the server has open.
+    pub fn fd_count(&self) -> io::Result<usize> {
+        Ok(std::fs::read_dir(format!("/proc/{}/fd", self.pid))?.count())
+    }
+
+    /// The CPU time (user + system) the server has used.
+    pub fn cpu_time(&self) -> io::Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
+        // Fields after the command name, which is in parentheses and may hold spaces:
+        // state is field 3, utime field 14, stime field 15.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        let total = ticks(11) + ticks(12);
+        Ok(Duration::from_secs_f64(total as f64 / clock_ticks() as f64))
+    }
+
+    /// The server's resident memory, from `/proc/PID/status` `VmRSS`.
+    pub fn rss_kib(&self) -> io::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:")?.trim().strip_suffix("kB")?.trim().parse().ok())
+            .ok_or_else(|| io::Error::other("no VmRSS"))
+    }
+
+    /// Sends `signal` to the server.
+    pub fn signal(&self, signal: libc::c_int) -> io::Result<()> {
+        let pid = libc::pid_t::try_from(self.pid).map_err(io::Error::other)?;
+        // SAFETY: kill(2) takes no pointers; `pid` is our own child, not yet reaped.
+        if unsafe { libc::kill(pid, signal) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for the server to exit.
+    #[track_caller]
+    pub fn wait_exit(&mut self, timeout: Duration) -> io::Result<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                // The pipes close with the process: collect everything it printed.
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                let at = std::panic::Location::caller();
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{at}: server still running after {timeout:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Whether the server is still running.
+    pub fn running(&mut self) -> io::Result<bool> {
+        Ok(self.child.try_wait()?.is_none())
+    }
+
+    /// The `key=value` pairs of the `stats final total:` line, once the server has exited.
+    pub fn final_stats(&self) -> Option<HashMap<String, u64>> {
+        let output = self.output();
+        let line = output.iter().find_map(|l| l.strip_prefix("stats final total: "))?;
+        Some(
+            line.split_whitespace()
+                .filter_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    Some((k.to_string(), v.parse().ok()?))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Sends SIGTERM and checks the server exits with status 0 within 10 s.
+#[track_caller]
+pub fn stop(server: &mut ChildServer) -> io::Result<()> {
+    server.signal(libc::SIGTERM)?;
+    let status = server.wait_exit(Duration::from_secs(10))?;
+    super::check(status.success(), || format!("exit status {status}: {:?}", server.output()))
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn collect(pipe: impl Read + Send + 'static, lines: Arc<Mutex<Vec<String>>>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
+    })
+}
+
+fn set_nofile(limit: u64) -> io::Result<()> {
+    let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
+    // SAFETY: setrlimit reads one rlimit, which lives on the stack for the call.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf takes no pointers.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
+}
