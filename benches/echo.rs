@@ -13,14 +13,17 @@
 
 mod common;
 
+use std::any::Any;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::Lazy;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use multipoll::Backend;
-use multipoll_loadgen::peers::{self, EchoServer};
+use multipoll::{Backend, Epoll, Poll, Poller, Select};
+use multipoll_echo::{Echo, EchoServer, ShutdownHandle};
+use multipoll_loadgen::peers;
 use multipoll_loadgen::{Config, Limit};
 
 type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
@@ -38,18 +41,57 @@ const CASES: [Case; 3] = [
     Case { name: "pipeline16_10conn", connections: 10, pipeline: 16 },
 ];
 
+/// A server running on its own thread; dropping `guard` stops it.
+struct Running {
+    addr: SocketAddr,
+    _guard: Box<dyn Any>,
+}
+
 /// A server under test: its name in benchmark ids and how to start it.
 struct Server {
     name: &'static str,
-    spawn: fn(TcpListener) -> io::Result<EchoServer>,
+    start: fn() -> io::Result<Running>,
 }
 
 const SERVERS: &[Server] = &[
-    // OURS: multipoll-echo over select, poll and epoll goes here once crates/echo lands.
-    Server { name: "tokio", spawn: peers::tokio_echo::spawn },
-    Server { name: "mio", spawn: peers::mio_echo::spawn },
-    Server { name: "raw-epoll", spawn: peers::raw_epoll::spawn },
+    Server { name: "select", start: ours::<Select> },
+    Server { name: "poll", start: ours::<Poll> },
+    Server { name: "epoll", start: ours::<Epoll> },
+    Server { name: "tokio", start: || peer(peers::tokio_echo::spawn) },
+    Server { name: "mio", start: || peer(peers::mio_echo::spawn) },
+    Server { name: "raw-epoll", start: || peer(peers::raw_epoll::spawn) },
 ];
+
+/// Stops a multipoll-echo server and joins its thread.
+struct OursGuard {
+    stop: ShutdownHandle,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Drop for OursGuard {
+    fn drop(&mut self) {
+        let _ = self.stop.shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// multipoll-echo over backend `P`, defaults (level-triggered, one loop).
+fn ours<P: Poller + 'static>() -> io::Result<Running> {
+    let server = EchoServer::<P>::bind("127.0.0.1:0", multipoll_echo::Config::default(), Echo)?;
+    let addr = server.local_addr();
+    let stop = server.shutdown_handle();
+    let thread =
+        std::thread::Builder::new().name("multipoll-echo".into()).spawn(|| server.run())?;
+    Ok(Running { addr, _guard: Box::new(OursGuard { stop, thread: Some(thread) }) })
+}
+
+/// A reference peer from `multipoll_loadgen::peers` (its handle stops it when dropped).
+fn peer(spawn: fn(TcpListener) -> io::Result<peers::EchoServer>) -> io::Result<Running> {
+    let server = spawn(TcpListener::bind("127.0.0.1:0")?)?;
+    Ok(Running { addr: server.addr(), _guard: Box::new(server) })
+}
 
 /// Echoes `messages` messages of `case` against `addr`; returns the measured time.
 fn drive(addr: SocketAddr, case: &Case, messages: u64) -> Duration {
@@ -74,8 +116,7 @@ fn bench_server(group: &mut Group<'_>, server: &Server) {
     let mut running = Lazy::new();
     for case in &CASES {
         group.bench_function(format!("{}/{}", case.name, server.name), |b| {
-            let running = running.get(|| (server.spawn)(TcpListener::bind("127.0.0.1:0")?));
-            let addr = running.addr();
+            let addr = running.get(server.start).addr;
             b.iter_custom(|iters| drive(addr, case, iters))
         });
     }
