@@ -8,8 +8,10 @@
 //! `multipoll_loadgen::peers`: tokio (`current_thread`), a plain mio loop, and a
 //! raw-libc level-triggered epoll loop (the floor).
 //!
-//! Client and server share the machine's two cores, as they would any loopback test:
-//! read the ratios between servers, not the absolute numbers.
+//! The server thread is pinned to CPU 1 and the client to CPU 0 (when there are two), so
+//! that every server gets the same placement: with one connection, whether client and
+//! server share a core decides the round-trip time more than the server's code does.
+//! Read the ratios between servers, not the absolute numbers.
 
 mod common;
 
@@ -27,6 +29,10 @@ use multipoll_loadgen::peers;
 use multipoll_loadgen::{Config, Limit};
 
 type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// Where the server runs, and where the client does.
+const SERVER_CPU: usize = 1;
+const CLIENT_CPU: usize = 0;
 
 /// One load shape.
 struct Case {
@@ -116,7 +122,15 @@ fn bench_server(group: &mut Group<'_>, server: &Server) {
     let mut running = Lazy::new();
     for case in &CASES {
         group.bench_function(format!("{}/{}", case.name, server.name), |b| {
-            let addr = running.get(server.start).addr;
+            let addr = running
+                .get(|| {
+                    // The server's threads inherit CPU 1; the loadgen's, spawned later, CPU 0.
+                    common::pin_to(SERVER_CPU)?;
+                    let running = (server.start)();
+                    common::pin_to(CLIENT_CPU)?;
+                    running
+                })
+                .addr;
             b.iter_custom(|iters| drive(addr, case, iters))
         });
     }

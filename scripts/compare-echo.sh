@@ -27,6 +27,8 @@ servers=("$@")
 
 build
 hz=$(getconf CLK_TCK)
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
 echo "# $(date -u +%FT%TZ)  $(uname -r)  $(nproc) cores  connections=$CONNECTIONS size=$SIZE" \
     "pipeline=$PIPELINE duration=${DURATION}s warmup=${WARMUP}s rounds=$ROUNDS"
 echo "# server on cpu $SERVER_CPU, loadgen on cpu $CLIENT_CPU; CPU columns are server µs per message"
@@ -59,9 +61,9 @@ for round in $(seq "$ROUNDS"); do
             continue
         fi
         msgs=$(json_field messages <"$out")
-        python3 - "$name" "$round" "$out" "$msgs" "$hz" "$u0" "$s0" "$u1" "$s1" <<'PY'
+        python3 - "$name" "$round" "$out" "$msgs" "$hz" "$u0" "$s0" "$u1" "$s1" "$results" <<'PY'
 import json, sys
-name, rnd, path, msgs, hz, u0, s0, u1, s1 = sys.argv[1:]
+name, rnd, path, msgs, hz, u0, s0, u1, s1, results = sys.argv[1:]
 r = json.load(open(path))
 msgs, hz = int(msgs), int(hz)
 per = lambda ticks: ticks / hz / max(msgs, 1) * 1e6
@@ -69,7 +71,27 @@ user, system = per(int(u1) - int(u0)), per(int(s1) - int(s0))
 print(f"| {name:<9} | {rnd:>5} | {r['msgs_per_sec']:>10.0f} | {r['mib_per_sec']:>8.2f} | "
       f"{r['latency']['p50_us']:>8.1f} | {r['latency']['p99_us']:>8.1f} | "
       f"{user:>9.2f} | {system:>9.2f} | {user + system:>9.2f} |")
+with open(results, "a") as f:
+    f.write(f"{name}\t{r['msgs_per_sec']}\t{r['latency']['p99_us']}\t{user}\t{system}\n")
 PY
         rm -f "$out"
     done
 done
+
+# With several rounds, the median of each column per server (rows keep their own order).
+if [ "$ROUNDS" -gt 1 ]; then
+    python3 - "$results" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, *values = line.rstrip("\n").split("\t")
+    rows.setdefault(name, []).append([float(v) for v in values])
+print("\nmedian over rounds:\n")
+print("| server | rounds | msgs/s | p99 µs | user µs/msg | sys µs/msg | total µs/msg |")
+print("|---|---|---|---|---|---|---|")
+for name, runs in rows.items():
+    msgs, p99, user, system = (statistics.median(col) for col in zip(*runs))
+    total = statistics.median(u + s for _, _, u, s in runs)
+    print(f"| {name} | {len(runs)} | {msgs:.0f} | {p99:.1f} | {user:.2f} | {system:.2f} | {total:.2f} |")
+PY
+fi

@@ -50,6 +50,25 @@ pub fn raise_nofile() -> io::Result<libc::rlim_t> {
     Ok(lim.rlim_cur)
 }
 
+/// Pins the calling thread to `cpu`; threads it spawns afterwards inherit that.
+/// Does nothing (and says so) where there is no such CPU.
+pub fn pin_to(cpu: usize) -> io::Result<bool> {
+    let online = std::thread::available_parallelism().map_or(1, usize::from);
+    if cpu >= online || cpu >= libc::CPU_SETSIZE as usize {
+        return Ok(false);
+    }
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `cpu` is below CPU_SETSIZE, so CPU_SET stays inside `set`.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: passes one cpu_set_t of `size` bytes, which the kernel only reads.
+    if unsafe { libc::sched_setaffinity(0, size, &set) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(true)
+}
+
 /// State built on first use, inside a benchmark closure: criterion calls that closure only
 /// for benchmarks its filter selects, and several times for those.
 #[derive(Debug)]
