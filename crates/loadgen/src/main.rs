@@ -1,6 +1,7 @@
 //! `multipoll-loadgen`: drive an echo server, verify every byte, report throughput and
-//! latency. Exits 1 when any connection failed (refused, reset, corrupt or missing
-//! replies), 2 on bad arguments.
+//! latency. Exits 0 when every reply came back intact; 1 when any connection failed
+//! (refused, reset, closed early, corrupt or missing replies; the report says which);
+//! 2 when it could not run at all (bad arguments, no poller).
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
