@@ -50,6 +50,9 @@ mod armed {
     use std::io;
 
     thread_local! {
+        // It is const; clippy says otherwise on targets without native TLS (OpenBSD),
+        // where the macro expands differently.
+        #[allow(clippy::missing_const_for_thread_local, reason = "false positive, see above")]
         static PLAN: RefCell<Vec<(Call, i32, u32)>> = const { RefCell::new(Vec::new()) };
     }
 

@@ -1,8 +1,8 @@
 //! `multipoll-echo`: the echo server on the command line.
 //!
-//! The backend is picked at runtime but the loop is not dynamic: `main` matches the
-//! [`Backend`] once and calls `serve::<Epoll>()` (or `Poll`, ...), so each backend runs
-//! its own monomorphised loop. A build with one backend feature has one arm.
+//! The backend is picked at runtime but the loop is not dynamic: `main` hands `serve` to
+//! [`Backend::dispatch`], which calls `serve::<Epoll>()` (or `Poll`, ...) once, so each
+//! backend runs its own monomorphised loop.
 
 mod cli;
 
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::thread;
 
 use clap::{CommandFactory, Parser};
-use multipoll::{AnyPoller, Backend, Poller};
+use multipoll::{AnyPoller, Backend, Poller, WithPoller};
 use multipoll_echo::{Config, Echo, EchoServer, ShutdownHandle, Stats};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -37,27 +37,9 @@ fn main() -> ExitCode {
         }
         Err(e) => usage_error(&e.to_string()),
     }
-    let result = match backend {
-        #[cfg(feature = "select")]
-        Backend::Select => serve::<multipoll::Select>(&cli, config),
-        #[cfg(feature = "poll")]
-        Backend::Poll => serve::<multipoll::Poll>(&cli, config),
-        #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
-        Backend::Epoll => serve::<multipoll::Epoll>(&cli, config),
-        #[cfg(all(
-            feature = "kqueue",
-            any(
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_vendor = "apple"
-            )
-        ))]
-        Backend::Kqueue => serve::<multipoll::Kqueue>(&cli, config),
-        #[allow(unreachable_patterns, reason = "reachable when a backend is compiled out")]
-        other => usage_error(&format!("backend `{other}` is not available in this build")),
-    };
+    let result = backend
+        .dispatch(Serve { cli: &cli, config })
+        .unwrap_or_else(|e| usage_error(&e.to_string()));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -70,6 +52,20 @@ fn main() -> ExitCode {
 /// Prints `message` as clap does for bad flags, and exits with clap's code (2).
 fn usage_error(message: &str) -> ! {
     Cli::command().error(clap::error::ErrorKind::InvalidValue, message).exit()
+}
+
+/// Runs the server on the chosen backend's poller type until a signal stops it.
+struct Serve<'a> {
+    cli: &'a Cli,
+    config: Config,
+}
+
+impl WithPoller for Serve<'_> {
+    type Output = io::Result<()>;
+
+    fn run<P: Poller + 'static>(self) -> io::Result<()> {
+        serve::<P>(self.cli, self.config)
+    }
 }
 
 /// Runs the server on backend `P` until a signal stops it.
