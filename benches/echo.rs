@@ -104,6 +104,7 @@ fn drive(addr: SocketAddr, case: &Case, messages: u64) -> Duration {
     let config = Config {
         addr,
         connections: case.connections,
+        idle: 0,
         size: 64,
         pipeline: case.pipeline,
         limit: Limit::Messages(messages),

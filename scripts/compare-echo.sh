@@ -7,7 +7,12 @@
 # measured window).
 #
 # Usage: scripts/compare-echo.sh [SERVER...]     (default: select poll epoll tokio mio raw-epoll)
-# Load:  CONNECTIONS=50 SIZE=64 PIPELINE=1 DURATION=5 WARMUP=1 ROUNDS=1 (environment)
+# Load:  CONNECTIONS=50 SIZE=64 PIPELINE=1 DURATION=5 WARMUP=1 ROUNDS=1 IDLE=0 (environment)
+#
+# IDLE=N adds N connections that stay silent for the run (the loadgen's --idle), to
+# measure what registered-but-quiet fds cost each backend's wait. Each is an fd in the
+# server and one in the loadgen, so the soft fd limit is raised to the hard one. select
+# cannot register fds past FD_SETSIZE (1024): keep CONNECTIONS + IDLE below ~1000 for it.
 #
 # With ROUNDS > 1 the servers take turns, round after round, so a burst of noise from
 # the rest of the machine hits all of them alike.
@@ -21,16 +26,19 @@ PIPELINE="${PIPELINE:-1}"
 DURATION="${DURATION:-5}"
 WARMUP="${WARMUP:-1}"
 ROUNDS="${ROUNDS:-1}"
+IDLE="${IDLE:-0}"
 PORT="${PORT:-17300}"
 servers=("$@")
 [ ${#servers[@]} -gt 0 ] || servers=(select poll epoll tokio mio raw-epoll)
 
 build
+# Inherited by the servers and the loadgen started below.
+[ "$IDLE" -eq 0 ] || ulimit -n "$(ulimit -Hn)"
 hz=$(getconf CLK_TCK)
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 echo "# $(date -u +%FT%TZ)  $(uname -r)  $(nproc) cores  connections=$CONNECTIONS size=$SIZE" \
-    "pipeline=$PIPELINE duration=${DURATION}s warmup=${WARMUP}s rounds=$ROUNDS"
+    "idle=$IDLE pipeline=$PIPELINE duration=${DURATION}s warmup=${WARMUP}s rounds=$ROUNDS"
 echo "# server on cpu $SERVER_CPU, loadgen on cpu $CLIENT_CPU; CPU columns are server µs per message"
 printf '| %-9s | %5s | %10s | %8s | %8s | %8s | %9s | %9s | %9s |\n' \
     server round "msgs/s" "MiB/s" "p50 µs" "p99 µs" "user µs" "sys µs" "total µs"
@@ -44,7 +52,7 @@ for round in $(seq "$ROUNDS"); do
         fi
         out=$(mktemp)
         taskset -c "$CLIENT_CPU" "$LOADGEN" --addr "$addr" --connections "$CONNECTIONS" \
-            --size "$SIZE" --pipeline "$PIPELINE" --duration "$DURATION" --warmup "$WARMUP" \
+            --idle "$IDLE" --size "$SIZE" --pipeline "$PIPELINE" --duration "$DURATION" --warmup "$WARMUP" \
             --json >"$out" &
         client=$!
         # The measured window starts after the warm-up and lasts DURATION seconds.

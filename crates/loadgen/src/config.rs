@@ -29,6 +29,10 @@ pub struct Config {
     pub addr: SocketAddr,
     /// TCP connections to open.
     pub connections: usize,
+    /// Extra connections opened after the busy ones and left idle for the whole run (no
+    /// byte sent), to measure what registered-but-quiet fds cost a server. At most
+    /// [`Config::MAX_IDLE`].
+    pub idle: usize,
     /// Bytes per message.
     pub size: usize,
     /// When the measured part ends.
@@ -51,6 +55,7 @@ impl Default for Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 7007)),
             connections: 1,
+            idle: 0,
             size: 64,
             limit: Limit::Duration(Duration::from_secs(10)),
             pipeline: 1,
@@ -63,15 +68,23 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The most idle connections a run opens: each is two fds on loopback (ours and the
+    /// server's), and the bound keeps a typo from exhausting the machine's fds.
+    pub const MAX_IDLE: usize = 100_000;
+
     /// Checks that the numbers make sense.
     ///
     /// # Errors
-    /// `InvalidInput` naming the field: zero connections, size, pipeline or threads.
+    /// `InvalidInput` naming the field: zero connections, size, pipeline or threads, or
+    /// more than [`Config::MAX_IDLE`] idle connections.
     pub fn validate(&self) -> io::Result<()> {
         let invalid =
             |what: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, what.to_owned()));
         if self.connections == 0 {
             return invalid("--connections must be at least 1");
+        }
+        if self.idle > Self::MAX_IDLE {
+            return invalid("--idle must be at most 100000");
         }
         if self.size == 0 {
             return invalid("--size must be at least 1 byte");

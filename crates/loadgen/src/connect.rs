@@ -26,6 +26,13 @@ pub(crate) fn connect_all(config: &Config, failures: &mut Failures) -> Vec<(usiz
     streams
 }
 
+/// Opens `config.idle` connections that the run never uses, after the busy ones (so a
+/// server that numbers fds in order gives the busy ones the low numbers). Failures are
+/// not failures of the run: the report says how many were established.
+pub(crate) fn connect_idle(config: &Config) -> Vec<TcpStream> {
+    (0..config.idle).filter_map(|_| open(config).ok()).collect()
+}
+
 fn open(config: &Config) -> io::Result<TcpStream> {
     let stream = TcpStream::connect_timeout(&config.addr, config.grace)?;
     stream.set_nodelay(true)?;

@@ -28,7 +28,7 @@ impl Report {
     /// ```
     /// # use multipoll_loadgen::{Report, Latency, Failures};
     /// # let report = Report {
-    /// #     backend: multipoll::Backend::Poll, connections: 1, connected: 1, size: 64,
+    /// #     backend: multipoll::Backend::Poll, connections: 1, connected: 1, idle: 0, size: 64,
     /// #     pipeline: 1, messages: 10, elapsed: std::time::Duration::from_secs(1),
     /// #     latency: Latency::default(), failures: Failures::default(),
     /// # };
@@ -41,10 +41,11 @@ impl Report {
         string(&mut out, self.backend.name());
         let _ = write!(
             out,
-            ",\"connections\":{},\"connected\":{},\"size\":{},\"pipeline\":{},\
+            ",\"connections\":{},\"connected\":{},\"idle\":{},\"size\":{},\"pipeline\":{},\
              \"messages\":{},\"elapsed_s\":{:.6},\"msgs_per_sec\":{:.1},\"mib_per_sec\":{:.3}",
             self.connections,
             self.connected,
+            self.idle,
             self.size,
             self.pipeline,
             self.messages,

@@ -103,6 +103,8 @@ pub fn run_with_progress(
     let mut failures = Failures::default();
     let streams = connect::connect_all(config, &mut failures);
     let connected = streams.len();
+    // Held, silent, until the run is over; dropped (closed) when this function returns.
+    let idle = connect::connect_idle(config);
     let quotas = quotas(config, connected);
     let threads = config.threads.min(connected.max(1));
     let mut groups: Vec<Vec<(Conn, Option<u64>)>> = (0..threads).map(|_| Vec::new()).collect();
@@ -142,6 +144,7 @@ pub fn run_with_progress(
         backend: config.backend,
         connections: config.connections,
         connected,
+        idle: idle.len(),
         size: config.size,
         pipeline: config.pipeline,
         messages,

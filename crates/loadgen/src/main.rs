@@ -22,6 +22,9 @@ struct Args {
     /// TCP connections.
     #[arg(long, short = 'c', default_value_t = 1)]
     connections: usize,
+    /// Extra connections held idle for the run (no traffic), at most 100000.
+    #[arg(long, default_value_t = 0)]
+    idle: usize,
     /// Bytes per message.
     #[arg(long, short = 's', default_value_t = 64)]
     size: usize,
@@ -69,6 +72,7 @@ impl Args {
         Ok(Config {
             addr: self.addr,
             connections: self.connections,
+            idle: self.idle,
             size: self.size,
             limit,
             pipeline: self.pipeline,

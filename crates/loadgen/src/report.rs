@@ -125,6 +125,8 @@ pub struct Report {
     pub connections: usize,
     /// Connections that were established.
     pub connected: usize,
+    /// Idle connections established and held for the run ([`Config::idle`](crate::Config::idle)).
+    pub idle: usize,
     /// Bytes per message.
     pub size: usize,
     /// Messages in flight per connection.
@@ -170,8 +172,8 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "backend {}  connections {}/{}  size {} B  pipeline {}",
-            self.backend, self.connected, self.connections, self.size, self.pipeline
+            "backend {}  connections {}/{}  idle {}  size {} B  pipeline {}",
+            self.backend, self.connected, self.connections, self.idle, self.size, self.pipeline
         )?;
         writeln!(
             f,
