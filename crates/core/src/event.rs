@@ -128,6 +128,7 @@ impl Events {
     }
 
     /// Whether no more events fit.
+    #[inline]
     pub fn is_full(&self) -> bool {
         self.list.len() >= self.capacity
     }
@@ -150,6 +151,8 @@ impl Events {
     /// Appends an event; returns `false` (and drops it) when the buffer is full.
     ///
     /// For backends. An event with no flag set is ignored (and counts as pushed).
+    // Inline: called once per reported event from another crate (the backend), and small.
+    #[inline]
     pub fn push(&mut self, event: Event) -> bool {
         if self.is_full() {
             return false;
