@@ -68,7 +68,11 @@ mod armed {
 
     pub(super) fn take(call: Call) -> io::Result<()> {
         PLAN.with(|p| {
-            let mut plan = p.borrow_mut();
+            // Busy only when a signal handler (a notify from it) interrupted this very
+            // function on this thread: inject nothing rather than panic there.
+            let Ok(mut plan) = p.try_borrow_mut() else {
+                return Ok(());
+            };
             let Some(i) = plan.iter().position(|&(c, _, n)| c == call && n > 0) else {
                 return Ok(());
             };
