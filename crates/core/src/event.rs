@@ -1,5 +1,8 @@
 //! What a `wait` reports: [`Event`]s collected in a reusable [`Events`] buffer.
 
+use std::any::Any;
+use std::fmt;
+
 /// One readiness report for one registered fd, identified by the key given at registration.
 ///
 /// A backend reports at most one `Event` per fd per `wait`. Flags are filtered by the
@@ -69,10 +72,27 @@ impl Event {
 /// assert!(!events.push(ready(3)), "full: the backend leaves the rest for next time");
 /// assert_eq!(events.iter().map(|e| e.key).collect::<Vec<_>>(), [1, 2]);
 /// ```
-#[derive(Clone, Debug)]
 pub struct Events {
     list: Vec<Event>,
     capacity: usize,
+    /// A backend's own kernel buffer, kept here across waits (see [`Events::take_scratch`]).
+    scratch: Option<Box<dyn Any + Send>>,
+}
+
+impl Clone for Events {
+    /// Copies the events; the backend's scratch buffer is not copied (it is rebuilt).
+    fn clone(&self) -> Events {
+        Events { list: self.list.clone(), capacity: self.capacity, scratch: None }
+    }
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Events")
+            .field("capacity", &self.capacity)
+            .field("list", &self.list)
+            .finish()
+    }
 }
 
 impl Events {
@@ -89,7 +109,7 @@ impl Events {
     /// A capacity of 0 could never report anything, so it is raised to 1.
     pub fn with_capacity(capacity: usize) -> Events {
         let capacity = capacity.max(1);
-        Events { list: Vec::with_capacity(capacity), capacity }
+        Events { list: Vec::with_capacity(capacity), capacity, scratch: None }
     }
 
     /// The most events one `wait` reports into this buffer.
@@ -108,6 +128,7 @@ impl Events {
     }
 
     /// Whether no more events fit.
+    #[inline]
     pub fn is_full(&self) -> bool {
         self.list.len() >= self.capacity
     }
@@ -130,6 +151,8 @@ impl Events {
     /// Appends an event; returns `false` (and drops it) when the buffer is full.
     ///
     /// For backends. An event with no flag set is ignored (and counts as pushed).
+    // Inline: called once per reported event from another crate (the backend), and small.
+    #[inline]
     pub fn push(&mut self, event: Event) -> bool {
         if self.is_full() {
             return false;
@@ -138,6 +161,24 @@ impl Events {
             self.list.push(event);
         }
         true
+    }
+
+    /// Takes the backend's kernel buffer kept with these events, or a new one.
+    ///
+    /// For backends whose syscall fills an array of its own type (`epoll_event`,
+    /// `kevent`): keeping it with the caller's `Events` makes a wait allocate nothing and
+    /// lock nothing for it, and lets two threads wait at once with their own buffers.
+    /// Give it back with [`Events::put_scratch`].
+    pub fn take_scratch<T: Any + Send + Default>(&mut self) -> Box<T> {
+        match self.scratch.take().map(|s| s.downcast::<T>()) {
+            Some(Ok(scratch)) => scratch,
+            _ => Box::default(),
+        }
+    }
+
+    /// Keeps a buffer from [`Events::take_scratch`] for the next wait.
+    pub fn put_scratch<T: Any + Send>(&mut self, scratch: Box<T>) {
+        self.scratch = Some(scratch);
     }
 
     /// Folds events that share a key into one, so that each fd is reported once.
@@ -192,6 +233,18 @@ mod tests {
         let mut events = Events::with_capacity(4);
         assert!(events.push(Event::new(7)));
         assert!(events.is_empty());
+    }
+
+    #[test]
+    fn scratch_is_kept_by_type() {
+        let mut events = Events::with_capacity(4);
+        let mut a: Box<Vec<u64>> = events.take_scratch();
+        a.push(7);
+        events.put_scratch(a);
+        assert_eq!(*events.take_scratch::<Vec<u64>>(), [7]);
+        events.put_scratch(Box::new(vec![1u64]));
+        assert!(events.take_scratch::<Vec<u32>>().is_empty(), "another type starts afresh");
+        assert!(events.clone().take_scratch::<Vec<u64>>().is_empty(), "clones do not share it");
     }
 
     #[test]

@@ -70,6 +70,9 @@ mod armed {
     }
 
     thread_local! {
+        // It is const; clippy says otherwise on targets without native TLS (OpenBSD),
+        // where the macro expands differently.
+        #[allow(clippy::missing_const_for_thread_local, reason = "false positive, see above")]
         static PLAN: RefCell<Vec<Fault>> = const { RefCell::new(Vec::new()) };
     }
 
@@ -107,7 +110,11 @@ mod armed {
 
     pub(super) fn take(call: Call) -> io::Result<()> {
         PLAN.with(|p| {
-            let mut plan = p.borrow_mut();
+            // Busy only when a signal handler (a notify from it) interrupted this very
+            // function on this thread: inject nothing rather than panic there.
+            let Ok(mut plan) = p.try_borrow_mut() else {
+                return Ok(());
+            };
             // Faults of one kind are raised in the order they were armed.
             let Some(i) = plan.iter().position(|f| f.call == call) else {
                 return Ok(());

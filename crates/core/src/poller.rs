@@ -55,8 +55,9 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// `notify` is a single `write(2)`, async-signal-safe) or from a signal-handling thread.
 ///
 /// `wait` may return `Ok(0)` early: after a `notify`, or (rarely) on a spurious wake-up.
-/// Several threads may call `wait` on one poller; backends let one of them into the kernel
-/// at a time and `notify` wakes that one.
+/// Several threads may call `wait` on one poller, each with its own `Events`; a backend
+/// may let one of them into the kernel at a time (poll, select and kqueue do; epoll lets
+/// them all in), and `notify` wakes at least one.
 ///
 /// When more fds are ready than `events` holds, the others are reported by the next
 /// `wait`; backends rotate so that no ready fd starves.

@@ -49,7 +49,9 @@ impl Deadline {
     pub fn after(timeout: Option<Duration>) -> Deadline {
         match timeout {
             None => Deadline { end: None, zero: false },
-            Some(t) => Deadline { end: Instant::now().checked_add(t), zero: t.is_zero() },
+            // A zero timeout needs no clock: it is up at once (a cheap poll stays cheap).
+            Some(t) if t.is_zero() => Deadline { end: None, zero: true },
+            Some(t) => Deadline { end: Instant::now().checked_add(t), zero: false },
         }
     }
 
@@ -237,6 +239,7 @@ impl Readiness {
     ///
     /// Hang-up and error make a registration readable and writable too, because the next
     /// read or write will not block (it returns end of file or the error).
+    #[inline] // Once per event, from the backend crates.
     pub fn from_poll_bits(bits: i32) -> Readiness {
         let bit = |b: i16| bits & i32::from(b) != 0;
         // Through `bit`, not `bits & POLLRDHUP`: where POLLRDHUP is 0 the latter is a
@@ -278,6 +281,7 @@ impl Readiness {
     ///
     /// A closed fd is reported as an error regardless of interest (except `NONE`); a
     /// hang-up only to registrations with readable interest.
+    #[inline] // Once per event, from the backend crates.
     pub fn to_event(self, key: usize, interest: Interest) -> Event {
         if interest.is_none() {
             return Event::new(key);

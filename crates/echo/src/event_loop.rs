@@ -120,8 +120,11 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
         }
         let mut events = Events::with_capacity(EVENTS);
         loop {
-            self.now = Instant::now();
+            // `self.now` is the time after the last wait; the clock is read again before a
+            // wait only where a deadline needs it (`begin_drain`, `timeout`), so a loop
+            // with no deadlines (the default) reads it once per turn.
             if self.drain_deadline.is_none() && self.shutdown.requested.load(Ordering::Acquire) {
+                self.now = Instant::now();
                 self.begin_drain();
             }
             if self.drain_deadline.is_some() && self.conns.is_empty() {
@@ -156,7 +159,9 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
             return Some(Duration::ZERO);
         }
         let deadlines = [self.timers.next(), self.accept_paused_until, self.drain_deadline];
-        deadlines.into_iter().flatten().min().map(|at| at.saturating_duration_since(self.now))
+        // A fresh clock: `self.now` is as old as this turn's work, and a timeout from it
+        // would wait that much too long.
+        deadlines.into_iter().flatten().min().map(|at| at.saturating_duration_since(Instant::now()))
     }
 
     fn dispatch(&mut self, event: Event) {

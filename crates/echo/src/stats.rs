@@ -5,7 +5,22 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-/// The counters of one event loop.
+/// Adds `n` to a counter that only one thread writes: a plain load and store instead of
+/// `fetch_add`, whose locked read-modify-write (~20 cycles on x86) is for counters with
+/// several writers. Readers still see whole values, never torn ones.
+#[inline]
+fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+/// Subtracts `n` from a counter that only one thread writes; see [`add`].
+#[inline]
+fn sub(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Relaxed).wrapping_sub(n), Relaxed);
+}
+
+/// The counters of one event loop. Each is written by its loop's thread only (see
+/// [`add`]), read by anyone.
 #[derive(Debug, Default)]
 pub struct LoopStats {
     accepted: AtomicU64,
@@ -38,41 +53,46 @@ impl LoopStats {
     }
 
     pub(crate) fn opened(&self) {
-        self.accepted.fetch_add(1, Relaxed);
-        self.active.fetch_add(1, Relaxed);
+        add(&self.accepted, 1);
+        add(&self.active, 1);
     }
 
     pub(crate) fn refused(&self) {
-        self.refused.fetch_add(1, Relaxed);
+        add(&self.refused, 1);
     }
 
     pub(crate) fn closed(&self, timed_out: bool) {
-        self.active.fetch_sub(1, Relaxed);
-        self.closed.fetch_add(1, Relaxed);
+        sub(&self.active, 1);
+        add(&self.closed, 1);
         if timed_out {
-            self.timed_out.fetch_add(1, Relaxed);
+            add(&self.timed_out, 1);
         }
     }
 
     pub(crate) fn accept_error(&self) {
-        self.accept_errors.fetch_add(1, Relaxed);
+        add(&self.accept_errors, 1);
     }
 
+    #[inline] // Per message.
     pub(crate) fn read(&self, n: usize) {
-        self.bytes_in.fetch_add(n as u64, Relaxed);
+        add(&self.bytes_in, n as u64);
     }
 
+    #[inline] // Per message.
     pub(crate) fn written(&self, n: usize) {
-        self.bytes_out.fetch_add(n as u64, Relaxed);
+        add(&self.bytes_out, n as u64);
     }
 
     /// Records that one connection's queue went from `before` to `after` bytes.
+    #[inline] // Per message.
     pub(crate) fn queue_changed(&self, before: usize, after: usize) {
         if after > before {
-            self.queued.fetch_add((after - before) as u64, Relaxed);
-            self.peak_queued.fetch_max(after as u64, Relaxed);
+            add(&self.queued, (after - before) as u64);
+            if after as u64 > self.peak_queued.load(Relaxed) {
+                self.peak_queued.store(after as u64, Relaxed);
+            }
         } else if before > after {
-            self.queued.fetch_sub((before - after) as u64, Relaxed);
+            sub(&self.queued, (before - after) as u64);
         }
     }
 }

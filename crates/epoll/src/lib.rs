@@ -78,8 +78,6 @@ pub struct Epoll {
     notifier: Notifier,
     /// Indexed by fd.
     table: Mutex<Vec<Option<Registration>>>,
-    /// The kernel's event array, kept across waits; held by the one thread in the kernel.
-    buffer: Mutex<Vec<libc::epoll_event>>,
     pwait2: bool,
 }
 
@@ -107,6 +105,18 @@ fn event_mask(interest: Interest, mode: Mode) -> u32 {
         Mode::Oneshot => bits |= libc::EPOLLONESHOT as u32,
     }
     bits
+}
+
+/// The event for what the kernel reported on a registration.
+#[inline]
+fn to_event(bits: u32, reg: Registration) -> Event {
+    // Data on a readable registration, and nothing else, is nearly every event of a busy
+    // server: it needs none of the general mapping's cases (hang-up, error, interest
+    // filtering), which cost ~50 instructions per event (callgrind). Same result.
+    if bits == libc::EPOLLIN as u32 && reg.interest.is_readable() {
+        return Event { readable: true, ..Event::new(reg.key) };
+    }
+    Readiness::from_poll_bits(bits as i32).to_event(reg.key, reg.interest)
 }
 
 const _: () = {
@@ -154,6 +164,43 @@ impl Epoll {
     }
 }
 
+impl Epoll {
+    /// Waits into `buffer` and reports into `events` until something is reported, a
+    /// notify arrives, or the deadline passes.
+    fn wait_into(
+        &self,
+        events: &mut Events,
+        buffer: &mut [libc::epoll_event],
+        deadline: &Deadline,
+    ) -> io::Result<usize> {
+        let wake = self.notifier.fd().as_raw_fd();
+        loop {
+            let n = core_sys::retry_interrupted(deadline, |left| self.wait_once(buffer, left))?;
+            let mut woken = false;
+            let table = lock(&self.table);
+            for ev in &buffer[..n] {
+                let fd = ev.u64 as RawFd;
+                if fd == wake {
+                    woken = true;
+                    continue;
+                }
+                // Dropped when deleted or silenced while this wait was in the kernel.
+                let Some(reg) = table.get(fd as usize).copied().flatten() else {
+                    continue;
+                };
+                events.push(to_event(ev.events, reg));
+            }
+            drop(table);
+            if woken {
+                self.notifier.drain();
+            }
+            if !events.is_empty() || woken || deadline.expired() {
+                return Ok(events.len());
+            }
+        }
+    }
+}
+
 impl Poller for Epoll {
     fn new() -> io::Result<Self> {
         let epfd = sys::epoll_create()?;
@@ -167,13 +214,7 @@ impl Poller for Epoll {
             wake as u64,
         )?;
         let pwait2 = sys::has_epoll_pwait2(epfd.as_raw_fd());
-        Ok(Epoll {
-            epfd,
-            notifier,
-            table: Mutex::new(Vec::new()),
-            buffer: Mutex::new(Vec::new()),
-            pwait2,
-        })
+        Ok(Epoll { epfd, notifier, table: Mutex::new(Vec::new()), pwait2 })
     }
 
     fn add(
@@ -244,39 +285,16 @@ impl Poller for Epoll {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
         let deadline = Deadline::after(timeout);
-        let mut buffer = lock(&self.buffer);
+        // The kernel's array lives with the caller's `Events`: no lock, no allocation, and
+        // threads waiting at once each have their own.
+        let mut buffer: Box<Vec<libc::epoll_event>> = events.take_scratch();
         // Never more than `events` holds: an event the kernel hands over is consumed (a
         // oneshot fd is disarmed, an edge is spent), so one that did not fit would be lost.
         let want = events.capacity().min(i32::MAX as usize);
         buffer.resize(want, libc::epoll_event { events: 0, u64: 0 });
-        let wake = self.notifier.fd().as_raw_fd();
-        loop {
-            let n =
-                core_sys::retry_interrupted(&deadline, |left| self.wait_once(&mut buffer, left))?;
-            let mut woken = false;
-            let table = lock(&self.table);
-            for ev in &buffer[..n] {
-                let fd = ev.u64 as RawFd;
-                if fd == wake {
-                    woken = true;
-                    continue;
-                }
-                // Dropped when deleted or silenced while this wait was in the kernel.
-                let Some(reg) = table.get(fd as usize).copied().flatten() else {
-                    continue;
-                };
-                events.push(
-                    Readiness::from_poll_bits(ev.events as i32).to_event(reg.key, reg.interest),
-                );
-            }
-            drop(table);
-            if woken {
-                self.notifier.drain();
-            }
-            if !events.is_empty() || woken || deadline.expired() {
-                return Ok(events.len());
-            }
-        }
+        let result = self.wait_into(events, &mut buffer, &deadline);
+        events.put_scratch(buffer);
+        result
     }
 
     fn notify(&self) -> io::Result<()> {
@@ -285,5 +303,24 @@ impl Poller for Epoll {
 
     fn capabilities(&self) -> Capabilities {
         self.caps()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn to_event_fast_path_matches_general_mapping() {
+        let interests = [Interest::NONE, Interest::READABLE, Interest::WRITABLE, Interest::BOTH];
+        let bits =
+            [libc::EPOLLIN, libc::EPOLLOUT, libc::EPOLLIN | libc::EPOLLRDHUP, libc::EPOLLHUP];
+        for interest in interests {
+            for b in bits {
+                let reg = Registration { key: 7, interest };
+                let general = Readiness::from_poll_bits(b).to_event(7, interest);
+                assert_eq!(to_event(b as u32, reg), general, "{interest:?} {b:#x}");
+            }
+        }
     }
 }

@@ -23,25 +23,16 @@ use crate::{Backend, Capabilities, Events, Interest, Mode, Poller};
 #[non_exhaustive]
 pub enum AnyPoller {
     /// The select backend.
-    #[cfg(feature = "select")]
+    #[cfg(has_select)]
     Select(crate::Select),
     /// The poll backend.
-    #[cfg(feature = "poll")]
+    #[cfg(has_poll)]
     Poll(crate::Poll),
     /// The epoll backend.
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(has_epoll)]
     Epoll(crate::Epoll),
     /// The kqueue backend.
-    #[cfg(all(
-        feature = "kqueue",
-        any(
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_vendor = "apple"
-        )
-    ))]
+    #[cfg(has_kqueue)]
     Kqueue(crate::Kqueue),
 }
 
@@ -49,22 +40,13 @@ pub enum AnyPoller {
 macro_rules! dispatch {
     ($self:expr, $p:ident => $call:expr) => {
         match $self {
-            #[cfg(feature = "select")]
+            #[cfg(has_select)]
             AnyPoller::Select($p) => $call,
-            #[cfg(feature = "poll")]
+            #[cfg(has_poll)]
             AnyPoller::Poll($p) => $call,
-            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            #[cfg(has_epoll)]
             AnyPoller::Epoll($p) => $call,
-            #[cfg(all(
-                feature = "kqueue",
-                any(
-                    target_os = "freebsd",
-                    target_os = "dragonfly",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                    target_vendor = "apple"
-                )
-            ))]
+            #[cfg(has_kqueue)]
             AnyPoller::Kqueue($p) => $call,
         }
     };
@@ -78,22 +60,13 @@ impl AnyPoller {
     /// are), or the backend's own creation errors.
     pub fn new(backend: Backend) -> io::Result<AnyPoller> {
         match backend {
-            #[cfg(feature = "select")]
+            #[cfg(has_select)]
             Backend::Select => Ok(AnyPoller::Select(Poller::new()?)),
-            #[cfg(feature = "poll")]
+            #[cfg(has_poll)]
             Backend::Poll => Ok(AnyPoller::Poll(Poller::new()?)),
-            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            #[cfg(has_epoll)]
             Backend::Epoll => Ok(AnyPoller::Epoll(Poller::new()?)),
-            #[cfg(all(
-                feature = "kqueue",
-                any(
-                    target_os = "freebsd",
-                    target_os = "dragonfly",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                    target_vendor = "apple"
-                )
-            ))]
+            #[cfg(has_kqueue)]
             Backend::Kqueue => Ok(AnyPoller::Kqueue(Poller::new()?)),
             #[allow(unreachable_patterns, reason = "reachable when a backend is compiled out")]
             other => Err(Backend::unavailable(other.name())),
@@ -103,22 +76,13 @@ impl AnyPoller {
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         match self {
-            #[cfg(feature = "select")]
+            #[cfg(has_select)]
             AnyPoller::Select(_) => Backend::Select,
-            #[cfg(feature = "poll")]
+            #[cfg(has_poll)]
             AnyPoller::Poll(_) => Backend::Poll,
-            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            #[cfg(has_epoll)]
             AnyPoller::Epoll(_) => Backend::Epoll,
-            #[cfg(all(
-                feature = "kqueue",
-                any(
-                    target_os = "freebsd",
-                    target_os = "dragonfly",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                    target_vendor = "apple"
-                )
-            ))]
+            #[cfg(has_kqueue)]
             AnyPoller::Kqueue(_) => Backend::Kqueue,
         }
     }

@@ -4,6 +4,17 @@ use std::fmt;
 use std::io;
 use std::str::FromStr;
 
+use crate::Poller;
+
+/// Generic code to run with a backend chosen at runtime; see [`Backend::dispatch`].
+pub trait WithPoller {
+    /// What the work returns.
+    type Output;
+
+    /// Runs the work with the chosen backend's poller type `P`.
+    fn run<P: Poller + 'static>(self) -> Self::Output;
+}
+
 /// One of multipoll's backends, by name.
 ///
 /// `FromStr`/`Display` use the lower-case names `select`, `poll`, `epoll`, `kqueue`.
@@ -37,21 +48,12 @@ impl Backend {
     /// syscall.
     pub const fn is_available(self) -> bool {
         match self {
-            Backend::Select => cfg!(feature = "select"),
-            Backend::Poll => cfg!(feature = "poll"),
+            Backend::Select => cfg!(has_select),
+            Backend::Poll => cfg!(has_poll),
             Backend::Epoll => {
-                cfg!(all(feature = "epoll", any(target_os = "linux", target_os = "android")))
+                cfg!(has_epoll)
             }
-            Backend::Kqueue => cfg!(all(
-                feature = "kqueue",
-                any(
-                    target_os = "freebsd",
-                    target_os = "dragonfly",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                    target_vendor = "apple"
-                )
-            )),
+            Backend::Kqueue => cfg!(has_kqueue),
         }
     }
 
@@ -75,6 +77,45 @@ impl Backend {
         match std::env::var("MULTIPOLL_BACKEND") {
             Ok(name) if !name.is_empty() => name.parse(),
             _ => Ok(Backend::compiled_default()),
+        }
+    }
+
+    /// Runs `work` with this backend's concrete poller type: the runtime choice made once,
+    /// the code after it monomorphized (no `dyn`, no [`AnyPoller`](crate::AnyPoller)
+    /// dispatch per call).
+    ///
+    /// ```
+    /// use multipoll::{Backend, Poller, WithPoller};
+    ///
+    /// struct Name;
+    /// impl WithPoller for Name {
+    ///     type Output = std::io::Result<&'static str>;
+    ///     fn run<P: Poller + 'static>(self) -> Self::Output {
+    ///         Ok(P::new()?.capabilities().name)
+    ///     }
+    /// }
+    ///
+    /// for backend in Backend::available() {
+    ///     assert_eq!(backend.dispatch(Name)??, backend.name());
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `Unsupported` when the backend is not in this build (the message lists those that
+    /// are).
+    pub fn dispatch<W: WithPoller>(self, work: W) -> io::Result<W::Output> {
+        match self {
+            #[cfg(has_select)]
+            Backend::Select => Ok(work.run::<crate::Select>()),
+            #[cfg(has_poll)]
+            Backend::Poll => Ok(work.run::<crate::Poll>()),
+            #[cfg(has_epoll)]
+            Backend::Epoll => Ok(work.run::<crate::Epoll>()),
+            #[cfg(has_kqueue)]
+            Backend::Kqueue => Ok(work.run::<crate::Kqueue>()),
+            #[allow(unreachable_patterns, reason = "reachable when a backend is compiled out")]
+            other => Err(Backend::unavailable(other.name())),
         }
     }
 

@@ -12,7 +12,8 @@
 //! - **At runtime**, [`AnyPoller`] wraps whichever [`Backend`] you name
 //!   (`"epoll".parse::<Backend>()`), for command-line flags and comparisons. Its
 //!   [`Poller::new`] takes the backend from the `MULTIPOLL_BACKEND` environment variable
-//!   when set, [`DefaultPoller`]'s otherwise.
+//!   when set, [`DefaultPoller`]'s otherwise. For hot loops, [`Backend::dispatch`] makes
+//!   the runtime choice once and runs generic code on the concrete type.
 //!
 //! To use one backend alone, depend on its crate (`multipoll-epoll`, …) instead.
 //!
@@ -41,52 +42,34 @@ mod any;
 mod backend;
 
 pub use any::AnyPoller;
-pub use backend::Backend;
+pub use backend::{Backend, WithPoller};
 pub use multipoll_core::{
     Capabilities, Event, Events, Interest, Mode, Poller, RESERVED_KEY, emulated, notify, sys,
 };
 
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(has_epoll)]
 pub use multipoll_epoll::Epoll;
-#[cfg(all(
-    feature = "kqueue",
-    any(
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_vendor = "apple"
-    )
-))]
+#[cfg(has_kqueue)]
 pub use multipoll_kqueue::Kqueue;
-#[cfg(feature = "poll")]
+#[cfg(has_poll)]
 pub use multipoll_poll::Poll;
-#[cfg(feature = "select")]
+#[cfg(has_select)]
 pub use multipoll_select::Select;
 
 cfg_if::cfg_if! {
-    if #[cfg(all(
-        feature = "kqueue",
-        any(
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_vendor = "apple"
-        )
-    ))] {
+    if #[cfg(has_kqueue)] {
         /// The best backend enabled for this target (here: kqueue).
         pub type DefaultPoller = Kqueue;
         const DEFAULT_BACKEND: Backend = Backend::Kqueue;
-    } else if #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))] {
+    } else if #[cfg(has_epoll)] {
         /// The best backend enabled for this target (here: epoll).
         pub type DefaultPoller = Epoll;
         const DEFAULT_BACKEND: Backend = Backend::Epoll;
-    } else if #[cfg(feature = "poll")] {
+    } else if #[cfg(has_poll)] {
         /// The best backend enabled for this target (here: poll).
         pub type DefaultPoller = Poll;
         const DEFAULT_BACKEND: Backend = Backend::Poll;
-    } else if #[cfg(feature = "select")] {
+    } else if #[cfg(has_select)] {
         /// The best backend enabled for this target (here: select).
         pub type DefaultPoller = Select;
         const DEFAULT_BACKEND: Backend = Backend::Select;

@@ -1,0 +1,269 @@
+//! The `Kqueue` poller: the registration table, the `kevent` calls and the wait loop.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use multipoll_core::notify::Notifier;
+use multipoll_core::sys::{self as core_sys, Deadline};
+use multipoll_core::{Capabilities, Events, Interest, Mode, Poller, RESERVED_KEY};
+
+use crate::flags::{self, Change, Entry, Filter, Kevent, Registration};
+use crate::sys::{self, EventList};
+
+const CAPABILITIES: Capabilities = Capabilities {
+    name: "kqueue",
+    modes: [true, true, true],
+    max_fd: None,
+    // A timespec; the kernel rounds up to its tick.
+    timeout_precision: Duration::from_nanos(1),
+    reports_errors: true,
+    early_hangup: true,
+};
+
+/// How `notify` wakes a waiter.
+#[derive(Debug)]
+enum Wake {
+    /// An `EVFILT_USER` knote.
+    User,
+    /// A pipe, where the kernel has no `EVFILT_USER`.
+    Pipe(Notifier),
+}
+
+/// The user-space record of the registrations, indexed by fd: fds are small, dense
+/// integers, so this beats a hash map on the per-event lookup.
+#[derive(Debug, Default)]
+struct Table {
+    entries: Vec<Option<Entry>>,
+}
+
+impl Table {
+    fn get(&mut self, fd: RawFd) -> Option<&mut Entry> {
+        self.entries.get_mut(usize::try_from(fd).ok()?)?.as_mut()
+    }
+
+    fn insert(&mut self, slot: usize, entry: Entry) {
+        if self.entries.len() <= slot {
+            self.entries.resize(slot + 1, None);
+        }
+        self.entries[slot] = Some(entry);
+    }
+
+    fn remove(&mut self, fd: RawFd) {
+        if let Some(slot) = usize::try_from(fd).ok().and_then(|i| self.entries.get_mut(i)) {
+            *slot = None;
+        }
+    }
+}
+
+/// What one thread in `wait` uses; the lock also lets one waiter into the kernel at a
+/// time.
+#[derive(Debug, Default)]
+struct Scratch {
+    events: EventList,
+    /// Counts waits, so a oneshot entry can tell "reported this wait" from "earlier".
+    round: u64,
+    /// Oneshot registrations reported by this wait.
+    fired: Vec<RawFd>,
+    changes: Vec<Change>,
+}
+
+/// The kqueue poller; see the [crate docs](crate) for how it maps the contract.
+#[derive(Debug)]
+pub struct Kqueue {
+    kq: OwnedFd,
+    wake: Wake,
+    table: Mutex<Table>,
+    scratch: Mutex<Scratch>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update under these locks is a single assignment, so a panic elsewhere
+    // cannot leave them half-done: a poisoned lock is still consistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Kqueue {
+    /// Applies a registration's changelist; if it fails part-way, puts the knotes back
+    /// as `old` had them, so that a failed call changes nothing.
+    fn apply(&self, fd: RawFd, changes: &[Change], old: Option<&Entry>) -> io::Result<()> {
+        let Err(err) = sys::apply(self.kq.as_fd(), changes) else {
+            return Ok(());
+        };
+        match sys::apply(self.kq.as_fd(), &flags::restore(fd, old)) {
+            Ok(()) => Err(err),
+            Err(again) => Err(io::Error::new(
+                err.kind(),
+                format!("{err}; restoring the previous registration failed too: {again}"),
+            )),
+        }
+    }
+
+    fn is_wake(&self, kev: &Kevent) -> bool {
+        match &self.wake {
+            Wake::User => kev.filter == Some(Filter::User),
+            Wake::Pipe(pipe) => {
+                kev.filter == Some(Filter::Read)
+                    && kev.udata == RESERVED_KEY
+                    && usize::try_from(pipe.fd().as_raw_fd()) == Ok(kev.ident)
+            }
+        }
+    }
+
+    /// Turns the last `kevent` result into `events`; returns whether `notify` woke it.
+    ///
+    /// Every event is checked against the table under its lock, so that nothing is
+    /// reported after `delete` or `modify(NONE)` returned, even when the kernel handed
+    /// the event out just before.
+    fn collect(&self, scratch: &mut Scratch, events: &mut Events) -> io::Result<bool> {
+        let mut table = lock(&self.table);
+        scratch.round = scratch.round.wrapping_add(1);
+        let round = scratch.round;
+        scratch.fired.clear();
+        let mut woken = false;
+        for kev in scratch.events.iter() {
+            if self.is_wake(&kev) {
+                woken = true;
+                continue;
+            }
+            let Ok(fd) = RawFd::try_from(kev.ident) else {
+                continue;
+            };
+            // Deleted since the kernel handed the event out.
+            let Some(entry) = table.get(fd) else {
+                continue;
+            };
+            let was_armed = entry.is_armed();
+            if let Some(event) = entry.on_kevent(&kev, round) {
+                // Never full: the kernel returned at most `capacity` kevents.
+                events.push(event);
+                if was_armed && !entry.is_armed() {
+                    scratch.fired.push(fd);
+                }
+            }
+        }
+        if let (true, Wake::Pipe(pipe)) = (woken, &self.wake) {
+            pipe.drain();
+        }
+        // Oneshot with both directions: silence the knote that did not fire, under the
+        // table lock so that no `modify` can re-arm in between and be undone.
+        scratch.changes.clear();
+        for &fd in &scratch.fired {
+            if let Some(entry) = table.get(fd) {
+                scratch.changes.extend_from_slice(&entry.disables(fd, round));
+            }
+        }
+        if !scratch.changes.is_empty() {
+            sys::apply(self.kq.as_fd(), &scratch.changes)?;
+        }
+        Ok(woken)
+    }
+}
+
+impl Poller for Kqueue {
+    fn new() -> io::Result<Self> {
+        let kq = sys::kqueue()?;
+        let wake = match sys::apply(kq.as_fd(), &[Change::user_wake()]) {
+            Ok(()) => Wake::User,
+            // No EVFILT_USER in this kernel (NetBSD < 10, OpenBSD < 7.8): EINVAL.
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                let pipe = Notifier::new()?;
+                let fd = pipe.fd().as_raw_fd();
+                sys::apply(kq.as_fd(), &[Change::pipe_wake(fd)])?;
+                Wake::Pipe(pipe)
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Kqueue {
+            kq,
+            wake,
+            table: Mutex::new(Table::default()),
+            scratch: Mutex::new(Scratch::default()),
+        })
+    }
+
+    fn add(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        core_sys::check_registration(&CAPABILITIES, key, mode)?;
+        let raw = fd.as_raw_fd();
+        let slot = usize::try_from(raw).map_err(|_| {
+            core_sys::registration_error(raw, io::Error::from_raw_os_error(libc::EBADF))
+        })?;
+        let mut table = lock(&self.table);
+        if table.get(raw).is_some() {
+            return Err(core_sys::already_registered(raw));
+        }
+        let reg = Registration { key, interest, mode };
+        let changes = flags::plan(raw, None, Some(reg));
+        if changes.is_empty() {
+            // Interest::NONE touches no knote, so the kernel cannot check the fd.
+            core_sys::check_open(raw)?;
+        }
+        self.apply(raw, &changes, None)?;
+        table.insert(slot, Entry::new(reg));
+        Ok(())
+    }
+
+    fn modify(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        core_sys::check_registration(&CAPABILITIES, key, mode)?;
+        let raw = fd.as_raw_fd();
+        let mut table = lock(&self.table);
+        let entry = table.get(raw).ok_or_else(|| core_sys::not_registered(raw))?;
+        let old = *entry;
+        let reg = Registration { key, interest, mode };
+        self.apply(raw, &flags::plan(raw, Some(old.reg), Some(reg)), Some(&old))?;
+        // A fresh entry: re-armed if it was a reported oneshot.
+        *entry = Entry::new(reg);
+        Ok(())
+    }
+
+    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let raw = fd.as_raw_fd();
+        let mut table = lock(&self.table);
+        let old = *table.get(raw).ok_or_else(|| core_sys::not_registered(raw))?;
+        self.apply(raw, &flags::plan(raw, Some(old.reg), None), Some(&old))?;
+        table.remove(raw);
+        Ok(())
+    }
+
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        events.clear();
+        let deadline = Deadline::after(timeout);
+        let mut scratch = lock(&self.scratch);
+        loop {
+            core_sys::retry_interrupted(&deadline, |left| {
+                scratch.events.wait(self.kq.as_fd(), events.capacity(), left)
+            })?;
+            let woken = self.collect(&mut scratch, events)?;
+            if !events.is_empty() || woken || deadline.expired() {
+                events.merge_same_keys();
+                return Ok(events.len());
+            }
+            // Only stale events (deleted, silenced, or a reported oneshot's), or a
+            // capped timeout ran out: wait again with the time that is left.
+        }
+    }
+
+    fn notify(&self) -> io::Result<()> {
+        match &self.wake {
+            Wake::User => sys::trigger(self.kq.as_fd()),
+            Wake::Pipe(pipe) => pipe.wake(),
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+}
