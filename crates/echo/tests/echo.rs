@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use multipoll::{Backend, Mode};
 use multipoll_echo::Config;
 
-use util::{Rng, TestServer, check, first_difference, transfer};
+use util::{Rng, TestServer, check};
 
 /// 100 clients at once, message sizes log-uniform in 1 B ..= 1 MiB (about 7 MiB in all).
 mod many_clients {
@@ -27,29 +27,7 @@ mod many_clients {
             })
             .collect();
         let total: usize = jobs.iter().map(|(data, _)| data.len()).sum();
-        // Connect all first, so the 100 connections are served at the same time.
-        let streams =
-            jobs.iter().map(|_| util::connect(server.addr)).collect::<io::Result<Vec<_>>>()?;
-        std::thread::scope(|s| {
-            let clients: Vec<_> = streams
-                .iter()
-                .zip(&jobs)
-                .map(|(stream, (data, chunks))| s.spawn(move || transfer(stream, data, chunks)))
-                .collect();
-            for (i, (client, (data, _))) in clients.into_iter().zip(&jobs).enumerate() {
-                let got = client.join().map_err(|_| io::Error::other("client panicked"))??;
-                check(got == *data, || {
-                    format!(
-                        "client {i}: sent {} bytes, got {} back, first difference at {:?}",
-                        data.len(),
-                        got.len(),
-                        first_difference(&got, data)
-                    )
-                })?;
-            }
-            Ok::<(), io::Error>(())
-        })?;
-        drop(streams);
+        util::echo_all(server.addr, &jobs)?;
         util::wait_until(std::time::Duration::from_secs(5), "all closed", || {
             Ok(server.total().active == 0)
         })?;

@@ -199,28 +199,7 @@ mod eintr_everywhere {
                 (rng.bytes(len), rng.chunks(len))
             })
             .collect();
-        let streams =
-            jobs.iter().map(|_| util::connect(server.addr)).collect::<io::Result<Vec<_>>>()?;
-        std::thread::scope(|s| {
-            let clients: Vec<_> = streams
-                .iter()
-                .zip(&jobs)
-                .map(|(stream, (data, chunks))| s.spawn(move || transfer(stream, data, chunks)))
-                .collect();
-            for (i, (client, (data, _))) in clients.into_iter().zip(&jobs).enumerate() {
-                let got = client.join().map_err(|_| io::Error::other("client panicked"))??;
-                check(got == *data, || {
-                    format!(
-                        "client {i}: {} bytes sent, {} back, first difference at {:?}",
-                        data.len(),
-                        got.len(),
-                        first_difference(&got, data)
-                    )
-                })?;
-            }
-            Ok::<(), io::Error>(())
-        })?;
-        drop(streams);
+        util::echo_all(server.addr, &jobs)?;
         util::wait_until(Duration::from_secs(5), "all closed", || Ok(server.fd_count()? == 1))?;
         let total: usize = jobs.iter().map(|(d, _)| d.len()).sum();
         let stats = server.total();

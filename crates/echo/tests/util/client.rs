@@ -77,3 +77,30 @@ pub fn first_difference(got: &[u8], want: &[u8]) -> Option<usize> {
     }
     Some(got.iter().zip(want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len())))
 }
+
+/// Connects one client per job (all before any sends, so they are served at the same
+/// time), then each sends its data in its chunks while reading the echo on another
+/// thread; fails naming the first client whose echo differs. The streams are closed on
+/// return.
+pub fn echo_all(addr: SocketAddr, jobs: &[(Vec<u8>, Vec<usize>)]) -> io::Result<()> {
+    let streams = jobs.iter().map(|_| connect(addr)).collect::<io::Result<Vec<_>>>()?;
+    std::thread::scope(|s| {
+        let clients: Vec<_> = streams
+            .iter()
+            .zip(jobs)
+            .map(|(stream, (data, chunks))| s.spawn(move || transfer(stream, data, chunks)))
+            .collect();
+        for (i, (client, (data, _))) in clients.into_iter().zip(jobs).enumerate() {
+            let got = client.join().map_err(|_| io::Error::other("client panicked"))??;
+            super::check(got == *data, || {
+                format!(
+                    "client {i}: sent {} bytes, got {} back, first difference at {:?}",
+                    data.len(),
+                    got.len(),
+                    first_difference(&got, data)
+                )
+            })?;
+        }
+        Ok(())
+    })
+}
