@@ -11,13 +11,14 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::fault::{self, Call};
 use crate::notify::Notifier;
 use crate::sys::{self, Deadline, Readiness};
+use crate::table::{FdTable, lock};
 use crate::{Capabilities, Events, Interest, Mode, Poller};
 
 /// One readiness syscall that takes its interest set on every call (`poll`, `select`).
@@ -78,17 +79,9 @@ impl Entry {
 
 #[derive(Debug, Default)]
 struct Table {
-    /// Indexed by fd: fds are small, dense integers, so this beats a hash map on the
-    /// per-event lookup.
-    entries: Vec<Option<Entry>>,
+    entries: FdTable<Entry>,
     /// Bumped by every change that alters the watched set.
     generation: u64,
-}
-
-impl Table {
-    fn get_mut(&mut self, fd: RawFd) -> Option<&mut Entry> {
-        self.entries.get_mut(usize::try_from(fd).ok()?)?.as_mut()
-    }
 }
 
 #[derive(Debug)]
@@ -111,12 +104,6 @@ pub struct Emulated<S> {
     /// another thread knows to wake it; a change from the waiting thread itself costs no
     /// syscall.
     waiting: AtomicBool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere cannot leave the table half-updated (every update is one
-    // assignment), so a poisoned lock is still consistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<S: ReadinessSyscall> Emulated<S> {
@@ -156,7 +143,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
                 continue;
             }
             let fd = scratch.fds[index].0;
-            let Some(entry) = table.get_mut(fd) else {
+            let Some(entry) = table.entries.get_mut(fd) else {
                 continue;
             };
             if !entry.watched() {
@@ -172,7 +159,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
             }
             events.push(event);
             if readiness.closed {
-                table.entries[fd as usize] = None;
+                table.entries.remove(fd);
                 changed = true;
             } else if entry.mode == Mode::Oneshot {
                 entry.armed = false;
@@ -190,9 +177,13 @@ impl<S: ReadinessSyscall> Emulated<S> {
             let table = lock(&self.table);
             if table.generation != scratch.generation {
                 scratch.fds.clear();
-                scratch.fds.extend(table.entries.iter().enumerate().filter_map(|(fd, e)| {
-                    e.filter(Entry::watched).map(|e| (fd as RawFd, e.interest))
-                }));
+                scratch.fds.extend(
+                    table
+                        .entries
+                        .iter()
+                        .filter(|(_, e)| e.watched())
+                        .map(|(fd, e)| (fd, e.interest)),
+                );
                 scratch.sys.rebuild(self.notifier.fd().as_raw_fd(), &scratch.fds);
                 scratch.generation = table.generation;
             }
@@ -236,14 +227,10 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         sys::check_max_fd(&caps, raw)?;
         sys::check_open(raw)?;
         self.change(|table| {
-            let slot = raw as usize;
-            if table.entries.len() <= slot {
-                table.entries.resize(slot + 1, None);
-            }
-            if table.entries[slot].is_some() {
+            if table.entries.get(raw).is_some() {
                 return Err(sys::already_registered(raw));
             }
-            table.entries[slot] = Some(Entry { key, interest, mode, armed: true });
+            table.entries.insert(raw, Entry { key, interest, mode, armed: true });
             Ok(())
         })
     }
@@ -258,7 +245,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         sys::check_registration(&Self::capabilities_of(), key, mode)?;
         let raw = fd.as_raw_fd();
         self.change(|table| {
-            let entry = table.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
+            let entry = table.entries.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
             *entry = Entry { key, interest, mode, armed: true };
             Ok(())
         })
@@ -267,9 +254,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let raw = fd.as_raw_fd();
         self.change(|table| {
-            table.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
-            table.entries[raw as usize] = None;
-            Ok(())
+            table.entries.remove(raw).map(drop).ok_or_else(|| sys::not_registered(raw))
         })
     }
 

@@ -10,6 +10,7 @@
 //! - [`notify`]: the coalescing wake-up fd behind `notify`;
 //! - [`emulated`]: the user-space registration table (with oneshot emulation) for kernels
 //!   that keep none, `poll` and `select`;
+//! - [`table`]: the per-fd registration record and its lock;
 //! - [`fault`]: fault injection before each syscall, for tests (feature `fault-injection`).
 //!
 //! A backend crate then reads as "how this syscall does it". The contract itself — which
@@ -28,6 +29,7 @@ mod interest;
 pub mod notify;
 mod poller;
 pub mod sys;
+pub mod table;
 
 pub use event::{Event, Events};
 pub use interest::{Interest, Mode};

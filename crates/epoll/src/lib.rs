@@ -56,12 +56,13 @@ mod sys;
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use multipoll_core::fault::{self, Call};
 use multipoll_core::notify::Notifier;
 use multipoll_core::sys::{self as core_sys, Deadline, Readiness};
+use multipoll_core::table::{FdTable, lock};
 
 pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, Poller};
 
@@ -76,23 +77,8 @@ struct Registration {
 pub struct Epoll {
     epfd: OwnedFd,
     notifier: Notifier,
-    /// Indexed by fd.
-    table: Mutex<Vec<Option<Registration>>>,
+    table: Mutex<FdTable<Registration>>,
     pwait2: bool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every update under these locks is a single assignment, so poisoning cannot leave
-    // them inconsistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn slot(table: &mut Vec<Option<Registration>>, fd: RawFd) -> &mut Option<Registration> {
-    let i = fd as usize; // BorrowedFd is never negative.
-    if table.len() <= i {
-        table.resize(i + 1, None);
-    }
-    &mut table[i]
 }
 
 /// The kernel's event mask for a registration.
@@ -185,7 +171,7 @@ impl Epoll {
                     continue;
                 }
                 // Dropped when deleted or silenced while this wait was in the kernel.
-                let Some(reg) = table.get(fd as usize).copied().flatten() else {
+                let Some(&reg) = table.get(fd) else {
                     continue;
                 };
                 events.push(to_event(ev.events, reg));
@@ -214,7 +200,7 @@ impl Poller for Epoll {
             wake as u64,
         )?;
         let pwait2 = sys::has_epoll_pwait2(epfd.as_raw_fd());
-        Ok(Epoll { epfd, notifier, table: Mutex::new(Vec::new()), pwait2 })
+        Ok(Epoll { epfd, notifier, table: Mutex::new(FdTable::default()), pwait2 })
     }
 
     fn add(
@@ -227,8 +213,7 @@ impl Poller for Epoll {
         core_sys::check_registration(&self.caps(), key, mode)?;
         let fd = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let entry = slot(&mut table, fd);
-        if entry.is_some_and(|r| r.interest.is_none()) {
+        if table.get(fd).is_some_and(|r| r.interest.is_none()) {
             return Err(core_sys::already_registered(fd));
         }
         if interest.is_none() {
@@ -240,7 +225,7 @@ impl Poller for Epoll {
             // A stale entry (fd closed without delete) is replaced when the kernel agrees.
             self.ctl(libc::EPOLL_CTL_ADD, fd, event_mask(interest, mode))?;
         }
-        *entry = Some(Registration { key, interest });
+        table.insert(fd, Registration { key, interest });
         Ok(())
     }
 
@@ -254,23 +239,21 @@ impl Poller for Epoll {
         core_sys::check_registration(&self.caps(), key, mode)?;
         let fd = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let entry = slot(&mut table, fd);
-        let old = entry.ok_or_else(|| core_sys::not_registered(fd))?;
-        match (old.interest.is_none(), interest.is_none()) {
+        let entry = table.get_mut(fd).ok_or_else(|| core_sys::not_registered(fd))?;
+        match (entry.interest.is_none(), interest.is_none()) {
             (true, true) => {}
             (true, false) => self.ctl(libc::EPOLL_CTL_ADD, fd, event_mask(interest, mode))?,
             (false, true) => self.ctl(libc::EPOLL_CTL_DEL, fd, 0)?,
             (false, false) => self.ctl(libc::EPOLL_CTL_MOD, fd, event_mask(interest, mode))?,
         }
-        *entry = Some(Registration { key, interest });
+        *entry = Registration { key, interest };
         Ok(())
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let fd = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let entry = slot(&mut table, fd);
-        let old = entry.ok_or_else(|| core_sys::not_registered(fd))?;
+        let old = *table.get(fd).ok_or_else(|| core_sys::not_registered(fd))?;
         if !old.interest.is_none() {
             match self.ctl(libc::EPOLL_CTL_DEL, fd, 0) {
                 // The kernel already forgot it (closed and reopened): forget it too.
@@ -278,7 +261,7 @@ impl Poller for Epoll {
                 other => other?,
             }
         }
-        *entry = None;
+        table.remove(fd);
         Ok(())
     }
 

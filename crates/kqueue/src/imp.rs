@@ -2,11 +2,12 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use multipoll_core::notify::Notifier;
 use multipoll_core::sys::{self as core_sys, Deadline};
+use multipoll_core::table::{FdTable, lock};
 use multipoll_core::{Capabilities, Events, Interest, Mode, Poller, RESERVED_KEY};
 
 use crate::flags::{self, Change, Entry, Filter, Kevent, Registration};
@@ -31,32 +32,6 @@ enum Wake {
     Pipe(Notifier),
 }
 
-/// The user-space record of the registrations, indexed by fd: fds are small, dense
-/// integers, so this beats a hash map on the per-event lookup.
-#[derive(Debug, Default)]
-struct Table {
-    entries: Vec<Option<Entry>>,
-}
-
-impl Table {
-    fn get(&mut self, fd: RawFd) -> Option<&mut Entry> {
-        self.entries.get_mut(usize::try_from(fd).ok()?)?.as_mut()
-    }
-
-    fn insert(&mut self, slot: usize, entry: Entry) {
-        if self.entries.len() <= slot {
-            self.entries.resize(slot + 1, None);
-        }
-        self.entries[slot] = Some(entry);
-    }
-
-    fn remove(&mut self, fd: RawFd) {
-        if let Some(slot) = usize::try_from(fd).ok().and_then(|i| self.entries.get_mut(i)) {
-            *slot = None;
-        }
-    }
-}
-
 /// What one thread in `wait` uses; the lock also lets one waiter into the kernel at a
 /// time.
 #[derive(Debug, Default)]
@@ -74,14 +49,9 @@ struct Scratch {
 pub struct Kqueue {
     kq: OwnedFd,
     wake: Wake,
-    table: Mutex<Table>,
+    /// The user-space record of the registrations, by fd.
+    table: Mutex<FdTable<Entry>>,
     scratch: Mutex<Scratch>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every update under these locks is a single assignment, so a panic elsewhere
-    // cannot leave them half-done: a poisoned lock is still consistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Kqueue {
@@ -131,7 +101,7 @@ impl Kqueue {
                 continue;
             };
             // Deleted since the kernel handed the event out.
-            let Some(entry) = table.get(fd) else {
+            let Some(entry) = table.get_mut(fd) else {
                 continue;
             };
             let was_armed = entry.is_armed();
@@ -150,7 +120,7 @@ impl Kqueue {
         // table lock so that no `modify` can re-arm in between and be undone.
         scratch.changes.clear();
         for &fd in &scratch.fired {
-            if let Some(entry) = table.get(fd) {
+            if let Some(entry) = table.get_mut(fd) {
                 scratch.changes.extend_from_slice(&entry.disables(fd, round));
             }
         }
@@ -178,7 +148,7 @@ impl Poller for Kqueue {
         Ok(Kqueue {
             kq,
             wake,
-            table: Mutex::new(Table::default()),
+            table: Mutex::new(FdTable::default()),
             scratch: Mutex::new(Scratch::default()),
         })
     }
@@ -192,9 +162,6 @@ impl Poller for Kqueue {
     ) -> io::Result<()> {
         core_sys::check_registration(&CAPABILITIES, key, mode)?;
         let raw = fd.as_raw_fd();
-        let slot = usize::try_from(raw).map_err(|_| {
-            core_sys::registration_error(raw, io::Error::from_raw_os_error(libc::EBADF))
-        })?;
         let mut table = lock(&self.table);
         if table.get(raw).is_some() {
             return Err(core_sys::already_registered(raw));
@@ -206,7 +173,7 @@ impl Poller for Kqueue {
             core_sys::check_open(raw)?;
         }
         self.apply(raw, &changes, None)?;
-        table.insert(slot, Entry::new(reg));
+        table.insert(raw, Entry::new(reg));
         Ok(())
     }
 
@@ -220,7 +187,7 @@ impl Poller for Kqueue {
         core_sys::check_registration(&CAPABILITIES, key, mode)?;
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let entry = table.get(raw).ok_or_else(|| core_sys::not_registered(raw))?;
+        let entry = table.get_mut(raw).ok_or_else(|| core_sys::not_registered(raw))?;
         let old = *entry;
         let reg = Registration { key, interest, mode };
         self.apply(raw, &flags::plan(raw, Some(old.reg), Some(reg)), Some(&old))?;
