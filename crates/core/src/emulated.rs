@@ -75,6 +75,12 @@ impl Entry {
     fn watched(&self) -> bool {
         self.armed && !self.interest.is_none()
     }
+
+    /// What this entry puts in the syscall's set (`None`: nothing). A change that keeps it
+    /// (a new key or mode) needs no rebuild and no wake-up.
+    fn in_set(&self) -> Option<Interest> {
+        self.watched().then_some(self.interest)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -119,9 +125,12 @@ impl<S: ReadinessSyscall> Emulated<S> {
     }
 
     /// Applies `change` under the table lock and wakes a blocked waiter if the set changed.
-    fn change(&self, change: impl FnOnce(&mut Table) -> io::Result<()>) -> io::Result<()> {
+    /// `change` returns whether the watched set changed.
+    fn change(&self, change: impl FnOnce(&mut Table) -> io::Result<bool>) -> io::Result<()> {
         let mut table = lock(&self.table);
-        change(&mut table)?;
+        if !change(&mut table)? {
+            return Ok(());
+        }
         table.generation = table.generation.wrapping_add(1);
         if self.waiting.load(Ordering::Acquire) {
             self.notifier.wake()?;
@@ -230,8 +239,9 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
             if table.entries.get(raw).is_some() {
                 return Err(sys::already_registered(raw));
             }
-            table.entries.insert(raw, Entry { key, interest, mode, armed: true });
-            Ok(())
+            let entry = Entry { key, interest, mode, armed: true };
+            table.entries.insert(raw, entry);
+            Ok(entry.in_set().is_some())
         })
     }
 
@@ -246,15 +256,16 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         let raw = fd.as_raw_fd();
         self.change(|table| {
             let entry = table.entries.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
-            *entry = Entry { key, interest, mode, armed: true };
-            Ok(())
+            let old = std::mem::replace(entry, Entry { key, interest, mode, armed: true });
+            Ok(old.in_set() != entry.in_set())
         })
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let raw = fd.as_raw_fd();
         self.change(|table| {
-            table.entries.remove(raw).map(drop).ok_or_else(|| sys::not_registered(raw))
+            let old = table.entries.remove(raw).ok_or_else(|| sys::not_registered(raw))?;
+            Ok(old.in_set().is_some())
         })
     }
 
