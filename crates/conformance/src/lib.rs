@@ -43,6 +43,7 @@
 //!   listeners, and the interest filtering of flags;
 //! - [`modes`]: level, oneshot, edge, `modify`, `delete`, `Interest::NONE`;
 //! - [`threads`]: `notify`, and registration changes during a blocked `wait`;
+//! - [`waiters`]: several threads waiting at once, each keeping its own timeout;
 //! - [`timing`]: timeouts (zero, sub-millisecond, huge) and signals (`EINTR`);
 //! - [`scale`]: many fds, a full `Events` buffer (no loss, no starvation), fd reuse, fds
 //!   closed while registered.
@@ -64,6 +65,7 @@ pub mod scale;
 pub mod threads;
 pub mod timing;
 pub mod util;
+pub mod waiters;
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
@@ -123,6 +125,11 @@ macro_rules! __for_each_behaviour {
             threads::delete_during_wait: Shared,
             threads::concurrent_registration: Shared,
             threads::wait_from_two_threads: Shared,
+            waiters::second_waiter_zero_timeout: Shared,
+            waiters::second_waiter_keeps_its_timeout: Shared,
+            waiters::waiters_blocked_until_notified: Shared,
+            waiters::change_seen_by_one_of_two_waiters: Shared,
+            waiters::readiness_during_two_waits_reported_once: Shared,
             timing::idle_wait_times_out: Shared,
             timing::zero_timeout_never_blocks: Shared,
             timing::sub_ms_timeout_waits: Shared,

@@ -247,8 +247,9 @@ pub fn wait_from_two_threads<P: Poller>() -> io::Result<()> {
         send(&a, b"x")?;
         let start = Instant::now();
         let mut results = Vec::new();
-        // One waiter sees the data; the other may be queued behind it (backends let one
-        // thread into the kernel at a time), and a notify lets it through.
+        // One waiter sees the data; the other may have been woken by none of it (a
+        // level-ready fd may be reported to one waiter or to several), and a notify lets
+        // it through.
         while results.len() < 2 {
             match done_rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(r) => results.push(r),

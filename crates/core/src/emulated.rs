@@ -4,27 +4,29 @@
 //!
 //! [`Emulated<S>`] owns the registration table, emulates [`Mode::Oneshot`] (a reported
 //! oneshot fd is left out of the next set until `modify` re-arms it), rebuilds the set only
-//! when a registration changed, wakes a blocked waiter when another thread changes one,
-//! rotates where reporting starts so no ready fd starves when `Events` is full, and turns a
+//! when a registration changed, wakes the blocked waiters when another thread changes one,
+//! lets several threads wait at once (each with its own set, see [`PerWaiter`]), rotates
+//! where reporting starts so no ready fd starves when `Events` is full, and turns a
 //! closed-while-registered fd into one `error` event. A backend supplies only a
 //! [`ReadinessSyscall`]: how to lay out the set, make the call and read the result.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::fault::{self, Call};
 use crate::notify::Notifier;
+use crate::per_waiter::PerWaiter;
 use crate::sys::{self, Deadline, Readiness};
 use crate::table::{FdTable, lock};
 use crate::{Capabilities, Events, Interest, Mode, Poller};
 
 /// One readiness syscall that takes its interest set on every call (`poll`, `select`).
 ///
-/// The implementation holds the syscall's buffers; [`Emulated`] calls it from one thread
-/// at a time.
+/// The implementation holds the syscall's buffers. [`Emulated`] makes one per thread that
+/// is in `wait` at the same time, and calls each from one thread at a time.
 pub trait ReadinessSyscall: Send + Sized + 'static {
     /// The backend's name in [`Capabilities::name`].
     const NAME: &'static str;
@@ -90,6 +92,7 @@ struct Table {
     generation: u64,
 }
 
+/// One waiter's copy of the watched set and the syscall's buffers.
 #[derive(Debug)]
 struct Scratch<S> {
     sys: S,
@@ -103,13 +106,12 @@ struct Scratch<S> {
 #[derive(Debug)]
 pub struct Emulated<S> {
     table: Mutex<Table>,
-    scratch: Mutex<Scratch<S>>,
+    scratch: PerWaiter<Scratch<S>>,
     notifier: Notifier,
     notified: AtomicBool,
-    /// Set while a thread is (about to be) in the syscall, so a registration change from
-    /// another thread knows to wake it; a change from the waiting thread itself costs no
-    /// syscall.
-    waiting: AtomicBool,
+    /// How many threads are (about to be) in the syscall, so a registration change from
+    /// another thread knows to wake them; a change with no waiter costs no syscall.
+    waiters: AtomicUsize,
 }
 
 impl<S: ReadinessSyscall> Emulated<S> {
@@ -132,7 +134,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
             return Ok(());
         }
         table.generation = table.generation.wrapping_add(1);
-        if self.waiting.load(Ordering::Acquire) {
+        if self.waiters.load(Ordering::Acquire) > 0 {
             self.notifier.wake()?;
         }
         Ok(())
@@ -196,11 +198,39 @@ impl<S: ReadinessSyscall> Emulated<S> {
                 scratch.sys.rebuild(self.notifier.fd().as_raw_fd(), &scratch.fds);
                 scratch.generation = table.generation;
             }
-            self.waiting.store(true, Ordering::Release);
+            self.waiters.fetch_add(1, Ordering::AcqRel);
         }
         let result = fault::inject(Call::Wait).and_then(|()| scratch.sys.wait(timeout));
-        self.waiting.store(false, Ordering::Release);
+        self.waiters.fetch_sub(1, Ordering::AcqRel);
         result
+    }
+
+    fn new_scratch() -> io::Result<Scratch<S>> {
+        // A generation the table never starts at, so the first wait builds the set.
+        Ok(Scratch { sys: S::new()?, fds: Vec::new(), generation: u64::MAX, cursor: 0 })
+    }
+
+    fn wait_with(
+        &self,
+        scratch: &mut Scratch<S>,
+        events: &mut Events,
+        deadline: &Deadline,
+    ) -> io::Result<usize> {
+        loop {
+            sys::retry_interrupted(deadline, |left| self.wait_once(scratch, left))?;
+            if scratch.sys.woken() {
+                self.notifier.drain();
+            }
+            self.collect(scratch, events);
+            // Checked after the drain: a notify racing with it is seen here or leaves its
+            // byte for the next wait (see `Notifier::drain`).
+            let notified = self.notified.swap(false, Ordering::AcqRel);
+            if !events.is_empty() || notified || deadline.expired() {
+                return Ok(events.len());
+            }
+            // Woken only because a registration changed, by a notify another waiter took,
+            // or spuriously: wait again with the time that is left, on the new set.
+        }
     }
 }
 
@@ -210,16 +240,10 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         sys::check_max_fd(&Self::capabilities_of(), notifier.fd().as_raw_fd())?;
         Ok(Emulated {
             table: Mutex::new(Table::default()),
-            // A generation the table never starts at, so the first wait builds the set.
-            scratch: Mutex::new(Scratch {
-                sys: S::new()?,
-                fds: Vec::new(),
-                generation: u64::MAX,
-                cursor: 0,
-            }),
+            scratch: PerWaiter::new(Self::new_scratch()?),
             notifier,
             notified: AtomicBool::new(false),
-            waiting: AtomicBool::new(false),
+            waiters: AtomicUsize::new(0),
         })
     }
 
@@ -272,22 +296,8 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
         let deadline = Deadline::after(timeout);
-        let mut scratch = lock(&self.scratch);
-        loop {
-            sys::retry_interrupted(&deadline, |left| self.wait_once(&mut scratch, left))?;
-            if scratch.sys.woken() {
-                self.notifier.drain();
-            }
-            self.collect(&mut scratch, events);
-            // Checked after the drain: a notify racing with it is seen here or leaves its
-            // byte for the next wait (see `Notifier::drain`).
-            let notified = self.notified.swap(false, Ordering::AcqRel);
-            if !events.is_empty() || notified || deadline.expired() {
-                return Ok(events.len());
-            }
-            // Woken only because a registration changed (or spuriously): wait again with
-            // the time that is left, on the new set.
-        }
+        // Each waiter its own set, so none queues behind another (see `PerWaiter`).
+        self.scratch.with(Self::new_scratch, |scratch| self.wait_with(scratch, events, &deadline))
     }
 
     fn notify(&self) -> io::Result<()> {

@@ -11,6 +11,7 @@
 //! - [`emulated`]: the user-space registration table (with oneshot emulation) for kernels
 //!   that keep none, `poll` and `select`;
 //! - [`table`]: the per-fd registration record and its lock;
+//! - [`per_waiter`]: one buffer per thread in `wait`, so that no waiter queues behind another;
 //! - [`fault`]: fault injection before each syscall, for tests (feature `fault-injection`).
 //!
 //! A backend crate then reads as "how this syscall does it". The contract itself — which
@@ -27,6 +28,7 @@ mod event;
 pub mod fault;
 mod interest;
 pub mod notify;
+pub mod per_waiter;
 mod poller;
 pub mod sys;
 pub mod table;

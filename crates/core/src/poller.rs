@@ -52,12 +52,29 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// A signal that interrupts the syscall (`EINTR`) is retried inside `wait` with the time
 /// that is left: it never surfaces as an error and never shortens the timeout. To react to
 /// a signal, call [`notify`](Poller::notify) from the signal handler (every backend's
-/// `notify` is a single `write(2)`, async-signal-safe) or from a signal-handling thread.
+/// `notify` is one async-signal-safe syscall: a `write(2)`, or kqueue's `kevent(2)` with
+/// `NOTE_TRIGGER`) or from a signal-handling thread.
 ///
 /// `wait` may return `Ok(0)` early: after a `notify`, or (rarely) on a spurious wake-up.
-/// Several threads may call `wait` on one poller, each with its own `Events`; a backend
-/// may let one of them into the kernel at a time (poll, select and kqueue do; epoll lets
-/// them all in), and `notify` wakes at least one.
+///
+/// # Several waiters
+///
+/// Several threads may call `wait` on one poller at once, each with its own `Events`.
+/// None of them queues behind another: each enters the kernel at once and keeps its own
+/// timeout, so a zero timeout never blocks and a 50 ms one returns after about 50 ms even
+/// while another thread is blocked in `wait(None)`. What they are told:
+///
+/// - an fd ready in [`Mode::Level`] may be reported to more than one of them (the kernel
+///   tells every waiter it wakes); to hand each readiness to exactly one thread, register
+///   with [`Mode::Oneshot`] (reported to one waiter, until re-armed) or [`Mode::Edge`];
+/// - [`notify`](Poller::notify) wakes at least one of them, not necessarily all: to wake
+///   *n* threads, notify until *n* have returned;
+/// - a registration change made while several wait is seen by at least one of them (the
+///   others see it from their next `wait`), and nothing is lost: an event that either
+///   waiter could report is reported by one of them.
+///
+/// Servers that want parallelism usually run one poller per thread instead (the echo
+/// server's `--threads`), which needs none of this.
 ///
 /// When more fds are ready than `events` holds, the others are reported by the next
 /// `wait`; backends rotate so that no ready fd starves.
@@ -72,7 +89,8 @@ pub const RESERVED_KEY: usize = usize::MAX;
 ///
 /// Pollers are `Send + Sync`. `add`, `modify` and `delete` from another thread while one
 /// thread is blocked in `wait` take effect at once: the waiter sees the new registration
-/// without waiting for its timeout.
+/// without waiting for its timeout (with several waiters, see
+/// [Several waiters](Poller#several-waiters)).
 pub trait Poller: Send + Sync {
     /// Creates a poller.
     ///
