@@ -21,18 +21,39 @@
 //! Core depends on no other multipoll crate: data flows core ← backends ← facade.
 #![deny(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
-#![cfg(unix)]
 
+// Every backend crate depends on this one, so this is the one message a user on a platform
+// without a backend sees (instead of "not found" errors from empty crates later). How the
+// trait would take Windows sockets without a breaking change: docs/design.md, *Platforms*.
+#[cfg(not(unix))]
+compile_error!(
+    "multipoll supports Unix only (Linux and Android: epoll, poll, select; FreeBSD, macOS, \
+     NetBSD, OpenBSD: kqueue, poll, select; other Unix: poll, select). There is no Windows \
+     backend yet; on Windows use `polling` or `mio`."
+);
+
+#[cfg(unix)]
 pub mod emulated;
+#[cfg(unix)]
 mod event;
+#[cfg(unix)]
 pub mod fault;
+#[cfg(unix)]
 mod interest;
+#[cfg(unix)]
 pub mod notify;
+#[cfg(unix)]
 pub mod per_waiter;
+#[cfg(unix)]
 mod poller;
+#[cfg(unix)]
 pub mod sys;
+#[cfg(unix)]
 pub mod table;
 
+#[cfg(unix)]
 pub use event::{Event, Events};
+#[cfg(unix)]
 pub use interest::{Interest, Mode};
+#[cfg(unix)]
 pub use poller::{Capabilities, Poller, RESERVED_KEY};
