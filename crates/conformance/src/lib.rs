@@ -44,6 +44,8 @@
 //! - [`modes`]: level, oneshot, edge, `modify`, `delete`, `Interest::NONE`;
 //! - [`threads`]: `notify`, and registration changes during a blocked `wait`;
 //! - [`waiters`]: several threads waiting at once, each keeping its own timeout;
+//! - [`nesting`]: a poller that is an fd, registered in another (run per pair of types,
+//!   outside [`behaviours`], since it needs `AsFd`);
 //! - [`timing`]: timeouts (zero, sub-millisecond, huge) and signals (`EINTR`);
 //! - [`scale`]: many fds, a full `Events` buffer (no loss, no starvation), fd reuse, fds
 //!   closed while registered.
@@ -59,6 +61,7 @@
 #![cfg(unix)]
 
 pub mod modes;
+pub mod nesting;
 pub mod readiness;
 pub mod registration;
 pub mod scale;
@@ -133,6 +136,7 @@ macro_rules! __for_each_behaviour {
             timing::idle_wait_times_out: Shared,
             timing::zero_timeout_never_blocks: Shared,
             timing::sub_ms_timeout_waits: Shared,
+            timing::wait_deadline_honoured: Shared,
             timing::huge_timeout_is_not_an_error: Shared,
             timing::signal_does_not_shorten_timeout: Shared,
             timing::signal_then_data_reported: Shared,

@@ -63,6 +63,29 @@ pub fn zero_timeout_never_blocks<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+/// `wait_deadline` waits until its instant and no longer: a deadline 100 ms ahead times
+/// out after it (never before, not much later); one already past returns at once, and
+/// still reports what is ready.
+pub fn wait_deadline_honoured<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let deadline = Instant::now() + Duration::from_millis(100);
+    assert_eq!(poller.wait_deadline(&mut events, deadline)?, 0, "nothing is ready");
+    let now = Instant::now();
+    assert!(now >= deadline, "returned {:?} before its deadline", deadline - now);
+    assert!(now < deadline + LATE, "returned {:?} after its deadline", now - deadline);
+    let past = Instant::now();
+    thread::sleep(Duration::from_millis(1));
+    let start = Instant::now();
+    assert_eq!(poller.wait_deadline(&mut events, past)?, 0, "nothing is ready");
+    assert!(start.elapsed() < PROMPT, "a past deadline blocked for {:?}", start.elapsed());
+    send(&a, b"x")?;
+    assert_eq!(poller.wait_deadline(&mut events, past)?, 1, "a past deadline polls once");
+    assert!(Want::readable(1).matches(&events.as_slice()[0]), "{events:?}");
+    Ok(())
+}
+
 /// A sub-millisecond timeout is rounded up, never down to a busy zero: each wait lasts at
 /// least what was asked, and blocks for it rather than spinning (a backend that rounds
 /// 0.5 ms down to a zero timeout and re-polls until the deadline uses the CPU throughout).

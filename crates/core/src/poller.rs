@@ -2,7 +2,7 @@
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::{Events, Interest, Mode};
 
@@ -131,6 +131,40 @@ pub trait Poller: Send + Sync {
     /// # Errors
     /// Only errors of the OS that retrying cannot fix (`EINTR` never surfaces).
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize>;
+
+    /// Waits for readiness until `deadline`: [`wait`](Poller::wait) with the time left
+    /// until then (none, if it has passed: a zero timeout, which never blocks). For event
+    /// loops that keep their timers as instants, so that each caller does not repeat the
+    /// subtraction; like `wait`, it never returns before `deadline` unless something was
+    /// reported or notified.
+    ///
+    /// # Errors
+    /// As [`wait`](Poller::wait).
+    ///
+    /// # Examples
+    /// A loop that runs a tick every 100 ms between events (with any backend, e.g.
+    /// `multipoll::DefaultPoller`):
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use multipoll_core::{Events, Poller};
+    ///
+    /// # #[allow(dead_code)]
+    /// fn run<P: Poller>(poller: &P, mut tick: impl FnMut()) -> std::io::Result<()> {
+    ///     let mut events = Events::new();
+    ///     let mut next_tick = Instant::now() + Duration::from_millis(100);
+    ///     loop {
+    ///         poller.wait_deadline(&mut events, next_tick)?;
+    ///         // ... handle `events` ...
+    ///         if Instant::now() >= next_tick {
+    ///             tick();
+    ///             next_tick += Duration::from_millis(100);
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    fn wait_deadline(&self, events: &mut Events, deadline: Instant) -> io::Result<usize> {
+        self.wait(events, Some(deadline.saturating_duration_since(Instant::now())))
+    }
 
     /// Wakes a thread blocked in [`wait`](Poller::wait); see [Notify](Poller#notify).
     ///

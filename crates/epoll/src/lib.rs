@@ -55,7 +55,7 @@
 mod sys;
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -184,6 +184,35 @@ impl Epoll {
                 return Ok(events.len());
             }
         }
+    }
+}
+
+/// The epoll fd itself, so that this poller can be registered in another poller (or in
+/// an async runtime's reactor, such as tokio's `AsyncFd`): it is readable while this
+/// poller has something to report (an event or a notify). Use it to watch, never to change
+/// the interest list behind the backend's back.
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::fd::AsFd;
+/// use std::time::Duration;
+/// use multipoll_epoll::{Epoll, Events, Interest, Mode, Poller};
+///
+/// let (inner, outer) = (Epoll::new()?, Epoll::new()?);
+/// outer.add(inner.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+/// let (mut a, b) = std::os::unix::net::UnixStream::pair()?;
+/// inner.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+/// a.write_all(b"x")?;
+/// let mut events = Events::new();
+/// outer.wait(&mut events, Some(Duration::from_secs(5)))?; // the inner poller is ready
+/// assert_eq!(events.iter().next().map(|e| e.key), Some(1));
+/// inner.wait(&mut events, Some(Duration::ZERO))?; // so its wait returns at once
+/// assert_eq!(events.iter().next().map(|e| e.key), Some(2));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl AsFd for Epoll {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epfd.as_fd()
     }
 }
 

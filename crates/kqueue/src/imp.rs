@@ -234,3 +234,15 @@ impl Poller for Kqueue {
         CAPABILITIES
     }
 }
+
+/// The kqueue fd itself, so that this poller can be registered in another poller (or an
+/// async runtime's reactor): a kqueue is itself pollable, readable while it holds pending
+/// events, a triggered notify included (FreeBSD's `kqueue_poll` and `filt_kqueue` in
+/// `sys/kern/kern_event.c`). Use it to watch, never to change the knotes behind the
+/// backend's back. Not run here (see docs/backends.md): `crates/multipoll/tests/nesting.rs`
+/// checks it on a BSD or macOS host.
+impl AsFd for Kqueue {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.kq.as_fd()
+    }
+}
