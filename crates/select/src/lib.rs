@@ -4,8 +4,7 @@
 //! kernel: each call passes its bit sets (read and write) and the kernel scans every bit
 //! below `nfds`, so a wait costs O(highest registered fd). The registrations live in user
 //! space in [`multipoll_core::emulated::Emulated`], which also emulates
-//! [`Mode::Oneshot`](multipoll_core::Mode::Oneshot); [`Mode::Edge`](multipoll_core::Mode::Edge)
-//! is `Unsupported`.
+//! [`Mode::Oneshot`]; [`Mode::Edge`] is `Unsupported`.
 //!
 //! # `FD_SETSIZE`, done right
 //!
