@@ -268,8 +268,9 @@ impl Poller for Epoll {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
         let deadline = Deadline::after(timeout);
-        // The kernel's array lives with the caller's `Events`: no lock, no allocation, and
-        // threads waiting at once each have their own.
+        // The kernel's array lives with the caller's `Events`: no lock or allocation for it,
+        // and threads waiting at once each have their own (only the table is locked, once
+        // per pass, to map what the kernel returned).
         let mut buffer: Box<Vec<libc::epoll_event>> = events.take_scratch();
         // Never more than `events` holds: an event the kernel hands over is consumed (a
         // oneshot fd is disarmed, an edge is spent), so one that did not fit would be lost.

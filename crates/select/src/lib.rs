@@ -11,10 +11,11 @@
 //! libc's `fd_set` holds 1024 bits, and `FD_SET` on a larger fd writes past it: memory
 //! corruption, not an error. This backend never uses `fd_set` or `FD_SET`. It keeps its
 //! own bit arrays, sized to the highest registered fd, in the kernel's layout (an array of
-//! `fd_mask` words), and passes them to `select` with the matching `nfds`. The Linux and
-//! FreeBSD kernels size their copy by `nfds`, so fds above 1024 work there (libevent's
-//! select backend does the same). Other kernels cap `nfds` at `FD_SETSIZE`; there `add`
-//! refuses larger fds with `InvalidInput`, and [`Capabilities::max_fd`] says so.
+//! `fd_mask` words), and passes them to `select` with the matching `nfds`. The Linux
+//! (Android), FreeBSD and DragonFly kernels size their copy by `nfds`, so fds above 1024
+//! work there (libevent's select backend does the same). Elsewhere the backend does not
+//! count on that: `add` refuses fds at or above `FD_SETSIZE` with `InvalidInput`, and
+//! [`Capabilities::max_fd`] says so.
 //!
 //! # Other quirks
 //!
