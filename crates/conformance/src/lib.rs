@@ -40,7 +40,7 @@
 //! - [`registration`]: the errors table, "a failed call changes nothing", keys, fd limits,
 //!   capabilities;
 //! - [`readiness`]: readable, writable, hang-up and reset on Unix sockets, TCP, pipes and
-//!   listeners, and the interest filtering of flags;
+//!   listeners, the interest filtering of flags, and urgent data (not readable);
 //! - [`modes`]: level, oneshot, edge, `modify`, `delete`, `Interest::NONE`;
 //! - [`threads`]: `notify`, and registration changes during a blocked `wait`;
 //! - [`waiters`]: several threads waiting at once, each keeping its own timeout;
@@ -109,6 +109,7 @@ macro_rules! __for_each_behaviour {
             readiness::hangup_on_peer_reset: Shared,
             readiness::hangup_on_pipe: Shared,
             readiness::listener_readable_on_connect: Shared,
+            readiness::urgent_data_alone_is_not_readable: Shared,
             readiness::wait_clears_events: Shared,
             modes::level_repeats_until_drained: Shared,
             modes::oneshot_fires_once: Shared,

@@ -1,5 +1,6 @@
 //! Readiness: what is reported, and with which [`Event`] flags, on each kind of fd a
-//! server polls — Unix sockets, TCP sockets, pipes, listening sockets.
+//! server polls — Unix sockets, TCP sockets, pipes, listening sockets — and what is not
+//! (TCP urgent data).
 //!
 //! The flags are part of the contract (`readable` and `writable` filtered by interest,
 //! `hangup` with `readable` on every backend, `error` only where
@@ -14,8 +15,8 @@ use std::os::fd::AsFd;
 use multipoll_core::{Event, Events, Interest, Mode, Poller};
 
 use crate::util::{
-    QUIET, Want, close_with_reset, drain, expect_events, expect_no_events, pipe, send, tcp_pair,
-    unix_pair, wait_checked,
+    QUIET, Want, close_with_reset, drain, expect_events, expect_no_events, pipe, send, send_urgent,
+    tcp_pair, unix_pair, urgent_byte, wait_checked,
 };
 
 /// A Unix socket with data queued is reported readable (only readable: no writable flag
@@ -201,6 +202,27 @@ pub fn listener_readable_on_connect<P: Poller>() -> io::Result<()> {
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     let (_server, _) = listener.accept()?;
     expect_no_events(&poller, &mut events, QUIET)?;
+    Ok(())
+}
+
+/// TCP urgent data (one `MSG_OOB` byte) alone is not reported to a readable registration:
+/// `read(2)` does not return it (without `SO_OOBINLINE`), so a level-triggered loop told
+/// "readable" would spin on `WouldBlock`. Normal data sent after it is reported readable,
+/// not as a hang-up (Linux's `FIONREAD`, select's hang-up probe, counts no bytes while an
+/// urgent byte is next), and reading returns that data only. (select's `exceptfds` and
+/// poll's `POLLPRI` would report urgent data; no backend asks for them.)
+pub fn urgent_data_alone_is_not_readable<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    send_urgent(&a, b'!')?;
+    // The byte is there before the quiet period starts, so the period is not a race with
+    // its delivery.
+    assert_eq!(urgent_byte(&b)?, b'!', "the urgent byte that arrived");
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    assert_eq!(drain(&b)?, 1, "read returns the normal byte, not the urgent one");
     Ok(())
 }
 

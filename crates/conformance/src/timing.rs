@@ -224,7 +224,8 @@ extern "C" fn notify_in_handler<P: Poller>(_: libc::c_int) {
 }
 
 /// `notify` called from a signal handler — what the contract recommends for reacting to
-/// signals, since it is a single `write(2)` — wakes a blocked `wait(None)` promptly.
+/// signals, since it is one async-signal-safe syscall — wakes a blocked `wait(None)`
+/// promptly.
 pub fn notify_from_signal_handler<P: Poller>() -> io::Result<()> {
     let _serial = NOTIFY_SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     install(libc::SIGUSR2, notify_in_handler::<P>)?;

@@ -211,6 +211,48 @@ pub fn close_with_reset(stream: TcpStream) -> io::Result<()> {
     Ok(())
 }
 
+/// Sends one byte of TCP urgent (out-of-band) data on `stream` (`send(2)` with `MSG_OOB`).
+///
+/// # Errors
+/// `send(2)`'s; `WriteZero` if the byte was not sent.
+pub fn send_urgent(stream: &TcpStream, byte: u8) -> io::Result<()> {
+    let raw = stream.as_raw_fd();
+    // SAFETY: the kernel reads at most one byte from `byte`, which lives across the call.
+    let n = cvt(unsafe { libc::send(raw, (&raw const byte).cast(), 1, libc::MSG_OOB) })?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(io::Error::new(ErrorKind::WriteZero, format!("urgent byte not sent on fd {raw}")))
+    }
+}
+
+/// Waits (up to [`LONG`]) until urgent data has arrived on `stream`, and returns its byte,
+/// left in place (`poll(2)` for `POLLPRI`, then `recv(2)` with `MSG_OOB | MSG_PEEK`).
+///
+/// # Errors
+/// `poll(2)`'s and `recv(2)`'s; `TimedOut` if none arrived within [`LONG`].
+pub fn urgent_byte(stream: &TcpStream) -> io::Result<u8> {
+    let raw = stream.as_raw_fd();
+    let mut pfd = libc::pollfd { fd: raw, events: libc::POLLPRI, revents: 0 };
+    let ms = libc::c_int::try_from(LONG.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one live pollfd, which the kernel may write to.
+    if cvt(unsafe { libc::poll(&mut pfd, 1, ms) })? == 0 {
+        return Err(io::Error::new(
+            ErrorKind::TimedOut,
+            format!("no urgent data arrived on fd {raw} within {LONG:?}"),
+        ));
+    }
+    let mut byte = 0u8;
+    let flags = libc::MSG_OOB | libc::MSG_PEEK;
+    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
+    let n = cvt(unsafe { libc::recv(raw, (&raw mut byte).cast(), 1, flags) })?;
+    if n == 1 {
+        Ok(byte)
+    } else {
+        Err(io::Error::new(ErrorKind::UnexpectedEof, format!("no urgent byte on fd {raw}")))
+    }
+}
+
 /// A new close-on-exec fd for the same file as `fd`, numbered `min` or above.
 ///
 /// # Errors

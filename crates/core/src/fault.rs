@@ -21,7 +21,8 @@ pub enum Call {
     /// A registration change: `epoll_ctl`, `kevent` (changes), the emulated backends'
     /// `fcntl` check.
     Register,
-    /// Waking the waiter: the `write` of `notify`.
+    /// Waking the waiter: `notify`'s one syscall (the `write` to the eventfd or pipe;
+    /// kqueue's `kevent` that triggers its `EVFILT_USER` knote).
     Notify,
     /// Not made by backends, for servers built on one: accepting a connection (`accept`,
     /// `accept4`).

@@ -18,6 +18,10 @@ impl Interest {
     /// No readiness at all: registered but silent.
     pub const NONE: Interest = Interest { readable: false, writable: false };
     /// Readable: data (or end of file, or a pending connection) can be read without blocking.
+    ///
+    /// TCP urgent (out-of-band, `MSG_OOB`) data alone does not make an fd readable on any
+    /// backend: without `SO_OOBINLINE`, `read(2)` does not return it (it would fail with
+    /// `WouldBlock`), so reporting it would make a level-triggered loop spin.
     pub const READABLE: Interest = Interest { readable: true, writable: false };
     /// Writable: some data can be written without blocking.
     pub const WRITABLE: Interest = Interest { readable: false, writable: true };

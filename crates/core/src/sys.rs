@@ -247,7 +247,9 @@ impl Readiness {
         let hangup = bit(libc::POLLHUP) || bit(POLLRDHUP as i16);
         let error = bit(libc::POLLERR);
         Readiness {
-            readable: bit(libc::POLLIN) || bit(libc::POLLPRI) || hangup || error,
+            // Not POLLPRI (urgent data): `read` does not return it, so a level-triggered
+            // loop told "readable" would spin on EAGAIN. `poll_bits` never asks for it.
+            readable: bit(libc::POLLIN) || hangup || error,
             // A hang-up or an error makes the next write fail at once instead of blocking.
             // Reporting it also keeps a level-triggered wait from spinning on a kernel
             // report (epoll and poll always report HUP) that no flag would carry.
@@ -259,7 +261,8 @@ impl Readiness {
     }
 
     /// The `poll(2)` `events` bits that ask for `interest` (hang-up and error are always
-    /// reported by the kernel).
+    /// reported by the kernel). Never `POLLPRI`: urgent data is not readable (see
+    /// [`Interest::READABLE`]).
     pub fn poll_bits(interest: Interest) -> i16 {
         let mut bits = 0;
         if interest.is_readable() {
@@ -309,6 +312,10 @@ impl Readiness {
 /// `POLLRDHUP`). One `ioctl(FIONREAD)` per readable fd. A listening socket with a pending
 /// connection is not a hang-up (Linux refuses `FIONREAD` on it; elsewhere
 /// `SO_ACCEPTCONN` tells). A zero-length datagram looks like a hang-up: a documented quirk.
+///
+/// Linux's `FIONREAD` on a TCP socket counts only the bytes before an unread urgent byte
+/// (`tcp_inq`), so with urgent data next its zero says nothing about end of file; then a
+/// peek decides (two more `recv` calls, only on that path).
 pub fn peer_closed(fd: RawFd) -> bool {
     let mut queued: libc::c_int = 0;
     // SAFETY: FIONREAD writes one c_int through the pointer, which points to `queued`.
@@ -316,7 +323,31 @@ pub fn peer_closed(fd: RawFd) -> bool {
     if r == -1 || queued != 0 {
         return false;
     }
-    !is_listening(fd)
+    !is_listening(fd) && (!urgent_pending(fd) || peek_is_eof(fd))
+}
+
+/// Whether an urgent (out-of-band) byte is waiting on `fd`. Any error (`EINVAL`: none is
+/// waiting; `ENOTSOCK`: a pipe) means no.
+fn urgent_pending(fd: RawFd) -> bool {
+    let mut byte = 0u8;
+    let flags = libc::MSG_OOB | libc::MSG_PEEK | libc::MSG_DONTWAIT;
+    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
+    let n = unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, flags) };
+    n == 1
+}
+
+/// Whether reading `fd` now returns end of file or an error, not data: a peek, so no data
+/// is consumed. `WouldBlock` (nothing to read yet) is not a hang-up. (Linux returns and
+/// clears a pending socket error even on a peek; only on a reset connection with urgent
+/// data next, where the next read then gives end of file instead of the reset.)
+fn peek_is_eof(fd: RawFd) -> bool {
+    let mut byte = 0u8;
+    let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
+    match cvt(unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, flags) }) {
+        Ok(n) => n == 0,
+        Err(e) => !matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted),
+    }
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -406,6 +437,8 @@ mod tests {
         assert!(r.readable && !r.writable && !r.hangup && !r.error);
         let r = Readiness::from_poll_bits(i32::from(libc::POLLHUP | libc::POLLERR));
         assert!(r.readable && r.writable && r.hangup && r.error);
+        let r = Readiness::from_poll_bits(i32::from(libc::POLLPRI));
+        assert!(r.is_empty(), "urgent data alone is not readable: {r:?}");
         let r = Readiness::from_poll_bits(i32::from(libc::POLLNVAL));
         assert!(r.closed);
         let ev = r.to_event(3, Interest::READABLE);

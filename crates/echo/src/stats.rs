@@ -19,8 +19,8 @@ fn sub(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Relaxed).wrapping_sub(n), Relaxed);
 }
 
-/// The counters of one event loop. Each is written by its loop's thread only (see
-/// [`add`]), read by anyone.
+/// The counters of one event loop. Each is written by its loop's thread only (so an update
+/// is a plain load and store, not a locked `fetch_add`), read by anyone.
 #[derive(Debug, Default)]
 pub struct LoopStats {
     accepted: AtomicU64,

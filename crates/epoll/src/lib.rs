@@ -108,7 +108,7 @@ fn to_event(bits: u32, reg: Registration) -> Event {
 const _: () = {
     assert!(libc::EPOLLIN == libc::POLLIN as i32 && libc::EPOLLOUT == libc::POLLOUT as i32);
     assert!(libc::EPOLLHUP == libc::POLLHUP as i32 && libc::EPOLLERR == libc::POLLERR as i32);
-    assert!(libc::EPOLLRDHUP == libc::POLLRDHUP as i32 && libc::EPOLLPRI == libc::POLLPRI as i32);
+    assert!(libc::EPOLLRDHUP == libc::POLLRDHUP as i32);
 };
 
 impl Epoll {
@@ -297,8 +297,9 @@ impl Poller for Epoll {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
         let deadline = Deadline::after(timeout);
-        // The kernel's array lives with the caller's `Events`: no lock, no allocation, and
-        // threads waiting at once each have their own.
+        // The kernel's array lives with the caller's `Events`: no lock or allocation for it,
+        // and threads waiting at once each have their own (only the table is locked, once
+        // per pass, to map what the kernel returned).
         let mut buffer: Box<Vec<libc::epoll_event>> = events.take_scratch();
         // Never more than `events` holds: an event the kernel hands over is consumed (a
         // oneshot fd is disarmed, an edge is spent), so one that did not fit would be lost.

@@ -14,8 +14,8 @@
 //! failures, never a hang.
 //!
 //! The `multipoll-loadgen` binary is a command line over [`run`]; the workspace benches call
-//! [`run`] in-process. With the `peers` feature, [`peers`] holds the reference servers and
-//! client it is compared with.
+//! [`run`] in-process. With the `peers` feature, the `peers` module holds the reference
+//! servers and client it is compared with.
 //!
 //! ```
 //! use std::io::{Read, Write};

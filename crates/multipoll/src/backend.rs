@@ -17,16 +17,18 @@ pub trait WithPoller {
 
 /// One of multipoll's backends, by name.
 ///
-/// `FromStr`/`Display` use the lower-case names `select`, `poll`, `epoll`, `kqueue`.
+/// `FromStr`/`Display` use the lower-case names `select`, `poll`, `epoll`, `kqueue`. Each
+/// variant names a poller type of this crate, present where its feature is on and the
+/// target has its syscall ([`Backend::is_available`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// `select(2)`: [`Select`](crate::Select).
+    /// `select(2)`: the `Select` poller (feature `select`).
     Select,
-    /// `poll(2)`: [`Poll`](crate::Poll).
+    /// `poll(2)`: the `Poll` poller (feature `poll`).
     Poll,
-    /// `epoll(7)`, Linux: [`Epoll`](crate::Epoll).
+    /// `epoll(7)`, Linux and Android: the `Epoll` poller (feature `epoll`).
     Epoll,
-    /// `kqueue(2)`, BSD and macOS: [`Kqueue`](crate::Kqueue).
+    /// `kqueue(2)`, BSD and macOS: the `Kqueue` poller (feature `kqueue`).
     Kqueue,
 }
 

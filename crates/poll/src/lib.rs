@@ -5,10 +5,10 @@
 //! it runs on every Unix and has no fd-number limit (unlike `select`).
 //!
 //! The registrations live in user space, in [`multipoll_core::emulated::Emulated`], which
-//! also emulates [`Mode::Oneshot`](multipoll_core::Mode::Oneshot) and rebuilds the `pollfd`
-//! array only when a registration changed. This crate is only the syscall: lay out the
-//! `pollfd` array, call `poll`, read `revents`. [`Mode::Edge`](multipoll_core::Mode::Edge)
-//! is `Unsupported`: `poll` has no notion of "new since last time".
+//! also emulates [`Mode::Oneshot`] and rebuilds the `pollfd` array only when the watched
+//! set changed. This crate is only the syscall: lay out the `pollfd` array, call `poll`,
+//! read `revents`. [`Mode::Edge`] is `Unsupported`: `poll` has no notion of "new since
+//! last time".
 //!
 //! Quirks handled here: the timeout is whole milliseconds, rounded up (so 0.5 ms waits
 //! 1 ms rather than spinning); `POLLRDHUP` (Linux) reports a peer's half-close, and where

@@ -1,21 +1,21 @@
 //! A multipoll backend over `select(2)`.
 //!
 //! The oldest readiness call and the most portable. Like `poll` it keeps nothing in the
-//! kernel: each call passes three bit sets and the kernel scans every bit below `nfds`, so
-//! a wait costs O(highest registered fd). The registrations live in user space in
-//! [`multipoll_core::emulated::Emulated`], which also emulates
-//! [`Mode::Oneshot`](multipoll_core::Mode::Oneshot); [`Mode::Edge`](multipoll_core::Mode::Edge)
-//! is `Unsupported`.
+//! kernel: each call passes its bit sets (read and write) and the kernel scans every bit
+//! below `nfds`, so a wait costs O(highest registered fd). The registrations live in user
+//! space in [`multipoll_core::emulated::Emulated`], which also emulates
+//! [`Mode::Oneshot`]; [`Mode::Edge`] is `Unsupported`.
 //!
 //! # `FD_SETSIZE`, done right
 //!
 //! libc's `fd_set` holds 1024 bits, and `FD_SET` on a larger fd writes past it: memory
 //! corruption, not an error. This backend never uses `fd_set` or `FD_SET`. It keeps its
 //! own bit arrays, sized to the highest registered fd, in the kernel's layout (an array of
-//! `fd_mask` words), and passes them to `select` with the matching `nfds`. The Linux and
-//! FreeBSD kernels size their copy by `nfds`, so fds above 1024 work there (libevent's
-//! select backend does the same). Other kernels cap `nfds` at `FD_SETSIZE`; there `add`
-//! refuses larger fds with `InvalidInput`, and [`Capabilities::max_fd`] says so.
+//! `fd_mask` words), and passes them to `select` with the matching `nfds`. The Linux
+//! (Android), FreeBSD and DragonFly kernels size their copy by `nfds`, so fds above 1024
+//! work there (libevent's select backend does the same). Elsewhere the backend does not
+//! count on that: `add` refuses fds at or above `FD_SETSIZE` with `InvalidInput`, and
+//! [`Capabilities::max_fd`] says so.
 //!
 //! # Other quirks
 //!
@@ -26,8 +26,10 @@
 //!   hang-up (`FIONREAD`, see [`multipoll_core::sys::peer_closed`]). Pending socket errors
 //!   show only as readable/writable (reading `SO_ERROR` would consume them), so
 //!   [`Capabilities::reports_errors`] is false.
-//! - Exceptional conditions (`exceptfds`: TCP urgent data) count as readable, as `POLLPRI`
-//!   does on the poll backend.
+//! - `exceptfds` is not watched. Its common use, TCP urgent (out-of-band) data, is not
+//!   readable: without `SO_OOBINLINE`, `read(2)` does not return it, so reporting it would
+//!   make a level-triggered loop spin on `EAGAIN`. As on every backend, urgent data alone
+//!   reports nothing (conformance: `urgent_data_alone_is_not_readable`).
 //! - A registered fd closed without `delete` makes the whole call fail with `EBADF`. The
 //!   backend then finds the closed fds (`fcntl(F_GETFD)` on each), reports each once as an
 //!   error, forgets it and keeps serving the rest.
@@ -71,10 +73,10 @@ pub type Select = Emulated<SelectSyscall>;
 /// The `select(2)` call and its bit sets.
 #[derive(Debug, Default)]
 pub struct SelectSyscall {
-    /// What to watch (rebuilt on registration changes) ...
-    want: [FdSet; 3],
+    /// What to watch, read and write sets (rebuilt on registration changes) ...
+    want: [FdSet; 2],
     /// ... and the copies the kernel overwrites on each call.
-    got: [FdSet; 3],
+    got: [FdSet; 2],
     fds: Vec<RawFd>,
     wake: RawFd,
     nfds: libc::c_int,
@@ -84,7 +86,6 @@ pub struct SelectSyscall {
 
 const READ: usize = 0;
 const WRITE: usize = 1;
-const EXCEPT: usize = 2;
 
 impl ReadinessSyscall for SelectSyscall {
     const NAME: &'static str = "select";
@@ -111,7 +112,6 @@ impl ReadinessSyscall for SelectSyscall {
         for &(fd, interest) in fds {
             if interest.is_readable() {
                 self.want[READ].insert(fd);
-                self.want[EXCEPT].insert(fd);
             }
             if interest.is_writable() {
                 self.want[WRITE].insert(fd);
@@ -129,11 +129,12 @@ impl ReadinessSyscall for SelectSyscall {
         }
         let mut tv = timeout.map(sys::timeout_timeval);
         let tv_ptr = tv.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
-        let [r, w, e] = &mut self.got;
-        // SAFETY: each set holds at least `nfds` bits in the kernel's fd_mask layout
-        // (`FdSet::reset` sized them), and `tv_ptr` is null or points to a live timeval.
+        let [r, w] = &mut self.got;
+        // SAFETY: both sets hold at least `nfds` bits in the kernel's fd_mask layout
+        // (`FdSet::reset` sized them), exceptfds is null (not watched), and `tv_ptr` is null
+        // or points to a live timeval.
         let res = cvt(unsafe {
-            libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), e.as_mut_ptr(), tv_ptr)
+            libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), ptr::null_mut(), tv_ptr)
         });
         match res {
             Ok(_) => Ok(()),
@@ -160,7 +161,7 @@ impl ReadinessSyscall for SelectSyscall {
             return Readiness { closed: true, ..Readiness::default() };
         }
         let fd = self.fds[index];
-        let readable = self.got[READ].contains(fd) || self.got[EXCEPT].contains(fd);
+        let readable = self.got[READ].contains(fd);
         Readiness {
             readable,
             writable: self.got[WRITE].contains(fd),

@@ -109,8 +109,9 @@ fn watch_signals(stop: ShutdownHandle) -> io::Result<()> {
     for signal in [SIGINT, SIGTERM] {
         let stop = stop.clone();
         // SAFETY: `on_signal` does only async-signal-safe things: atomic loads and
-        // stores, write(2) (the pollers' notify, stderr) and _exit(2); it allocates and
-        // locks nothing. signal-hook saves and restores errno around it.
+        // stores, the pollers' notify (one write(2), or kevent(2) on kqueue), write(2) to
+        // stderr and _exit(2); it allocates and locks nothing. signal-hook saves and
+        // restores errno around it.
         unsafe { signal_hook::low_level::register(signal, move || on_signal(&stop, signal)) }?;
     }
     Ok(())
