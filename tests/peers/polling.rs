@@ -1,0 +1,127 @@
+//! The `polling` crate (v3) behind our [`Poller`] trait, for the peer matrix.
+//!
+//! Every call goes straight to polling's own, as its documentation says to use it: the
+//! `*_with_mode` calls for all three modes, `wait` with the caller's timeout, `notify`.
+//! Nothing of our contract is added on top: polling's errors, its events and its one-waiter
+//! rule come through as they are, so the matrix shows polling, not this file.
+
+use std::io;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::Duration;
+
+use multipoll::{Capabilities, Event, Events, Interest, Mode, Poller};
+
+/// A `polling::Poller` (on Linux, over epoll).
+#[derive(Debug)]
+pub struct PollingPeer(polling::Poller);
+
+fn poll_mode(mode: Mode) -> polling::PollMode {
+    match mode {
+        Mode::Level => polling::PollMode::Level,
+        Mode::Oneshot => polling::PollMode::Oneshot,
+        Mode::Edge => polling::PollMode::Edge,
+    }
+}
+
+/// polling's interest is an `Event` with the two flags; `Event::none` is its documented
+/// way to disable a registration without deleting it.
+fn interest_event(key: usize, interest: Interest) -> polling::Event {
+    polling::Event::new(key, interest.is_readable(), interest.is_writable())
+}
+
+/// polling's event, flag for flag. Its `readable` and `writable` already include what the
+/// kernel says about hang-ups and errors (`EPOLLHUP`/`EPOLLERR` count as both, in its
+/// `src/epoll.rs`); `is_interrupt` is `EPOLLHUP`, our `hangup`; `is_err` is `EPOLLERR`.
+fn to_event(event: polling::Event) -> Event {
+    Event {
+        key: event.key,
+        readable: event.readable,
+        writable: event.writable,
+        hangup: event.is_interrupt(),
+        // `None` is polling's "this platform cannot tell"; epoll always can.
+        error: event.is_err().unwrap_or(false),
+    }
+}
+
+impl Poller for PollingPeer {
+    fn new() -> io::Result<Self> {
+        polling::Poller::new().map(PollingPeer)
+    }
+
+    fn add(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        let event = interest_event(key, interest);
+        // SAFETY: polling asks that the fd be deleted before it is closed. This file is
+        // built on Linux only, where polling's backend is epoll, and there, says its
+        // `src/epoll.rs`, "the usual condition of remaining registered in the Poller
+        // doesn't apply": the kernel drops a closed fd from the interest list by itself,
+        // which is also what our contract promises a caller who closes first.
+        unsafe { self.0.add_with_mode(fd.as_raw_fd(), event, poll_mode(mode)) }
+    }
+
+    fn modify(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        self.0.modify_with_mode(fd, interest_event(key, interest), poll_mode(mode))
+    }
+
+    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.0.delete(fd)
+    }
+
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        events.clear();
+        // polling's buffer is kept with the caller's `Events`, sized to its capacity: a
+        // larger one could hand over oneshot or edge events that ours has no room for.
+        let mut buffer: Box<polling::Events> = events.take_scratch();
+        let capacity = NonZeroUsize::new(events.capacity()).unwrap_or(NonZeroUsize::MIN);
+        if buffer.capacity() != capacity {
+            *buffer = polling::Events::with_capacity(capacity);
+        }
+        // polling appends to its buffer; ours starts empty on every wait.
+        buffer.clear();
+        let stored = self.0.wait(&mut buffer, timeout).and_then(|_| {
+            buffer.iter().map(to_event).try_for_each(|event| {
+                if events.push(event) {
+                    Ok(())
+                } else {
+                    Err(io::Error::other("polling reported more events than its buffer holds"))
+                }
+            })
+        });
+        events.put_scratch(buffer);
+        stored.map(|()| events.len())
+    }
+
+    fn notify(&self) -> io::Result<()> {
+        self.0.notify()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            name: "polling",
+            // Oneshot is polling's default mode; level and edge are what epoll offers
+            // (`supports_level`/`supports_edge`, both true on Linux).
+            modes: [self.0.supports_level(), true, self.0.supports_edge()],
+            max_fd: None,
+            // On Linux polling times its waits with a `timerfd`, in nanoseconds (its
+            // `src/epoll.rs`; CHANGELOG 0.1.4: "Support sub-nanosecond precision on
+            // Linux/Android"; its `tests/precision.rs` checks 100 µs waits).
+            timeout_precision: Duration::from_nanos(1),
+            reports_errors: true,
+            // `EPOLLHUP` is reported as soon as it happens, queued data or not; polling
+            // never asks for `EPOLLRDHUP`, so a half-close is not a hang-up at all.
+            early_hangup: true,
+        }
+    }
+}
