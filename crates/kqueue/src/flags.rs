@@ -2,6 +2,9 @@
 //! needs, and what a returned `kevent` means. Plain Rust, so it compiles and is unit-tested
 //! on Linux too; `sys.rs` only converts these types to and from `libc::kevent`.
 //!
+//! The man pages quoted here are FreeBSD's kqueue(2) and macOS's kqueue(2) (xnu
+//! `bsd/man/man2/kqueue.2`), which say the same in every line quoted unless noted.
+//!
 //! # The kernel state this keeps
 //!
 //! A registration with interest `I` and mode `M` has one knote per direction in `I` (an
@@ -10,23 +13,41 @@
 //! in user space). [`plan`] computes the changes that move the kernel from one such state
 //! to another, and is the only place that decides them.
 //!
-//! A knote's `EV_CLEAR`/`EV_DISPATCH` are fixed when it is created: re-adding an existing
-//! knote updates its `udata` and re-enables it but keeps its old mode (FreeBSD's
-//! `kqueue_register` copies only `udata`, `fflags` and `data`). So a mode change deletes
-//! and re-adds the knote, while a same-mode `modify` is one `EV_ADD | EV_ENABLE`, which
-//! also re-arms a oneshot knote and makes the kernel re-check readiness at once.
+//! kqueue(2), `EV_ADD`: "Re-adding an existing event will modify the parameters of the
+//! original event, and not result in a duplicate entry. Adding an event automatically
+//! enables it". The parameters it modifies are `udata`, `fflags` and `data` (FreeBSD's and
+//! xnu's `kqueue_register`/`kevent_register`); `EV_CLEAR`/`EV_DISPATCH` stay as the knote
+//! was created. So a mode change deletes and re-adds the knote, while a same-mode `modify`
+//! is one `EV_ADD | EV_ENABLE`, which also re-arms a oneshot knote and makes the kernel
+//! re-check readiness at once.
 //!
 //! # Oneshot
 //!
-//! [`Mode::Oneshot`] uses `EV_DISPATCH`: the kernel disables a knote when it delivers it and
-//! keeps it, so re-arming is an `EV_ENABLE` (no allocation), `delete` always finds it, and
-//! the kernel state never drifts from the user-space record (with `EV_ONESHOT` the knote
-//! would vanish on delivery). But the contract's "reported once until re-armed" is about
-//! the fd, and with interest `BOTH` the fd has two knotes: the kernel disables only the one
-//! it delivered. So the user-space [`Entry`] disarms the whole registration on its first
-//! report, folds the other direction into the same event if the same `wait` returned it
-//! too, drops anything later, and [`Entry::disables`] names the knote(s) that did not fire,
-//! which the caller disables in the same critical section, before any `modify` can re-arm.
+//! [`Mode::Oneshot`] uses `EV_DISPATCH` (FreeBSD kqueue(2): "Disable the event source
+//! immediately after delivery of an event"; macOS has the flag in `<sys/event.h>`, "disable
+//! event after reporting", though its man page omits it): the kernel keeps the knote, so
+//! re-arming is an `EV_ENABLE` (no allocation), `delete` always finds it, and the kernel
+//! state never drifts from the user-space record (with `EV_ONESHOT` the knote would vanish
+//! on delivery). But the contract's "reported once until re-armed" is about the fd, and with
+//! interest `BOTH` the fd has two knotes, each disabled only when it is itself delivered.
+//! So the user-space [`Entry`] disarms the whole registration on its first report, under the
+//! table lock that every waiter takes to report, folds the other direction into the same
+//! event if the same `wait` returned it too, and drops anything later: a waiter running at
+//! the same time, or a later `wait` that gets the other knote, reports nothing. That other
+//! knote is left enabled: it is an `EV_DISPATCH` knote too, so the kernel returns it at most
+//! once more (dropped here) and then disables it. Disabling it at once would cost a `kevent`
+//! call on every report, made under the lock all waiters share, to save at most one stale
+//! kernel event per arming.
+//!
+//! # Closed fds
+//!
+//! kqueue(2): "Calling close() on a file descriptor will remove any kevents that reference
+//! the descriptor." The user-space table cannot see that, so when `add` finds the fd number
+//! already registered, it lets the kernel decide: [`Entry::probe`] is a change that leaves a
+//! live knote as it is and fails with `ENOENT` ("The event could not be found to be
+//! modified or deleted", kqueue(2) ERRORS) when the knote is gone, and [`probe_says_gone`]
+//! reads its outcome. A registration with [`Interest::NONE`] has no knote to ask: as the
+//! contract says, it stays until `delete`.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -72,14 +93,6 @@ impl Filter {
     /// The fd filters, in the order changes are made.
     const FD: [Filter; 2] = [Filter::Read, Filter::Write];
 
-    fn bit(self) -> u8 {
-        match self {
-            Filter::Read => 1,
-            Filter::Write => 2,
-            Filter::User => 4,
-        }
-    }
-
     fn wanted_by(self, interest: Interest) -> bool {
         match self {
             Filter::Read => interest.is_readable(),
@@ -111,7 +124,12 @@ impl Kevent {
     /// knotes ready comes back as two `Kevent`s, merged by `Events::merge_same_keys`.
     ///
     /// `EV_EOF` is a hang-up (and makes a read return end of file at once, so the fd is
-    /// readable too); with a nonzero `fflags` it carries the socket error.
+    /// readable too). kqueue(2), `EVFILT_READ` on sockets: "If the read direction of the
+    /// socket has shutdown, then the filter also sets EV_EOF in flags, and returns the
+    /// socket error (if any) in fflags"; `EVFILT_WRITE`: "For sockets, the low water mark
+    /// and socket error handling is identical to the EVFILT_READ case". So a nonzero
+    /// `fflags` with `EV_EOF` is the error; pipes set `EV_EOF` ("When the last writer
+    /// disconnects", "when the reader disconnects") with no error.
     pub(crate) fn readiness(&self) -> Readiness {
         let eof = self.flags & ev::EOF != 0;
         // Not expected from a wait without changes, but if the kernel reports a failed
@@ -134,8 +152,11 @@ pub(crate) enum Action {
     Add(Mode),
     /// `EV_DELETE`.
     Delete,
-    /// `EV_DISABLE`: silences the other knote of a reported oneshot registration.
+    /// `EV_DISABLE`: keeps a rolled-back oneshot registration that was reported silent.
     Disable,
+    /// `EV_ENABLE` (`true`) or `EV_DISABLE` (`false`) alone, as the knote already is: asks
+    /// whether the knote exists without changing it ([`Entry::probe`]).
+    Probe(bool),
 }
 
 /// One entry of a `kevent` changelist.
@@ -167,13 +188,17 @@ impl Change {
     }
 
     /// The `EV_*` flags of this change. Every change asks for a receipt, so that its error
-    /// comes back attributed to it (and the call never drains pending events).
+    /// comes back attributed to it and the call never drains pending events. kqueue(2),
+    /// `EV_RECEIPT`: "useful for making bulk changes to a kqueue without draining any
+    /// pending events. When passed as input, it forces EV_ERROR to always be returned.
+    /// When a filter is successfully added the data field will be zero."
     pub(crate) fn flags(&self) -> u16 {
         ev::RECEIPT
             | match self.action {
                 Action::Add(mode) => ev::ADD | ev::ENABLE | mode_flags(mode),
                 Action::Delete => ev::DELETE,
-                Action::Disable => ev::DISABLE,
+                Action::Disable | Action::Probe(false) => ev::DISABLE,
+                Action::Probe(true) => ev::ENABLE,
             }
     }
 
@@ -189,6 +214,8 @@ impl Change {
             // macOS: adding a pipe whose other end is closed fails with EPIPE, yet the knote
             // is in place and reports the hang-up (seen on OS X 10.10/10.11; mio#582).
             Action::Add(_) => errno == libc::EPIPE,
+            // Its ENOENT is the answer the caller asked for.
+            Action::Probe(_) => false,
         }
     }
 }
@@ -285,7 +312,11 @@ pub(crate) fn restore(fd: RawFd, old: Option<&Entry>) -> ChangeList {
 /// Checks the receipts of a changelist; the first failure becomes the contract's error.
 ///
 /// The kernel writes one receipt per change, in order, each with `EV_ERROR` and `data` =
-/// the errno (0 on success). Anything else means the kernel ignored `EV_RECEIPT`.
+/// the errno (0 on success): kqueue(2) RETURN VALUES, "If an error occurs while processing
+/// an element of the changelist and there is enough room in the eventlist, then the event
+/// will be placed in the eventlist with EV_ERROR set in flags and the system error in
+/// data", and `EV_RECEIPT` makes that happen for successes too. Anything else means the
+/// kernel ignored `EV_RECEIPT`.
 pub(crate) fn check_receipts(changes: &[Change], receipts: &[Kevent]) -> io::Result<()> {
     if receipts.len() != changes.len() || receipts.iter().any(|r| r.flags & ev::ERROR == 0) {
         return Err(io::Error::other(format!(
@@ -313,25 +344,20 @@ pub(crate) struct Entry {
     pub(crate) reg: Registration,
     /// False once a oneshot registration has been reported, until `modify`.
     armed: bool,
-    /// The `wait` round of the report that disarmed it, and which filters that round saw.
+    /// The `wait` round of the report that disarmed it.
     round: u64,
-    fired: u8,
 }
 
 impl Entry {
     /// A fresh (or re-armed) registration.
     pub(crate) fn new(reg: Registration) -> Entry {
-        Entry { reg, armed: true, round: 0, fired: 0 }
+        Entry { reg, armed: true, round: 0 }
     }
 
-    /// Whether the registration may report (always, but for a reported oneshot).
-    pub(crate) fn is_armed(&self) -> bool {
-        self.armed
-    }
-
-    /// The event for one returned knote in `wait` number `round`, or `None` when it is
-    /// stale: its direction is no longer wanted (a `modify` raced with the wait), or it is
-    /// a oneshot registration reported in an earlier round.
+    /// The event for one returned knote in report number `round` (one per `wait` that
+    /// reports, unique across concurrent waiters), or `None` when it is stale: its
+    /// direction is no longer wanted (a `modify` raced with the wait), or it is a oneshot
+    /// registration reported in another round.
     pub(crate) fn on_kevent(&mut self, kev: &Kevent, round: u64) -> Option<Event> {
         let filter = kev.filter?;
         if !self.reg.wants(filter) {
@@ -341,31 +367,40 @@ impl Entry {
             if self.armed {
                 self.armed = false;
                 self.round = round;
-                self.fired = filter.bit();
-            } else if self.round == round {
-                // The other direction, in the same wait: part of the same single report.
-                self.fired |= filter.bit();
-            } else {
+            } else if self.round != round {
                 return None;
             }
+            // Else the other direction, in the same report: part of the same single event.
         }
         let event = kev.readiness().to_event(self.reg.key, self.reg.interest);
         (!event.is_empty()).then_some(event)
     }
 
-    /// After `round`: the knotes of a oneshot registration disarmed in that round that the
-    /// kernel did not disable itself (they did not fire), so that the fd as a whole stays
-    /// silent until `modify`.
-    pub(crate) fn disables(&self, fd: RawFd, round: u64) -> ChangeList {
-        let mut list = ChangeList::new();
-        if self.reg.mode == Mode::Oneshot && !self.armed && self.round == round {
-            for filter in Filter::FD {
-                if self.reg.wants(filter) && self.fired & filter.bit() == 0 {
-                    list.push(fd, filter, Action::Disable, 0);
-                }
-            }
-        }
-        list
+    /// A change that asks the kernel whether this registration's knotes still exist,
+    /// without changing them: `EV_ENABLE` if the registration is armed (its knotes are
+    /// enabled), `EV_DISABLE` if it is a reported oneshot (its knotes are, or may as well
+    /// be, disabled), with no `EV_ADD`, so that a missing knote is not created but answered
+    /// with `ENOENT`. Both knotes go at the same `close`, so asking about one is enough.
+    /// `None` for [`Interest::NONE`], which has no knote.
+    ///
+    /// The kernel re-checks the knote's readiness on any change (FreeBSD's
+    /// `kqueue_register`), so an edge registration with data pending may be reported once
+    /// more after an `add` of its fd number that is refused.
+    pub(crate) fn probe(&self, fd: RawFd) -> Option<Change> {
+        let filter = Filter::FD.into_iter().find(|f| self.reg.wants(*f))?;
+        Some(Change::new(fd, filter, Action::Probe(self.armed), self.reg.key))
+    }
+}
+
+/// Reads the outcome of applying [`Entry::probe`]: `Ok(true)` when the knote is gone (the
+/// kernel dropped it when the fd was closed, so the table's entry is stale and the number
+/// may be added again), `Ok(false)` when the kernel still has it (a real `AlreadyExists`).
+pub(crate) fn probe_says_gone(outcome: io::Result<()>) -> io::Result<bool> {
+    match outcome {
+        Ok(()) => Ok(false),
+        // ENOENT: the only errno `registration_error` turns into NotFound.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e),
     }
 }
 

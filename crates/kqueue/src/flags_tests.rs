@@ -24,7 +24,7 @@ fn actions(list: &[Change]) -> Vec<(Filter, Action, usize)> {
     list.iter().map(|c| (c.filter, c.action, c.udata)).collect()
 }
 
-use Action::{Add, Delete, Disable};
+use Action::{Add, Delete, Disable, Probe};
 use Filter::{Read, Write};
 
 #[test]
@@ -113,6 +113,8 @@ fn change_flags() {
     assert_eq!(add(Mode::Oneshot), base | ev::DISPATCH);
     assert_eq!(Change::new(FD, Read, Delete, 0).flags(), ev::DELETE | ev::RECEIPT);
     assert_eq!(Change::new(FD, Read, Disable, 0).flags(), ev::DISABLE | ev::RECEIPT);
+    assert_eq!(Change::new(FD, Read, Probe(true), 0).flags(), ev::ENABLE | ev::RECEIPT);
+    assert_eq!(Change::new(FD, Read, Probe(false), 0).flags(), ev::DISABLE | ev::RECEIPT);
 }
 
 #[test]
@@ -163,25 +165,23 @@ fn level_and_edge_report_every_round() {
         let mut e = Entry::new(reg(1, Interest::BOTH, mode));
         for round in 1..4 {
             assert!(e.on_kevent(&kev(Read, 0, 0), round).is_some());
-            assert!(e.disables(FD, round).is_empty());
+            assert!(e.on_kevent(&kev(Read, 0, 0), round).is_some(), "twice in one round");
         }
-        assert!(e.is_armed());
+        assert!(e.armed);
     }
 }
 
 #[test]
 fn oneshot_both_reports_once_per_arming() {
     let mut e = Entry::new(reg(8, Interest::BOTH, Mode::Oneshot));
-    // Round 1: the read knote fires; the kernel disabled it (EV_DISPATCH), the write knote
-    // must be disabled by us.
+    // Round 1: the read knote fires (the kernel disabled it, EV_DISPATCH).
     let ev1 = e.on_kevent(&kev(Read, 0, 0), 1).unwrap();
     assert!(ev1.readable && !ev1.writable);
-    assert!(!e.is_armed());
-    assert_eq!(actions(&e.disables(FD, 1)), [(Write, Disable, 0)]);
-    // Round 2: a write event that slipped through before the disable took effect is stale.
+    assert!(!e.armed);
+    // Round 2, another waiter or a later wait: the write knote, still enabled, fires once
+    // (and the kernel disables it); it is stale.
     assert_eq!(e.on_kevent(&kev(Write, 0, 0), 2), None);
     assert_eq!(e.on_kevent(&kev(Read, 0, 0), 2), None);
-    assert!(e.disables(FD, 2).is_empty(), "nothing new to disable");
     // modify re-arms: a fresh entry, and plan re-enables both knotes.
     let r = e.reg;
     assert_eq!(
@@ -190,7 +190,7 @@ fn oneshot_both_reports_once_per_arming() {
     );
     let mut e = Entry::new(r);
     assert!(e.on_kevent(&kev(Write, 0, 0), 3).unwrap().writable);
-    assert_eq!(actions(&e.disables(FD, 3)), [(Read, Disable, 0)]);
+    assert_eq!(e.on_kevent(&kev(Read, 0, 0), 4), None);
 }
 
 #[test]
@@ -199,16 +199,45 @@ fn oneshot_both_directions_in_one_round_are_one_report() {
     let r = e.on_kevent(&kev(Read, 0, 0), 5).unwrap();
     let w = e.on_kevent(&kev(Write, 0, 0), 5).unwrap();
     assert!(r.readable && w.writable && r.key == w.key, "merged by key later");
-    assert!(e.disables(FD, 5).is_empty(), "the kernel disabled both");
     assert_eq!(e.on_kevent(&kev(Read, 0, 0), 6), None);
 }
 
 #[test]
-fn oneshot_single_direction_needs_no_disable() {
-    let mut e = Entry::new(reg(8, Interest::READABLE, Mode::Oneshot));
-    assert!(e.on_kevent(&kev(Read, 0, 0), 1).is_some());
-    assert!(e.disables(FD, 1).is_empty(), "EV_DISPATCH did it");
-    assert_eq!(e.on_kevent(&kev(Read, 0, 0), 2), None);
+fn oneshot_concurrent_rounds_report_once() {
+    // Two waiters got a knote each from the kernel; their reports take the table lock one
+    // after the other, with rounds 7 and 8: only the first reports.
+    let mut e = Entry::new(reg(8, Interest::BOTH, Mode::Oneshot));
+    assert!(e.on_kevent(&kev(Write, 0, 0), 7).is_some());
+    assert_eq!(e.on_kevent(&kev(Read, 0, 0), 8), None);
+    assert_eq!(e.on_kevent(&kev(Write, 0, 0), 9), None);
+}
+
+#[test]
+fn probe_asks_without_changing() {
+    let level = Entry::new(reg(3, Interest::WRITABLE, Mode::Level));
+    let probe = level.probe(FD).unwrap();
+    assert_eq!((probe.fd, probe.filter, probe.action, probe.udata), (FD, Write, Probe(true), 3));
+    assert_eq!(probe.flags(), ev::ENABLE | ev::RECEIPT, "no EV_ADD: a gone knote is not made");
+    let both = Entry::new(reg(3, Interest::BOTH, Mode::Edge));
+    assert_eq!(both.probe(FD).unwrap().filter, Read, "one knote is enough");
+
+    let mut fired = Entry::new(reg(3, Interest::BOTH, Mode::Oneshot));
+    fired.on_kevent(&kev(Read, 0, 0), 1);
+    let probe = fired.probe(FD).unwrap();
+    assert_eq!(probe.flags(), ev::DISABLE | ev::RECEIPT, "a reported oneshot stays silent");
+
+    let none = Entry::new(reg(3, Interest::NONE, Mode::Level));
+    assert_eq!(none.probe(FD), None, "no knote to ask: registered until delete");
+}
+
+#[test]
+fn probe_outcome() {
+    let probe = Entry::new(reg(3, Interest::READABLE, Mode::Level)).probe(FD).unwrap();
+    let outcome = |errno| probe_says_gone(check_receipts(&[probe], &[receipt(errno)]));
+    assert!(!outcome(0).unwrap(), "the kernel has it: AlreadyExists");
+    assert!(outcome(libc::ENOENT).unwrap(), "closed since: the entry is stale");
+    assert_eq!(outcome(libc::ENOMEM).unwrap_err().kind(), io::ErrorKind::OutOfMemory);
+    assert_eq!(outcome(libc::EBADF).unwrap_err().kind(), io::ErrorKind::InvalidInput);
 }
 
 #[test]

@@ -32,16 +32,13 @@ enum Wake {
     Pipe(Notifier),
 }
 
-/// What one thread in `wait` uses; the lock also lets one waiter into the kernel at a
-/// time.
+/// The user-space record of the registrations, and the count of reports.
 #[derive(Debug, Default)]
-struct Scratch {
-    events: EventList,
-    /// Counts waits, so a oneshot entry can tell "reported this wait" from "earlier".
+struct Table {
+    fds: FdTable<Entry>,
+    /// Counts the reports of all waiters, so that a oneshot entry can tell "reported by this
+    /// report" from "by another" (an earlier wait, or a waiter running at the same time).
     round: u64,
-    /// Oneshot registrations reported by this wait.
-    fired: Vec<RawFd>,
-    changes: Vec<Change>,
 }
 
 /// The kqueue poller; see the [crate docs](crate) for how it maps the contract.
@@ -49,24 +46,38 @@ struct Scratch {
 pub struct Kqueue {
     kq: OwnedFd,
     wake: Wake,
-    /// The user-space record of the registrations, by fd.
-    table: Mutex<FdTable<Entry>>,
-    scratch: Mutex<Scratch>,
+    table: Mutex<Table>,
 }
 
 impl Kqueue {
     /// Applies a registration's changelist; if it fails part-way, puts the knotes back
     /// as `old` had them, so that a failed call changes nothing.
     fn apply(&self, fd: RawFd, changes: &[Change], old: Option<&Entry>) -> io::Result<()> {
-        let Err(err) = sys::apply(self.kq.as_fd(), changes) else {
+        let Err(err) = self.submit(fd, changes) else {
             return Ok(());
         };
-        match sys::apply(self.kq.as_fd(), &flags::restore(fd, old)) {
+        match self.submit(fd, &flags::restore(fd, old)) {
             Ok(()) => Err(err),
             Err(again) => Err(io::Error::new(
                 err.kind(),
                 format!("{err}; restoring the previous registration failed too: {again}"),
             )),
+        }
+    }
+
+    /// Applies `changes` for `fd`, with the contract's error for a failed call (a failed
+    /// change already has one, from its receipt).
+    fn submit(&self, fd: RawFd, changes: &[Change]) -> io::Result<()> {
+        sys::apply(self.kq.as_fd(), changes).map_err(|e| core_sys::registration_error(fd, e))
+    }
+
+    /// Whether `old`, the table's entry for `fd`, is stale: the kernel dropped its knotes
+    /// when the fd was closed, and the number now names another file.
+    fn is_stale(&self, fd: RawFd, old: &Entry) -> io::Result<bool> {
+        match old.probe(fd) {
+            Some(probe) => flags::probe_says_gone(self.submit(fd, &[probe])),
+            // Interest::NONE: no knote, nothing the kernel could have dropped.
+            None => Ok(false),
         }
     }
 
@@ -81,18 +92,19 @@ impl Kqueue {
         }
     }
 
-    /// Turns the last `kevent` result into `events`; returns whether `notify` woke it.
+    /// Turns what one `kevent` call returned into `events`; returns whether `notify` woke
+    /// it.
     ///
     /// Every event is checked against the table under its lock, so that nothing is
     /// reported after `delete` or `modify(NONE)` returned, even when the kernel handed
-    /// the event out just before.
-    fn collect(&self, scratch: &mut Scratch, events: &mut Events) -> io::Result<bool> {
-        let mut table = lock(&self.table);
-        scratch.round = scratch.round.wrapping_add(1);
-        let round = scratch.round;
-        scratch.fired.clear();
+    /// the event out just before, and so that a oneshot registration is reported by one
+    /// waiter only.
+    fn collect(&self, list: &EventList, events: &mut Events) -> bool {
+        let mut guard = lock(&self.table);
+        let table = &mut *guard;
+        table.round = table.round.wrapping_add(1);
         let mut woken = false;
-        for kev in scratch.events.iter() {
+        for kev in list.iter() {
             if self.is_wake(&kev) {
                 woken = true;
                 continue;
@@ -101,33 +113,40 @@ impl Kqueue {
                 continue;
             };
             // Deleted since the kernel handed the event out.
-            let Some(entry) = table.get_mut(fd) else {
+            let Some(entry) = table.fds.get_mut(fd) else {
                 continue;
             };
-            let was_armed = entry.is_armed();
-            if let Some(event) = entry.on_kevent(&kev, round) {
+            if let Some(event) = entry.on_kevent(&kev, table.round) {
                 // Never full: the kernel returned at most `capacity` kevents.
                 events.push(event);
-                if was_armed && !entry.is_armed() {
-                    scratch.fired.push(fd);
-                }
             }
         }
+        drop(guard);
         if let (true, Wake::Pipe(pipe)) = (woken, &self.wake) {
             pipe.drain();
         }
-        // Oneshot with both directions: silence the knote that did not fire, under the
-        // table lock so that no `modify` can re-arm in between and be undone.
-        scratch.changes.clear();
-        for &fd in &scratch.fired {
-            if let Some(entry) = table.get_mut(fd) {
-                scratch.changes.extend_from_slice(&entry.disables(fd, round));
+        woken
+    }
+
+    /// Waits into `list` and reports into `events` until something is reported, a notify
+    /// arrives, or the deadline passes.
+    fn wait_into(
+        &self,
+        events: &mut Events,
+        list: &mut EventList,
+        deadline: &Deadline,
+    ) -> io::Result<usize> {
+        let max = events.capacity();
+        loop {
+            core_sys::retry_interrupted(deadline, |left| list.wait(self.kq.as_fd(), max, left))?;
+            let woken = self.collect(list, events);
+            if !events.is_empty() || woken || deadline.expired() {
+                events.merge_same_keys();
+                return Ok(events.len());
             }
+            // Only stale events (deleted, silenced, or a reported oneshot's), or a
+            // capped timeout ran out: wait again with the time that is left.
         }
-        if !scratch.changes.is_empty() {
-            sys::apply(self.kq.as_fd(), &scratch.changes)?;
-        }
-        Ok(woken)
     }
 }
 
@@ -145,12 +164,7 @@ impl Poller for Kqueue {
             }
             Err(e) => return Err(e),
         };
-        Ok(Kqueue {
-            kq,
-            wake,
-            table: Mutex::new(FdTable::default()),
-            scratch: Mutex::new(Scratch::default()),
-        })
+        Ok(Kqueue { kq, wake, table: Mutex::new(Table::default()) })
     }
 
     fn add(
@@ -163,8 +177,12 @@ impl Poller for Kqueue {
         core_sys::check_registration(&CAPABILITIES, key, mode)?;
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        if table.get(raw).is_some() {
-            return Err(core_sys::already_registered(raw));
+        if let Some(&old) = table.fds.get(raw) {
+            if !self.is_stale(raw, &old)? {
+                return Err(core_sys::already_registered(raw));
+            }
+            // Closed and its number reused: the kernel has forgotten it, so do we.
+            table.fds.remove(raw);
         }
         let reg = Registration { key, interest, mode };
         let changes = flags::plan(raw, None, Some(reg));
@@ -173,7 +191,7 @@ impl Poller for Kqueue {
             core_sys::check_open(raw)?;
         }
         self.apply(raw, &changes, None)?;
-        table.insert(raw, Entry::new(reg));
+        table.fds.insert(raw, Entry::new(reg));
         Ok(())
     }
 
@@ -187,7 +205,7 @@ impl Poller for Kqueue {
         core_sys::check_registration(&CAPABILITIES, key, mode)?;
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let entry = table.get_mut(raw).ok_or_else(|| core_sys::not_registered(raw))?;
+        let entry = table.fds.get_mut(raw).ok_or_else(|| core_sys::not_registered(raw))?;
         let old = *entry;
         let reg = Registration { key, interest, mode };
         self.apply(raw, &flags::plan(raw, Some(old.reg), Some(reg)), Some(&old))?;
@@ -199,28 +217,22 @@ impl Poller for Kqueue {
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let old = *table.get(raw).ok_or_else(|| core_sys::not_registered(raw))?;
+        let old = *table.fds.get(raw).ok_or_else(|| core_sys::not_registered(raw))?;
         self.apply(raw, &flags::plan(raw, Some(old.reg), None), Some(&old))?;
-        table.remove(raw);
+        table.fds.remove(raw);
         Ok(())
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
         let deadline = Deadline::after(timeout);
-        let mut scratch = lock(&self.scratch);
-        loop {
-            core_sys::retry_interrupted(&deadline, |left| {
-                scratch.events.wait(self.kq.as_fd(), events.capacity(), left)
-            })?;
-            let woken = self.collect(&mut scratch, events)?;
-            if !events.is_empty() || woken || deadline.expired() {
-                events.merge_same_keys();
-                return Ok(events.len());
-            }
-            // Only stale events (deleted, silenced, or a reported oneshot's), or a
-            // capped timeout ran out: wait again with the time that is left.
-        }
+        // The kernel's array lives with the caller's `Events`: no lock is held across the
+        // syscall, so threads waiting at once each enter the kernel with their own buffer
+        // and timeout, and none queues behind another.
+        let mut list: Box<EventList> = events.take_scratch();
+        let result = self.wait_into(events, &mut list, &deadline);
+        events.put_scratch(list);
+        result
     }
 
     fn notify(&self) -> io::Result<()> {

@@ -16,11 +16,12 @@
 //!   tells `modify` which knotes to change.
 //! - **Modes.** [`Mode::Level`] is a plain knote, [`Mode::Edge`] `EV_CLEAR`,
 //!   [`Mode::Oneshot`] `EV_DISPATCH`: the kernel disables the knote it reports and keeps it,
-//!   so `modify` re-arms it with one `EV_ENABLE`. With interest `BOTH` the other knote is
-//!   disabled by `wait` right after the report (one extra `kevent` call, only then), so the
-//!   fd as a whole reports once until re-armed; both directions ready in the same `wait`
-//!   are one event. A knote's mode is fixed when it is created, so a mode change deletes and
-//!   re-adds it. The details and the transition table are in `flags.rs`, tested on Linux.
+//!   so `modify` re-arms it with one `EV_ENABLE`. With interest `BOTH` the fd has two
+//!   knotes: the table entry is disarmed by the first report, under the lock every waiter
+//!   reports under, so the fd as a whole reports once until re-armed, whichever waiter gets
+//!   it; both directions ready in the same `wait` are one event. A knote's mode is fixed
+//!   when it is created, so a mode change deletes and re-adds it. The details and the
+//!   transition table are in `flags.rs`, tested on Linux.
 //! - **Batching.** All changes of one `add`/`modify`/`delete` (up to four: both filters,
 //!   maybe delete + re-add) go in one `kevent` call. Changes are never deferred into the
 //!   next `wait`'s changelist: each call must report its own error, and a deferred change
@@ -31,12 +32,25 @@
 //!   ([`multipoll_core::sys::registration_error`]); a failure part-way is rolled back.
 //! - **Events.** `EV_EOF` is a hang-up (and readable, since a read returns end of file at
 //!   once); with a nonzero `fflags` (the socket error) it is also an error.
+//! - **Several waiters.** Each `wait` enters the kernel with its own buffer, kept in the
+//!   caller's [`Events`], and holds no lock across the syscall: threads waiting at once
+//!   never queue behind each other, and each keeps its own timeout. The table lock is
+//!   taken after the syscall, to report. A level-ready fd may be reported to more than
+//!   one of them; a notify wakes at least one.
 //! - **Timeouts** are a `timespec`: nanosecond requests, rounded up by the kernel to its
 //!   tick. `EINTR` is retried with the time left.
 //! - **notify** triggers an `EVFILT_USER` knote with `EV_CLEAR` (notifies before a wait
 //!   coalesce; it is never reported as an event). FreeBSD, macOS, DragonFly and NetBSD 10+
 //!   have it, and OpenBSD since 7.8; where the kernel refuses it (older NetBSD and OpenBSD)
 //!   `new` falls back to [`multipoll_core::notify::Notifier`], a pipe watched for reading.
+//!   `kevent` is not on any system's list of async-signal-safe functions (FreeBSD's
+//!   sigaction(2) counts everything not listed as unsafe), although it is a bare system
+//!   call with no user-space lock: calling `notify` from a signal handler relies on that.
+//!   The pipe's `write(2)` is on the lists.
+//! - **Fault injection**: [`multipoll_core::fault::inject`] runs before every `kevent`
+//!   call: [`Call::Register`](multipoll_core::fault::Call::Register) before changes,
+//!   `Wait` before the wait, `Notify` before the trigger (the pipe's own hook covers the
+//!   fallback).
 //!
 //! # Quirks handled here
 //!
@@ -46,10 +60,16 @@
 //!   knote is in place (and reports the hang-up): that receipt is not an error.
 //! - macOS rejects very long timeouts with `EINVAL`: one call waits at most 10⁶ s, and
 //!   `wait` waits again for the rest.
-//! - A closed fd loses its knotes in the kernel; its registration stays in the table until
-//!   `delete`, which then succeeds (its `EBADF`/`ENOENT` mean "already gone"). Until then
-//!   `add` of the same fd number says `AlreadyExists`: as the [contract](Poller) says,
-//!   delete before you close.
+//! - **A closed fd** loses its knotes in the kernel (kqueue(2): "Calling close() on a file
+//!   descriptor will remove any kevents that reference the descriptor"), even while a `dup`
+//!   of it is open, since knotes belong to the fd number. The table still holds its entry.
+//!   When `add` finds the number there, it asks the kernel with a change that leaves a live
+//!   knote as it is and fails with `ENOENT` for a gone one: gone, the entry is stale and the
+//!   new file is registered; alive, the answer is `AlreadyExists`. `delete` of a closed fd
+//!   succeeds (its `EBADF`/`ENOENT` mean "already gone"). `modify` does not ask (it is the
+//!   hot path): on a closed fd whose number was reused it registers the new file. A
+//!   registration with [`Interest::NONE`] has no knote, so, as the [contract](Poller) says,
+//!   it stays (`AlreadyExists`) until `delete`. Delete before you close.
 //! - A kqueue is not inherited across `fork`; it is created close-on-exec as well.
 //!
 //! The contract — errors, timeouts, notify, threads — is [`multipoll_core::Poller`]'s.

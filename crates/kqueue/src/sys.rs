@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 use std::{mem, ptr};
 
+use multipoll_core::fault::{self, Call};
 use multipoll_core::sys::{cvt, timeout_timespec};
 
 use crate::flags::{self, Change, Filter, Kevent, ev};
@@ -43,6 +44,9 @@ const _: () = assert!(
 
 /// The longest timeout one `kevent` call gets; `wait` waits again for the rest. macOS fails
 /// with `EINVAL` on very long timeouts (Go's runtime caps them at 10⁶ s for that reason).
+/// FreeBSD cuts them shorter by itself (kqueue(2), BUGS: "The timeout value is limited to
+/// 24 hours; longer timeouts will be silently reinterpreted as 24 hours"), which the same
+/// loop in `wait` absorbs: a call that returns nothing before the deadline is made again.
 const MAX_TIMEOUT: Duration = Duration::from_secs(1_000_000);
 
 /// Creates a kqueue, close-on-exec (it is not inherited by `fork` anyway, but `exec` keeps
@@ -110,52 +114,75 @@ fn widen<T: TryInto<i64>>(data: T) -> i64 {
 
 /// Applies `changes`, each with `EV_RECEIPT`, and checks the receipts.
 ///
-/// The receipts go into an eventlist as long as the changelist: the kernel then writes
-/// exactly one receipt per change and returns without looking at (or draining) pending
-/// events, so this never blocks and never steals an event from `wait`. Long lists go in
-/// chunks; one `add`/`modify`/`delete` is always one call.
+/// The receipts go into an eventlist as long as the changelist (kqueue(2): "The same array
+/// may be used for the changelist and eventlist"): the kernel then writes exactly one
+/// receipt per change and returns without looking at (or draining) pending events, so this
+/// never blocks and never steals an event from `wait`. Long lists go in chunks; one
+/// `add`/`modify`/`delete` is always one call. A fault injected for
+/// [`Call::Register`] replaces the call.
 pub(crate) fn apply(kq: BorrowedFd<'_>, changes: &[Change]) -> io::Result<()> {
-    const CHUNK: usize = 8;
     for chunk in changes.chunks(CHUNK) {
         let mut list = [zeroed(); CHUNK];
-        for (k, change) in list.iter_mut().zip(chunk) {
-            *k = to_libc(change);
-        }
-        let n = chunk.len();
-        let zero = timeout_timespec(Duration::ZERO);
         let got = loop {
-            // SAFETY: the changelist and the eventlist are the same live array of `n`
-            // kevents (the kernel reads each change before writing its receipt in place);
-            // the timeout points to a live zero timespec.
-            let r = unsafe {
-                libc::kevent(
-                    kq.as_raw_fd(),
-                    list.as_ptr(),
-                    n as Count,
-                    list.as_mut_ptr(),
-                    n as Count,
-                    &zero,
-                )
-            };
-            match cvt(r) {
-                // Re-applying is harmless: adds, enables and disables are idempotent, and
-                // a repeated delete's ENOENT is tolerated.
+            // Built again for each attempt: the kernel writes receipts over the changes.
+            for (k, change) in list.iter_mut().zip(chunk) {
+                *k = to_libc(change);
+            }
+            match submit(kq, &mut list, chunk.len()) {
+                // FreeBSD kqueue(2), ERRORS: "When kevent() call fails with EINTR error, all
+                // changes in the changelist have been applied" (macOS says nothing, and
+                // returns receipts before it would wait). Applying them again gives the
+                // receipts and the same end state: adds, enables and disables set what they
+                // set, a delete's ENOENT the second time is tolerated, and a delete + add
+                // pair deletes and adds again.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other?,
             }
         };
         let receipts: [Kevent; CHUNK] = std::array::from_fn(|i| from_libc(&list[i]));
-        let got = usize::try_from(got).unwrap_or(0).min(n);
+        let got = usize::try_from(got).unwrap_or(0).min(chunk.len());
         flags::check_receipts(chunk, &receipts[..got])?;
     }
     Ok(())
 }
 
+/// The most changes one [`apply`] call hands the kernel.
+const CHUNK: usize = 8;
+
+/// One `kevent` call that applies the first `n` changes of `list` and writes their receipts
+/// over them, never waiting.
+fn submit(
+    kq: BorrowedFd<'_>,
+    list: &mut [libc::kevent; CHUNK],
+    n: usize,
+) -> io::Result<libc::c_int> {
+    fault::inject(Call::Register)?;
+    let n = n.min(CHUNK) as Count;
+    let zero = timeout_timespec(Duration::ZERO);
+    // SAFETY: the changelist and the eventlist are the same live array of at least `n`
+    // kevents (the kernel reads each change before writing its receipt in place); the
+    // timeout points to a live zero timespec.
+    cvt(unsafe { libc::kevent(kq.as_raw_fd(), list.as_ptr(), n, list.as_mut_ptr(), n, &zero) })
+}
+
 /// Triggers the `EVFILT_USER` wake-up (registered by `Change::user_wake`).
 ///
-/// One `kevent` call with no eventlist: an error comes back as the call's own. Async-signal
-/// safe. Several triggers before a wait coalesce in the kernel (`EV_CLEAR`).
+/// One `kevent` call with no eventlist: an error comes back as the call's own. Several
+/// triggers before a wait coalesce in the kernel (`EV_CLEAR`). A fault injected for
+/// [`Call::Notify`] replaces the call.
+///
+/// Async-signal safety: `kevent` is a system call that takes no user-space lock, and with
+/// no eventlist it is not even a cancellation point (FreeBSD kqueue(2), CANCELLATION
+/// BEHAVIOUR: "if nevents is zero, the call is not cancellable"). But no system documents
+/// it as async-signal-safe: it is not in POSIX's list, and FreeBSD's sigaction(2), which
+/// lists the safe functions, says "All functions not in the above lists are considered to
+/// be unsafe with respect to signals". `notify` from a signal handler relies on that
+/// undocumented (if universal) property here; the pipe of [`Notifier`] is the documented
+/// alternative (`write` is in both lists).
+///
+/// [`Notifier`]: multipoll_core::notify::Notifier
 pub(crate) fn trigger(kq: BorrowedFd<'_>) -> io::Result<()> {
+    fault::inject(Call::Notify)?;
     let mut k = to_libc(&Change::user_wake());
     k.flags = 0;
     k.fflags = libc::NOTE_TRIGGER;
@@ -182,7 +209,10 @@ unsafe impl Send for EventList {}
 
 impl EventList {
     /// One `kevent` call: no changes, waits up to `timeout` (`None`: forever) for up to
-    /// `max` events (at least 1, at most `MAX_EVENTS`). `EINTR` is returned as is (the caller retries with the time left).
+    /// `max` events (at least 1, at most `MAX_EVENTS`). `EINTR` is returned as is, for the
+    /// caller to retry with the time left (kqueue(2): "A signal was delivered before the
+    /// timeout expired and before any events were placed on the kqueue for return"). A
+    /// fault injected for [`Call::Wait`] replaces the call.
     pub(crate) fn wait(
         &mut self,
         kq: BorrowedFd<'_>,
@@ -198,6 +228,7 @@ impl EventList {
         let ts_ptr = ts.as_ref().map_or(ptr::null(), ptr::from_ref);
         // At most MAX_EVENTS, which fits every platform's count type.
         let nevents = max as Count;
+        fault::inject(Call::Wait)?;
         // SAFETY: no changelist; the eventlist is a live array of at least `nevents`
         // kevents the kernel may write; `ts_ptr` is null or points to `ts`, alive here.
         let n = cvt(unsafe {
