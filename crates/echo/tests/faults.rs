@@ -5,9 +5,8 @@
 //! skipped; `EAGAIN` storms end and leave nothing behind; a reset or broken pipe drops that
 //! connection alone; a registration the poller refuses costs that connection alone, and
 //! never the listener; a failed wait stops the loop cleanly. After each, the loop is idle
-//! again (its thread's CPU time in
-//! `/proc`), holds only the fds it should (its sockets in `/proc/self/fd`), and no panic
-//! reached the test (the loop's thread is joined).
+//! again (its thread's CPU-time clock), holds only the fds it should (the sockets of this
+//! process on its port), and no panic reached the test (the loop's thread is joined).
 //!
 //! Faults are armed per thread, so they are armed on the loop's thread: before it runs
 //! (the `around` closure of [`TestServer::start_with`]), or while it runs by [`Arming`],
@@ -410,8 +409,8 @@ mod dropped_connection {
     }
 }
 
-/// A registration the poller refuses (`ENOMEM` from `epoll_ctl`; poll and select can
-/// only fail an `add`): a new connection that cannot be registered is dropped alone; a
+/// A registration the poller refuses (`ENOMEM` from `epoll_ctl` or `kevent`; poll and
+/// select can only fail an `add`): a new connection that cannot be registered is dropped alone; a
 /// listener that cannot be silenced for a back-off does not make the loop spin; one that
 /// cannot be watched again after it still accepts new clients.
 mod register_fails {

@@ -45,3 +45,22 @@ fn any_poller_reports_its_backend() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// On the BSDs and macOS the build has kqueue, and it is the default: what
+/// `scripts/test-kqueue.sh` relies on for the facade's and the echo server's tests to run
+/// on kqueue rather than pass by skipping it.
+#[test]
+#[cfg(any(
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_vendor = "apple"
+))]
+fn bsd_builds_kqueue() -> io::Result<()> {
+    let got: Vec<Backend> = Backend::available().collect();
+    assert_eq!(got, [Backend::Select, Backend::Poll, Backend::Kqueue]);
+    assert_eq!(Backend::compiled_default(), Backend::Kqueue);
+    assert_eq!(AnyPoller::new(Backend::Kqueue)?.capabilities().name, "kqueue");
+    Ok(())
+}

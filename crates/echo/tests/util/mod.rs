@@ -1,12 +1,18 @@
 //! Helpers shared by the echo tests: which backends and modes to run, servers in-process
 //! and as child processes, clients (one per thread, or thousands on one poller), process
-//! and thread figures from `/proc`, a seeded RNG, bounded waits.
+//! and thread figures, a seeded RNG, bounded waits.
+//!
+//! The figures of an in-process server (its thread's CPU time, its sockets) are read
+//! portably, so those tests run on the BSDs and macOS too (`scripts/test-kqueue.sh`); a
+//! child process's (its fds, CPU time, RSS) are read from `/proc/PID`, which only Linux
+//! has.
 #![allow(dead_code, unused_imports, reason = "each test file uses part of these helpers")]
 
 pub mod child;
 pub mod client;
 pub mod server;
 pub mod swarm;
+pub mod thread_cpu;
 
 use std::io;
 use std::os::fd::RawFd;
@@ -18,6 +24,7 @@ pub use child::{ChildServer, stop};
 pub use client::*;
 pub use server::TestServer;
 pub use swarm::Swarm;
+pub use thread_cpu::ThreadCpu;
 
 /// Generates one `#[test]` per backend (`select`, `poll`, `epoll`, `kqueue`) running
 /// `$run(backend, mode)` for every mode that backend supports; the test harness runs the
@@ -159,18 +166,41 @@ pub fn under_asan(pid: &str) -> io::Result<bool> {
 /// How many fds of this process are sockets on local port `port`: an in-process server's
 /// listener and accepted connections (its clients' sockets have other local ports),
 /// counted exactly even while other tests open and close fds in parallel. One
-/// `getsockname` per fd: `/proc/net/tcp` would do, but it lists every socket of the
-/// machine, tens of thousands while other tests run.
+/// `getsockname` per open fd: `/proc/net/tcp` would do on Linux, but it lists every
+/// socket of the machine, tens of thousands while other tests run.
 pub fn socket_fds_on_port(port: u16) -> io::Result<usize> {
-    let mut count = 0;
-    for entry in std::fs::read_dir("/proc/self/fd")? {
-        let name = entry?.file_name();
-        let Some(fd) = name.to_str().and_then(|n| n.parse::<RawFd>().ok()) else { continue };
-        if local_port(fd) == Some(port) {
-            count += 1;
+    Ok(open_fds()?.into_iter().filter(|fd| local_port(*fd) == Some(port)).count())
+}
+
+/// The fds open in this process: every number below the fd table's size that `poll(2)`
+/// does not call invalid (`POLLNVAL`), asked a thousand at a time. Portable, where
+/// `/proc/self/fd` is Linux's (FreeBSD's `/dev/fd` shows 0 to 2 only, unless fdescfs is
+/// mounted).
+fn open_fds() -> io::Result<Vec<RawFd>> {
+    const BATCH: RawFd = 1024;
+    // SAFETY: getdtablesize takes no arguments.
+    let size = unsafe { libc::getdtablesize() };
+    let mut open = Vec::new();
+    let mut batch = Vec::new();
+    for start in (0..size).step_by(BATCH as usize) {
+        batch.clear();
+        let fds = start..size.min(start + BATCH);
+        batch.extend(fds.map(|fd| libc::pollfd { fd, events: 0, revents: 0 }));
+        loop {
+            // SAFETY: poll reads and writes `batch.len()` pollfds, all of them in `batch`;
+            // a zero timeout never blocks.
+            let n = unsafe { libc::poll(batch.as_mut_ptr(), batch.len() as libc::nfds_t, 0) };
+            if n != -1 {
+                break;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
         }
+        open.extend(batch.iter().filter(|p| p.revents & libc::POLLNVAL == 0).map(|p| p.fd));
     }
-    Ok(count)
+    Ok(open)
 }
 
 /// The local port of socket `fd`, if it is an IPv4 or IPv6 one.

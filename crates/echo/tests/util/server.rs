@@ -11,6 +11,8 @@ use std::time::Duration;
 use multipoll::{AnyPoller, Backend, Mode};
 use multipoll_echo::{Config, Echo, Protocol, Server, ShutdownHandle, Snapshot, Stats};
 
+use super::ThreadCpu;
+
 /// The loop of a [`TestServer`], handed to the `around` closure of
 /// [`TestServer::start_with`] to run on the server's thread.
 pub type Run = Box<dyn FnOnce() -> io::Result<()>>;
@@ -22,8 +24,8 @@ pub struct TestServer {
     pub stats: Arc<Stats>,
     stop: ShutdownHandle,
     thread: Option<JoinHandle<io::Result<()>>>,
-    /// `/proc/self/task/TID/stat` of the server's thread.
-    task_stat: String,
+    /// The CPU-time clock of the server's thread.
+    cpu: ThreadCpu,
 }
 
 impl TestServer {
@@ -52,17 +54,15 @@ impl TestServer {
         let addr = server.local_addr();
         let stats = server.stats();
         let stop = server.shutdown_handle();
-        let (tell_task, task) = mpsc::channel();
+        let (tell_cpu, cpu) = mpsc::channel();
         let thread = std::thread::Builder::new().name(format!("server-{backend}-{mode}")).spawn(
             move || {
-                // "PID/task/TID": this thread's entry, for its CPU time.
-                let task = std::fs::read_link("/proc/thread-self")?;
-                let _ = tell_task.send(format!("/proc/{}/stat", task.display()));
+                let _ = tell_cpu.send(ThreadCpu::current());
                 around(Box::new(move || server.run()))
             },
         )?;
-        let task_stat = task.recv_timeout(Duration::from_secs(10)).map_err(io::Error::other)?;
-        Ok(TestServer { addr, stats, stop, thread: Some(thread), task_stat })
+        let cpu = cpu.recv_timeout(Duration::from_secs(10)).map_err(io::Error::other)??;
+        Ok(TestServer { addr, stats, stop, thread: Some(thread), cpu })
     }
 
     pub fn total(&self) -> Snapshot {
@@ -71,7 +71,7 @@ impl TestServer {
 
     /// The CPU time (user + system) the server's (first loop's) thread has used.
     pub fn cpu_time(&self) -> io::Result<Duration> {
-        super::cpu_time(&self.task_stat)
+        self.cpu.used()
     }
 
     /// How many fds the server has open: its listener and its connections.
