@@ -62,7 +62,8 @@
 //!   `wait` waits again for the rest.
 //! - **A closed fd** loses its knotes in the kernel (kqueue(2): "Calling close() on a file
 //!   descriptor will remove any kevents that reference the descriptor"), even while a `dup`
-//!   of it is open, since knotes belong to the fd number. The table still holds its entry.
+//!   of it is open: knotes belong to the fd number (FreeBSD's `closefp` calls
+//!   `knote_fdclose` for the number at every close). The table still holds its entry.
 //!   When `add` finds the number there, it asks the kernel with a change that leaves a live
 //!   knote as it is and fails with `ENOENT` for a gone one: gone, the entry is stale and the
 //!   new file is registered; alive, the answer is `AlreadyExists`. `delete` of a closed fd
