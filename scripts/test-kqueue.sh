@@ -7,7 +7,8 @@
 #      and the whole conformance suite on `Kqueue` (tests/conformance.rs).
 #   2. multipoll (the facade), with MULTIPOLL_BACKEND=kqueue: the conformance suite again,
 #      on `AnyPoller` dispatching to kqueue; the fault-injection tests (tests/faults.rs) on
-#      every backend of the build, kqueue among them; the backend tests, of which
+#      every backend of the build, kqueue among them; the nesting tests (tests/nesting.rs:
+#      a kqueue registered in select, poll and another kqueue); the backend tests, of which
 #      `bsd_builds_kqueue` fails if this build has no kqueue (so that nothing below can
 #      pass by skipping it).
 #   3. multipoll-echo: the kqueue instance (`<case>::kqueue`, selected by the `kqueue`
