@@ -7,7 +7,7 @@
 //! then blocks for as long as the first waits (for ever without a notify). So every
 //! behaviour here starts a waiter blocked in `wait(None)` first, and then a second one.
 //!
-//! The waiters run in a [`Crowd`], which bounds them: a waiter still blocked [`LONG`] after
+//! The waiters run in a `Crowd`, which bounds them: a waiter still blocked [`LONG`] after
 //! the behaviour's action is released through a pipe of its own (level-readable, which
 //! wakes every waiter on every backend) and the behaviour fails instead of hanging.
 
@@ -181,7 +181,7 @@ fn release<P: Poller>(poller: &P, crowd: &Crowd<'_, '_, P>, count: usize) -> io:
     Ok(())
 }
 
-/// What one waiter of a [`Crowd`] saw.
+/// What one waiter of a `Crowd` saw.
 #[derive(Debug)]
 struct Returned {
     /// The order in which it was started.
@@ -235,7 +235,7 @@ impl<P: Poller> Crowd<'_, '_, P> {
     }
 }
 
-/// Runs `act` with a [`Crowd`] on `poller`, then checks that every waiter it started has
+/// Runs `act` with a `Crowd` on `poller`, then checks that every waiter it started has
 /// returned; one still blocked [`LONG`] later is released through the backstop pipe and
 /// fails the behaviour.
 fn crowd<P: Poller, R>(

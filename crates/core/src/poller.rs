@@ -21,8 +21,9 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// [`Interest`] and a [`Mode`]; `modify` changes all three; `delete` removes it. The poller
 /// does not own the fd: **delete it before you close it**. If you close it first, our code
 /// has no undefined behaviour, but what you see depends on the kernel: epoll and kqueue
-/// forget a closed fd by themselves (unless it was `dup`ed, in which case events go on);
-/// poll and select report one event with `error` set for its key and then forget it.
+/// forget a closed fd by themselves (epoll only once every `dup` of it is closed too, so
+/// events go on while one is open; kqueue at every close of the number); poll and select
+/// report one event with `error` set for its key and then forget it.
 /// Until then, adding the same fd number again may fail with `AlreadyExists`. A
 /// registration silenced with [`Interest::NONE`] is not watched at all, so no backend
 /// notices that its fd closed: it stays (and its number answers `AlreadyExists`) until you
@@ -51,9 +52,12 @@ pub const RESERVED_KEY: usize = usize::MAX;
 ///
 /// A signal that interrupts the syscall (`EINTR`) is retried inside `wait` with the time
 /// that is left: it never surfaces as an error and never shortens the timeout. To react to
-/// a signal, call [`notify`](Poller::notify) from the signal handler (every backend's
-/// `notify` is one async-signal-safe syscall: a `write(2)`, or kqueue's `kevent(2)` with
-/// `NOTE_TRIGGER`) or from a signal-handling thread.
+/// a signal, call [`notify`](Poller::notify) from the signal handler or from a
+/// signal-handling thread. Every backend's `notify` is one syscall and takes no lock: a
+/// `write(2)` (on POSIX's list of async-signal-safe functions), or kqueue's `kevent(2)`
+/// with `NOTE_TRIGGER` and no eventlist, which no list names but which is the bare syscall
+/// (FreeBSD kqueue(2): "if nevents is zero, the call is not cancellable", so the thread
+/// library adds no bookkeeping around it).
 ///
 /// `wait` may return `Ok(0)` early: after a `notify`, or (rarely) on a spurious wake-up.
 ///
