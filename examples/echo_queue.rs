@@ -129,11 +129,11 @@ impl Client {
 
     /// Handles one event: writes first (which may make room to read), then reads.
     fn on_event(&mut self, event: &Event, stats: &mut Stats) -> io::Result<()> {
-        if event.writable {
+        if event.is_writable() {
             self.flush(stats)?;
         }
         // A hang-up or error is learnt by reading: the read returns Ok(0) or the error.
-        if event.readable || event.hangup || event.error {
+        if event.is_readable() || event.is_hangup() || event.is_error() {
             self.read_and_echo(stats)?;
         }
         Ok(())
@@ -235,7 +235,7 @@ pub fn serve(
         poller.wait(&mut events, timeout)?;
 
         for event in &events {
-            let key = event.key;
+            let key = event.key();
             if key == LISTENER {
                 accept_all(listener, &poller, &mut clients, &mut next_key, &mut stats)?;
                 continue;

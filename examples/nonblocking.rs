@@ -127,7 +127,7 @@ pub fn run(backend: Backend) -> io::Result<Report> {
     poller.add(writer.as_fd(), WRITER, Interest::WRITABLE, Mode::Level)?;
     let mut events = Events::new();
     poller.wait(&mut events, Some(STILL_FULL))?;
-    let writable_while_full = events.iter().any(|e| e.key == WRITER && e.writable);
+    let writable_while_full = events.iter().any(|e| e.key() == WRITER && e.is_writable());
     println!(
         "3. nobody reads: writable within {STILL_FULL:?}? {} (retrying meanwhile would spin for nothing)",
         common::yes_no(writable_while_full)
@@ -144,10 +144,10 @@ pub fn run(backend: Backend) -> io::Result<Report> {
         }
         poller.wait(&mut events, Some(left))?;
         for event in &events {
-            if event.key == WRITER && event.writable {
+            if event.key() == WRITER && event.is_writable() {
                 break 'drain received;
             }
-            if event.key == READER && event.readable {
+            if event.key() == READER && event.is_readable() {
                 received += read_available(&mut reader, &mut buf, received)?.0;
             }
         }

@@ -81,7 +81,7 @@ impl<'fd> ReadWatch<'fd> {
             let left = deadline.saturating_duration_since(Instant::now());
             self.poller.wait(&mut self.events, Some(left))?;
             // A pending error also means a read will not block: it returns the error.
-            if self.events.iter().any(|e| e.key == KEY && (e.readable || e.error)) {
+            if self.events.iter().any(|e| e.key() == KEY && (e.is_readable() || e.is_error())) {
                 return Ok(true);
             }
             if left.is_zero() {

@@ -21,8 +21,9 @@ use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Registry, Token};
-use multipoll::sys::check_registration;
-use multipoll::{Capabilities, Event, Events, Interest, Mode, Poller, RESERVED_KEY};
+use multipoll_core::backend::sys::check_registration;
+use multipoll::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
+use multipoll_core::backend::EventsExt;
 
 /// A `mio::Poll` (on Linux, over epoll).
 #[derive(Debug)]
@@ -44,24 +45,18 @@ struct Waiter {
 
 const WAKER: Token = Token(RESERVED_KEY);
 
-const CAPABILITIES: Capabilities = Capabilities {
-    name: "mio",
-    // Edge only: "Mio uses edge-triggers" (`Event::is_readable`'s docs); its epoll
-    // selector sets `EPOLLET` on every registration.
-    modes: [false, false, true],
-    max_fd: None,
-    // "the `timeout` will be rounded up to the system clock granularity (usually 1ms)"
-    // (`Poll::poll`'s docs); its epoll selector rounds up to whole milliseconds.
-    timeout_precision: Duration::from_millis(1),
-    // `is_error` is `EPOLLERR`.
-    reports_errors: true,
-    // `EPOLLRDHUP` is asked for with readable interest, so a half-close is seen at once.
-    early_hangup: true,
-};
+// Edge only: "Mio uses edge-triggers" (`Event::is_readable`'s docs); its epoll selector
+// sets `EPOLLET` on every registration. "the `timeout` will be rounded up to the system
+// clock granularity (usually 1ms)" (`Poll::poll`'s docs); its epoll selector rounds up to
+// whole milliseconds. `is_error` is `EPOLLERR`; `EPOLLRDHUP` is asked for with readable
+// interest, so a half-close is seen at once (early hang-up). `Interest::PRIORITY` exists
+// only on some targets (`mio::Interest::PRIORITY`, Linux/Android): not adapted.
+const CAPABILITIES: Capabilities = Capabilities::new("mio", ModeSet::of(&[Mode::Edge]))
+    .with_timeout_precision(Duration::from_millis(1));
 
 /// The contract's checks (key, mode) and mio's missing empty interest.
 fn interest(key: usize, interest: Interest, mode: Mode) -> io::Result<mio::Interest> {
-    check_registration(&CAPABILITIES, key, mode)?;
+    check_registration(&CAPABILITIES, key, interest, mode)?;
     match (interest.is_readable(), interest.is_writable()) {
         (true, true) => Ok(mio::Interest::READABLE | mio::Interest::WRITABLE),
         (true, false) => Ok(mio::Interest::READABLE),
@@ -78,13 +73,11 @@ fn interest(key: usize, interest: Interest, mode: Mode) -> io::Result<mio::Inter
 /// (writable, as our `writable` documents). mio's flags are hints and not filtered by the
 /// registration's interest; neither are they here.
 fn to_event(event: &mio::event::Event) -> Event {
-    Event {
-        key: event.token().0,
-        readable: event.is_readable() || event.is_read_closed(),
-        writable: event.is_writable() || event.is_write_closed(),
-        hangup: event.is_read_closed(),
-        error: event.is_error(),
-    }
+    Event::new(event.token().0)
+        .with_readable(event.is_readable() || event.is_read_closed())
+        .with_writable(event.is_writable() || event.is_write_closed())
+        .with_hangup(event.is_read_closed())
+        .with_error(event.is_error())
 }
 
 impl Poller for MioPeer {

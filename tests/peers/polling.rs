@@ -10,38 +10,41 @@ use std::num::NonZeroUsize;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Duration;
 
-use multipoll::{Capabilities, Event, Events, Interest, Mode, Poller};
+use multipoll::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
+use multipoll_core::backend::EventsExt;
 
 /// A `polling::Poller` (on Linux, over epoll).
 #[derive(Debug)]
 pub struct PollingPeer(polling::Poller);
 
 fn poll_mode(mode: Mode) -> polling::PollMode {
-    match mode {
-        Mode::Level => polling::PollMode::Level,
-        Mode::Oneshot => polling::PollMode::Oneshot,
-        Mode::Edge => polling::PollMode::Edge,
+    match (mode.is_edge(), mode.is_oneshot()) {
+        (false, false) => polling::PollMode::Level,
+        (false, true) => polling::PollMode::Oneshot,
+        (true, false) => polling::PollMode::Edge,
+        (true, true) => polling::PollMode::EdgeOneshot,
     }
 }
 
 /// polling's interest is an `Event` with the two flags; `Event::none` is its documented
 /// way to disable a registration without deleting it.
 fn interest_event(key: usize, interest: Interest) -> polling::Event {
-    polling::Event::new(key, interest.is_readable(), interest.is_writable())
+    let mut event = polling::Event::new(key, interest.is_readable(), interest.is_writable());
+    event.set_priority(interest.is_priority());
+    event
 }
 
 /// polling's event, flag for flag. Its `readable` and `writable` already include what the
 /// kernel says about hang-ups and errors (`EPOLLHUP`/`EPOLLERR` count as both, in its
 /// `src/epoll.rs`); `is_interrupt` is `EPOLLHUP`, our `hangup`; `is_err` is `EPOLLERR`.
 fn to_event(event: polling::Event) -> Event {
-    Event {
-        key: event.key,
-        readable: event.readable,
-        writable: event.writable,
-        hangup: event.is_interrupt(),
+    Event::new(event.key)
+        .with_readable(event.readable)
+        .with_writable(event.writable)
+        .with_hangup(event.is_interrupt())
         // `None` is polling's "this platform cannot tell"; epoll always can.
-        error: event.is_err().unwrap_or(false),
-    }
+        .with_error(event.is_err().unwrap_or(false))
+        .with_priority(event.is_priority())
 }
 
 impl Poller for PollingPeer {
@@ -108,20 +111,22 @@ impl Poller for PollingPeer {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            name: "polling",
-            // Oneshot is polling's default mode; level and edge are what epoll offers
-            // (`supports_level`/`supports_edge`, both true on Linux).
-            modes: [self.0.supports_level(), true, self.0.supports_edge()],
-            max_fd: None,
-            // On Linux polling times its waits with a `timerfd`, in nanoseconds (its
-            // `src/epoll.rs`; CHANGELOG 0.1.4: "Support sub-nanosecond precision on
-            // Linux/Android"; its `tests/precision.rs` checks 100 µs waits).
-            timeout_precision: Duration::from_nanos(1),
-            reports_errors: true,
-            // `EPOLLHUP` is reported as soon as it happens, queued data or not; polling
-            // never asks for `EPOLLRDHUP`, so a half-close is not a hang-up at all.
-            early_hangup: true,
+        // Oneshot is polling's default mode; level and edge are what epoll offers
+        // (`supports_level`/`supports_edge`, both true on Linux), and edge-oneshot with
+        // edge.
+        let mut modes = ModeSet::of(&[Mode::Oneshot]);
+        if self.0.supports_level() {
+            modes = modes.with(Mode::Level);
         }
+        if self.0.supports_edge() {
+            modes = modes.with(Mode::Edge).with(Mode::EdgeOneshot);
+        }
+        // On Linux polling times its waits with a `timerfd`, in nanoseconds (its
+        // `src/epoll.rs`; CHANGELOG 0.1.4: "Support sub-nanosecond precision on
+        // Linux/Android"; its `tests/precision.rs` checks 100 µs waits). `EPOLLHUP` is
+        // reported as soon as it happens, queued data or not (early hang-up); polling
+        // never asks for `EPOLLRDHUP`, so a half-close is not a hang-up at all. Priority:
+        // `Event::set_priority` asks for `EPOLLPRI` ("supported on ... epoll", its docs).
+        Capabilities::new("polling", modes).with_priority(true)
     }
 }

@@ -12,6 +12,7 @@ use std::io;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;
 
+use multipoll_core::backend::EventsExt;
 use multipoll_core::{Event, Events, Interest, Mode, Poller};
 
 use crate::util::{
@@ -116,7 +117,7 @@ pub fn hangup_on_peer_close<P: Poller>() -> io::Result<()> {
 /// optional) elsewhere, and by every backend as `readable` + `hangup` once it is read.
 pub fn hangup_with_data_pending<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let through_data = poller.capabilities().early_hangup.then_some(true);
+    let through_data = poller.capabilities().early_hangup().then_some(true);
     let mut events = Events::new();
     let (a, b) = unix_pair()?;
     let (c, d) = tcp_pair()?;
@@ -171,7 +172,7 @@ pub fn hangup_on_tcp_close<P: Poller>() -> io::Result<()> {
 /// [reports errors](multipoll_core::Capabilities::reports_errors).
 pub fn hangup_on_peer_reset<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let errors = poller.capabilities().reports_errors;
+    let errors = poller.capabilities().reports_errors();
     let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
     poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
     close_with_reset(a)?;
@@ -231,7 +232,7 @@ pub fn urgent_data_alone_is_not_readable<P: Poller>() -> io::Result<()> {
 pub fn wait_clears_events<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::with_capacity(4);
-    let stale = Event { readable: true, ..Event::new(77) };
+    let stale = Event::new(77).with_readable(true);
     events.push(stale);
     events.push(stale);
     assert_eq!(wait_checked(&poller, &mut events, Some(std::time::Duration::ZERO))?, []);

@@ -33,7 +33,7 @@ pub fn many_fds_few_ready<P: Poller>() -> io::Result<()> {
         eprintln!("many_fds_few_ready: RLIMIT_NOFILE is {limit}; registering {count} fds");
     }
     let poller = P::new()?;
-    let max_fd = poller.capabilities().max_fd;
+    let max_fd = poller.capabilities().max_fd();
     let mut events = Events::new();
     let mut pipes: Vec<(OwnedFd, OwnedFd)> = Vec::with_capacity(count);
     for key in 0..count {
@@ -59,8 +59,8 @@ pub fn many_fds_few_ready<P: Poller>() -> io::Result<()> {
     let wants: Vec<Want> = ready.iter().map(|&k| Want::readable(k)).collect();
     expect_events(&poller, &mut events, &wants)?;
     let mut again = wait_checked(&poller, &mut events, Some(LONG))?;
-    again.sort_by_key(|e| e.key);
-    assert_eq!(again.iter().map(|e| e.key).collect::<Vec<_>>(), ready, "{again:?}");
+    again.sort_by_key(|e| e.key());
+    assert_eq!(again.iter().map(|e| e.key()).collect::<Vec<_>>(), ready, "{again:?}");
     for &key in &ready {
         drain(&pipes[key].0)?;
     }
@@ -100,8 +100,8 @@ fn collect_each_once<P: Poller>(poller: &P, events: &mut Events, count: usize) -
             panic!("ready fds lost (never reported): keys {missing:?}");
         }
         for event in got {
-            assert!(Want::readable(event.key).matches(&event), "{event:?}");
-            assert!(seen.insert(event.key), "key {} reported twice", event.key);
+            assert!(Want::readable(event.key()).matches(&event), "{event:?}");
+            assert!(seen.insert(event.key()), "key {} reported twice", event.key());
         }
     }
     Ok(())
@@ -119,7 +119,7 @@ pub fn capacity_no_loss_level<P: Poller>() -> io::Result<()> {
     for _ in 0..waits {
         let got = wait_checked(&poller, &mut events, Some(LONG))?;
         assert!(!got.is_empty(), "a wait reported nothing though {count} fds are ready");
-        seen.extend(got.iter().map(|e| e.key));
+        seen.extend(got.iter().map(|e| e.key()));
     }
     let missing: Vec<usize> = (0..count).filter(|k| !seen.contains(k)).collect();
     assert!(missing.is_empty(), "after {waits} waits of {capacity}, never reported: {missing:?}");
@@ -165,7 +165,7 @@ pub fn capacity_no_starvation<P: Poller>() -> io::Result<()> {
         let mut times: HashMap<usize, usize> = HashMap::new();
         for _ in 0..2 * count {
             for event in wait_checked(&poller, &mut events, Some(LONG))? {
-                *times.entry(event.key).or_default() += 1;
+                *times.entry(event.key()).or_default() += 1;
             }
         }
         let starved: Vec<usize> = (0..count).filter(|k| !times.contains_key(k)).collect();
@@ -222,8 +222,8 @@ pub fn closed_without_delete<P: Poller>() -> io::Result<()> {
     while let Some(left) = end.checked_duration_since(Instant::now()) {
         let got = wait_checked(&poller, &mut events, Some(left))?;
         for event in &got {
-            assert_eq!(event.key, 1, "unexpected event {event:?}");
-            assert!(event.error, "a closed fd reported without error: {event:?}");
+            assert_eq!(event.key(), 1, "unexpected event {event:?}");
+            assert!(event.is_error(), "a closed fd reported without error: {event:?}");
             closed_reports += 1;
         }
         if got.is_empty() && Instant::now() < end {

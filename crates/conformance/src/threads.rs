@@ -88,7 +88,7 @@ pub fn notify_is_not_an_event<P: Poller>() -> io::Result<()> {
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     poller.notify()?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    assert!(events.iter().all(|e| e.key != RESERVED_KEY));
+    assert!(events.iter().all(|e| e.key() != RESERVED_KEY));
     Ok(())
 }
 
@@ -177,7 +177,7 @@ pub fn concurrent_registration<P: Poller>() -> io::Result<()> {
                 keys.extend(
                     wait_checked(&poller, &mut events, Some(Duration::from_millis(5)))?
                         .iter()
-                        .map(|e| e.key),
+                        .map(|e| e.key()),
                 );
             }
             Ok(keys)

@@ -20,7 +20,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 use std::{fmt, thread};
 
-use multipoll_core::sys::{cvt, set_cloexec_nonblocking};
+use multipoll_core::backend::sys::{cvt, set_cloexec_nonblocking};
 use multipoll_core::{Event, Events, Interest, Mode, Poller, RESERVED_KEY};
 
 /// A timeout that is never reached by a correct backend: waits that should end early use
@@ -379,7 +379,7 @@ pub fn expect_kind<T: fmt::Debug>(result: io::Result<T>, kind: ErrorKind, what: 
 /// use multipoll_conformance::util::Want;
 /// use multipoll_core::Event;
 ///
-/// let closed = Event { readable: true, hangup: true, ..Event::new(7) };
+/// let closed = Event::new(7).with_readable(true).with_hangup(true);
 /// assert!(Want::readable(7).hangup().matches(&closed));
 /// assert!(!Want::readable(7).matches(&closed), "hang-up unexpected by default");
 /// assert!(Want::readable(7).hangup().error(None).matches(&Event { error: true, ..closed }));
@@ -426,11 +426,11 @@ impl Want {
 
     /// Whether `event` is what is wanted.
     pub fn matches(&self, event: &Event) -> bool {
-        event.key == self.key
-            && event.readable == self.readable
-            && event.writable == self.writable
-            && self.hangup.is_none_or(|h| h == event.hangup)
-            && self.error.is_none_or(|e| e == event.error)
+        event.key() == self.key
+            && event.is_readable() == self.readable
+            && event.is_writable() == self.writable
+            && self.hangup.is_none_or(|h| h == event.is_hangup())
+            && self.error.is_none_or(|e| e == event.is_error())
     }
 }
 
@@ -453,8 +453,8 @@ pub fn wait_checked<P: Poller>(
     let mut keys = HashSet::new();
     for event in &got {
         assert!(!event.is_empty(), "wait reported an event with no flag: {event:?}");
-        assert_ne!(event.key, RESERVED_KEY, "wait reported the reserved key: {got:?}");
-        assert!(keys.insert(event.key), "one wait reported key {} twice: {got:?}", event.key);
+        assert_ne!(event.key(), RESERVED_KEY, "wait reported the reserved key: {got:?}");
+        assert!(keys.insert(event.key()), "one wait reported key {} twice: {got:?}", event.key());
     }
     Ok(got)
 }
@@ -483,7 +483,7 @@ pub fn expect_events<P: Poller>(
             panic!("no event within {LONG:?} for {missing:?}; reported so far: {all:?}");
         }
         for event in wait_checked(poller, events, Some(left))? {
-            let Some(i) = wants.iter().position(|w| w.key == event.key) else {
+            let Some(i) = wants.iter().position(|w| w.key == event.key()) else {
                 panic!("unexpected event {event:?}; expected only {wants:?}");
             };
             assert!(wants[i].matches(&event), "event {event:?} is not the wanted {:?}", wants[i]);
@@ -698,7 +698,7 @@ pub fn wait_in_thread<P: Poller, R>(
         let rescued = rescue.fired;
         drop(rescue);
         let mut events = result?;
-        events.retain(|e| e.key != BACKSTOP_KEY);
+        events.retain(|e| e.key() != BACKSTOP_KEY);
         Ok(Waited { events, started, returned, rescued, output })
     });
     poller.delete(rescue_read.as_fd())?;

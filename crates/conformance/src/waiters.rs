@@ -222,7 +222,7 @@ impl<P: Poller> Crowd<'_, '_, P> {
                 }
             }
             let events = last.map(|mut got| {
-                got.retain(|e| e.key != BACKSTOP_KEY);
+                got.retain(|e| e.key() != BACKSTOP_KEY);
                 got
             });
             let _ = tx.send(Returned { id, events, fastest, slowest });

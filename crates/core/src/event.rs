@@ -1,58 +1,128 @@
 //! What a `wait` reports: [`Event`]s collected in a reusable [`Events`] buffer.
 
 use std::any::Any;
+
+
 use std::fmt;
 
 /// One readiness report for one registered fd, identified by the key given at registration.
 ///
 /// A backend reports at most one `Event` per fd per `wait`. Flags are filtered by the
-/// registration's [`Interest`](crate::Interest): `readable` only appears for readable
-/// interest and `writable` only for writable interest. `hangup` and `error` are separate
-/// flags because they are not "data is available": they say the connection is over.
+/// registration's [`Interest`](crate::Interest): readable only appears for readable
+/// interest, writable only for writable interest, priority only for priority interest.
+/// Hang-up and error are separate flags because they are not "data is available": they
+/// say the connection is over.
 ///
 /// Readiness is a hint, not a promise: an fd may be reported ready and still return
 /// `WouldBlock` (another thread read it first, a spurious wake-up). Read or write until
-/// `WouldBlock` (always in [`Mode::Edge`](crate::Mode::Edge)).
+/// `WouldBlock` (always in the edge modes).
+///
+/// Read it through its methods; more flags may come. Backends (and tests) build one with
+/// [`Event::new`] and the `with_*` methods.
+///
+/// *Why one hang-up flag, and not mio's `is_read_closed`/`is_write_closed`:* every flag
+/// here must mean the same on every backend. "The peer will send no more" is what every
+/// kernel can report (it is [`is_hangup`](Event::is_hangup)); "writing would fail" can only
+/// be seen by some (select cannot see it without writing) and shows anyway as
+/// [`is_error`](Event::is_error), or as the error of the next write. A mio user's
+/// `is_read_closed()` is our `is_hangup()`, and `is_write_closed()` is `is_error()` or a
+/// failed write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub struct Event {
-    /// The key given to `add` / `modify`.
-    pub key: usize,
-    /// A read will not block: data, end of file, a pending connection, or a pending error.
-    pub readable: bool,
-    /// A write will not block (or will fail at once, if the peer is gone).
-    pub writable: bool,
-    /// The peer closed (its write side or the whole connection) or reset it: reading gives
-    /// the rest of the data, then end of file or the error. Reported, always with
-    /// `readable`, to registrations with readable interest only. Once no data is queued every
-    /// backend reports it; while data is still queued, only backends with
-    /// [`Capabilities::early_hangup`](crate::Capabilities::early_hangup) can tell it from
-    /// data (select and, without `POLLRDHUP`, poll report only `readable` until then).
-    pub hangup: bool,
-    /// An error is pending on the fd (fetch it with `SO_ERROR` or by the next I/O call), or
-    /// the fd was closed while still registered. See the backend table in `docs/backends.md`
-    /// for the one backend (select) that cannot observe pending socket errors.
-    pub error: bool,
+    key: usize,
+    readable: bool,
+    writable: bool,
+    hangup: bool,
+    error: bool,
+    priority: bool,
 }
 
 impl Event {
     /// An event for `key` with no flag set.
     pub const fn new(key: usize) -> Event {
-        Event { key, readable: false, writable: false, hangup: false, error: false }
+        Event { key, readable: false, writable: false, hangup: false, error: false, priority: false }
+    }
+
+    /// The key given to `add` / `modify`.
+    pub const fn key(&self) -> usize {
+        self.key
+    }
+
+    /// A read will not block: data, end of file, a pending connection, or a pending error.
+    pub const fn is_readable(&self) -> bool {
+        self.readable
+    }
+
+    /// A write will not block (or will fail at once, if the peer is gone).
+    pub const fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// The peer closed (its write side or the whole connection) or reset it: reading gives
+    /// the rest of the data, then end of file or the error. Reported, always with
+    /// readable, to registrations with readable interest only. Once no data is queued every
+    /// backend reports it; while data is still queued, only backends with
+    /// [`Capabilities::early_hangup`](crate::Capabilities::early_hangup) can tell it from
+    /// data (select and, without `POLLRDHUP`, poll report only readable until then).
+    pub const fn is_hangup(&self) -> bool {
+        self.hangup
+    }
+
+    /// An error is pending on the fd (fetch it with `SO_ERROR` or by the next I/O call), or
+    /// the fd was closed while still registered. See the backend table in `docs/backends.md`
+    /// for the one backend (select) that cannot observe pending socket errors.
+    pub const fn is_error(&self) -> bool {
+        self.error
+    }
+
+    /// Urgent data is pending (see [`Interest::PRIORITY`](crate::Interest::PRIORITY)).
+    pub const fn is_priority(&self) -> bool {
+        self.priority
+    }
+
+    /// This event with readable set to `on`.
+    pub const fn with_readable(mut self, on: bool) -> Event {
+        self.readable = on;
+        self
+    }
+
+    /// This event with writable set to `on`.
+    pub const fn with_writable(mut self, on: bool) -> Event {
+        self.writable = on;
+        self
+    }
+
+    /// This event with hang-up set to `on`.
+    pub const fn with_hangup(mut self, on: bool) -> Event {
+        self.hangup = on;
+        self
+    }
+
+    /// This event with error set to `on`.
+    pub const fn with_error(mut self, on: bool) -> Event {
+        self.error = on;
+        self
+    }
+
+    /// This event with priority set to `on`.
+    pub const fn with_priority(mut self, on: bool) -> Event {
+        self.priority = on;
+        self
     }
 
     /// Whether any flag is set (an event with none is never reported).
     pub const fn is_empty(&self) -> bool {
-        !(self.readable || self.writable || self.hangup || self.error)
+        !(self.readable || self.writable || self.hangup || self.error || self.priority)
     }
 
     /// Merges the flags of `other` (same key) into `self`.
-    ///
-    /// Used by backends whose kernel reports read and write readiness separately (kqueue).
-    pub fn merge(&mut self, other: &Event) {
+    pub(crate) fn merge(&mut self, other: &Event) {
         self.readable |= other.readable;
         self.writable |= other.writable;
         self.hangup |= other.hangup;
         self.error |= other.error;
+        self.priority |= other.priority;
     }
 }
 
@@ -63,14 +133,15 @@ impl Event {
 /// rotate where they start so no fd starves.
 ///
 /// ```
-/// use multipoll_core::{Event, Events};
+/// use std::time::Duration;
+/// use multipoll_core::{Events, Poller};
 ///
-/// let ready = |key| Event { readable: true, ..Event::new(key) };
-/// let mut events = Events::with_capacity(2);
-/// assert!(events.push(ready(1)));
-/// assert!(events.push(ready(2)));
-/// assert!(!events.push(ready(3)), "full: the backend leaves the rest for next time");
-/// assert_eq!(events.iter().map(|e| e.key).collect::<Vec<_>>(), [1, 2]);
+/// # #[allow(dead_code)]
+/// fn ready_to_read<P: Poller>(poller: &P) -> std::io::Result<Vec<usize>> {
+///     let mut events = Events::with_capacity(256);
+///     poller.wait(&mut events, Some(Duration::from_millis(10)))?;
+///     Ok(events.iter().filter(|e| e.is_readable()).map(|e| e.key()).collect())
+/// }
 /// ```
 pub struct Events {
     list: Vec<Event>,
@@ -147,13 +218,12 @@ impl Events {
     pub fn clear(&mut self) {
         self.list.clear();
     }
+}
 
-    /// Appends an event; returns `false` (and drops it) when the buffer is full.
-    ///
-    /// For backends. An event with no flag set is ignored (and counts as pushed).
-    // Inline: called once per reported event from another crate (the backend), and small.
+// The backend-only half of `Events`, documented on the trait.
+impl crate::backend::EventsExt for Events {
     #[inline]
-    pub fn push(&mut self, event: Event) -> bool {
+    fn push(&mut self, event: Event) -> bool {
         if self.is_full() {
             return false;
         }
@@ -163,29 +233,18 @@ impl Events {
         true
     }
 
-    /// Takes the backend's kernel buffer kept with these events, or a new one.
-    ///
-    /// For backends whose syscall fills an array of its own type (`epoll_event`,
-    /// `kevent`): keeping it with the caller's `Events` makes a wait allocate nothing and
-    /// lock nothing for it, and lets two threads wait at once with their own buffers.
-    /// Give it back with [`Events::put_scratch`].
-    pub fn take_scratch<T: Any + Send + Default>(&mut self) -> Box<T> {
+    fn take_scratch<T: Any + Send + Default>(&mut self) -> Box<T> {
         match self.scratch.take().map(|s| s.downcast::<T>()) {
             Some(Ok(scratch)) => scratch,
             _ => Box::default(),
         }
     }
 
-    /// Keeps a buffer from [`Events::take_scratch`] for the next wait.
-    pub fn put_scratch<T: Any + Send>(&mut self, scratch: Box<T>) {
+    fn put_scratch<T: Any + Send>(&mut self, scratch: Box<T>) {
         self.scratch = Some(scratch);
     }
 
-    /// Folds events that share a key into one, so that each fd is reported once.
-    ///
-    /// For backends whose kernel reports read and write readiness of one fd as separate
-    /// records (kqueue). Order is not preserved.
-    pub fn merge_same_keys(&mut self) {
+    fn merge_same_keys(&mut self) {
         if self.list.len() < 2 {
             return;
         }
@@ -219,12 +278,13 @@ impl<'a> IntoIterator for &'a Events {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::EventsExt;
 
     #[test]
     fn zero_capacity_is_one() {
         let mut events = Events::with_capacity(0);
         assert_eq!(events.capacity(), 1);
-        assert!(events.push(Event { readable: true, ..Event::new(7) }));
+        assert!(events.push(Event::new(7).with_readable(true)));
         assert_eq!(events.len(), 1);
     }
 
@@ -250,17 +310,17 @@ mod tests {
     #[test]
     fn merge_same_keys_folds_flags() {
         let mut events = Events::with_capacity(8);
-        events.push(Event { readable: true, ..Event::new(3) });
-        events.push(Event { writable: true, ..Event::new(1) });
-        events.push(Event { writable: true, hangup: true, ..Event::new(3) });
+        events.push(Event::new(3).with_readable(true));
+        events.push(Event::new(1).with_writable(true));
+        events.push(Event::new(3).with_writable(true).with_hangup(true));
         events.merge_same_keys();
         let mut got = events.as_slice().to_vec();
-        got.sort_by_key(|e| e.key);
+        got.sort_by_key(|e| e.key());
         assert_eq!(
             got,
             [
-                Event { writable: true, ..Event::new(1) },
-                Event { readable: true, writable: true, hangup: true, ..Event::new(3) },
+                Event::new(1).with_writable(true),
+                Event::new(3).with_readable(true).with_writable(true).with_hangup(true),
             ]
         );
     }

@@ -2,16 +2,12 @@
 //!
 //! multipoll is a family of interchangeable I/O readiness backends — `select(2)`,
 //! `poll(2)`, `epoll(7)`, `kqueue(2)` — behind one trait, [`Poller`]. This crate holds that
-//! trait and its vocabulary ([`Interest`], [`Mode`], [`Event`], [`Events`],
-//! [`Capabilities`]), and the pieces that would otherwise be written once per backend:
+//! trait and its vocabulary ([`Interest`], [`Mode`], [`ModeSet`], [`Event`], [`Events`],
+//! [`Capabilities`]): all a user needs. Two modules serve others:
 //!
-//! - [`sys`]: the syscall boundary (C returns to `io::Result`, timeout rounding, `EINTR`
-//!   retry, registration checks, error messages, readiness-bit mapping);
-//! - [`notify`]: the coalescing wake-up fd behind `notify`;
-//! - [`emulated`]: the user-space registration table (with oneshot emulation) for kernels
-//!   that keep none, `poll` and `select`;
-//! - [`table`]: the per-fd registration record and its lock;
-//! - [`per_waiter`]: one buffer per thread in `wait`, so that no waiter queues behind another;
+//! - [`backend`]: for backend authors, the pieces that would otherwise be written once per
+//!   backend (the syscall boundary, the wake-up fd, the user-space registration table of
+//!   poll and select, one buffer per waiter, filling `Events`);
 //! - [`fault`]: fault injection before each syscall, for tests (feature `fault-injection`).
 //!
 //! A backend crate then reads as "how this syscall does it". The contract itself — which
@@ -33,7 +29,7 @@ compile_error!(
 );
 
 #[cfg(unix)]
-pub mod emulated;
+pub mod backend;
 #[cfg(unix)]
 mod event;
 #[cfg(unix)]
@@ -41,19 +37,11 @@ pub mod fault;
 #[cfg(unix)]
 mod interest;
 #[cfg(unix)]
-pub mod notify;
-#[cfg(unix)]
-pub mod per_waiter;
-#[cfg(unix)]
 mod poller;
-#[cfg(unix)]
-pub mod sys;
-#[cfg(unix)]
-pub mod table;
 
 #[cfg(unix)]
 pub use event::{Event, Events};
 #[cfg(unix)]
-pub use interest::{Interest, Mode};
+pub use interest::{Interest, Mode, ModeSet};
 #[cfg(unix)]
 pub use poller::{Capabilities, Poller, RESERVED_KEY};

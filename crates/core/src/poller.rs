@@ -4,7 +4,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use crate::{Events, Interest, Mode};
+use crate::{Events, Interest, Mode, ModeSet};
 
 /// The key no registration may use: backends keep it for their internal wake-up.
 pub const RESERVED_KEY: usize = usize::MAX;
@@ -181,33 +181,123 @@ pub trait Poller: Send + Sync {
 }
 
 /// What a backend can do: its name, its modes, its limits.
+///
+/// Read it through its methods; more may come. A backend builds its own with
+/// [`Capabilities::new`] and the `with_*` methods (in a `const`, if it likes).
+///
+/// ```
+/// use std::time::Duration;
+/// use multipoll_core::{Capabilities, Mode, ModeSet};
+///
+/// const CAPS: Capabilities = Capabilities::new("mine", ModeSet::of(&[Mode::Level]))
+///     .with_timeout_precision(Duration::from_millis(1));
+/// assert!(CAPS.supports(Mode::Level) && !CAPS.supports(Mode::Edge));
+/// assert_eq!(CAPS.timeout_precision(), Duration::from_millis(1));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Capabilities {
-    /// The backend's name: `select`, `poll`, `epoll`, `kqueue`.
-    pub name: &'static str,
-    /// Which [`Mode`]s `add` and `modify` accept, indexed like [`Mode::ALL`].
-    pub modes: [bool; 3],
-    /// The largest fd `add` accepts, or `None` when only the process's fd limit applies.
-    pub max_fd: Option<RawFd>,
-    /// The finest timeout the syscall honours; shorter timeouts are rounded up to it.
-    pub timeout_precision: Duration,
-    /// Whether pending socket errors are reported as [`Event::error`](crate::Event::error)
-    /// (select cannot see them without consuming them).
-    pub reports_errors: bool,
-    /// Whether a hang-up is reported while data is still queued. Where it is not (select;
-    /// poll without `POLLRDHUP`), a hang-up shows as `readable` until the data is read and
-    /// as `readable` + `hangup` from then on.
-    pub early_hangup: bool,
+    name: &'static str,
+    modes: ModeSet,
+    max_fd: Option<RawFd>,
+    timeout_precision: Duration,
+    reports_errors: bool,
+    early_hangup: bool,
+    priority: bool,
 }
 
 impl Capabilities {
+    /// A backend called `name` that accepts `modes`, with no fd limit but the process's,
+    /// nanosecond timeouts, errors and early hang-ups reported, and no priority interest;
+    /// the `with_*` methods change each of these.
+    pub const fn new(name: &'static str, modes: ModeSet) -> Capabilities {
+        Capabilities {
+            name,
+            modes,
+            max_fd: None,
+            timeout_precision: Duration::from_nanos(1),
+            reports_errors: true,
+            early_hangup: true,
+            priority: false,
+        }
+    }
+
+    /// With [`max_fd`](Capabilities::max_fd) `max_fd`.
+    pub const fn with_max_fd(mut self, max_fd: Option<RawFd>) -> Capabilities {
+        self.max_fd = max_fd;
+        self
+    }
+
+    /// With [`timeout_precision`](Capabilities::timeout_precision) `precision`.
+    pub const fn with_timeout_precision(mut self, precision: Duration) -> Capabilities {
+        self.timeout_precision = precision;
+        self
+    }
+
+    /// With [`reports_errors`](Capabilities::reports_errors) `on`.
+    pub const fn with_reports_errors(mut self, on: bool) -> Capabilities {
+        self.reports_errors = on;
+        self
+    }
+
+    /// With [`early_hangup`](Capabilities::early_hangup) `on`.
+    pub const fn with_early_hangup(mut self, on: bool) -> Capabilities {
+        self.early_hangup = on;
+        self
+    }
+
+    /// With [`priority`](Capabilities::priority) `on`.
+    pub const fn with_priority(mut self, on: bool) -> Capabilities {
+        self.priority = on;
+        self
+    }
+
+    /// The backend's name: `select`, `poll`, `epoll`, `kqueue`.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The [`Mode`]s `add` and `modify` accept.
+    pub const fn modes(&self) -> ModeSet {
+        self.modes
+    }
+
     /// Whether `mode` is accepted by `add` and `modify`.
-    pub fn supports(&self, mode: Mode) -> bool {
-        self.modes[mode as usize]
+    pub const fn supports(&self, mode: Mode) -> bool {
+        self.modes.contains(mode)
     }
 
     /// The accepted modes, in [`Mode::ALL`] order.
-    pub fn supported_modes(&self) -> impl Iterator<Item = Mode> + '_ {
-        Mode::ALL.into_iter().filter(|m| self.supports(*m))
+    pub fn supported_modes(&self) -> impl Iterator<Item = Mode> + use<> {
+        self.modes.iter()
+    }
+
+    /// The largest fd `add` accepts, or `None` when only the process's fd limit applies.
+    pub const fn max_fd(&self) -> Option<RawFd> {
+        self.max_fd
+    }
+
+    /// The finest timeout the syscall honours; shorter timeouts are rounded up to it.
+    pub const fn timeout_precision(&self) -> Duration {
+        self.timeout_precision
+    }
+
+    /// Whether pending socket errors are reported as [`Event::is_error`](crate::Event::is_error)
+    /// (select cannot see them without consuming them).
+    pub const fn reports_errors(&self) -> bool {
+        self.reports_errors
+    }
+
+    /// Whether a hang-up is reported while data is still queued. Where it is not (select;
+    /// poll without `POLLRDHUP`), a hang-up shows as readable until the data is read and
+    /// as readable + hang-up from then on.
+    pub const fn early_hangup(&self) -> bool {
+        self.early_hangup
+    }
+
+    /// Whether [`Interest::PRIORITY`](crate::Interest::PRIORITY) is accepted (else `add`
+    /// and `modify` refuse it with `Unsupported`).
+    pub const fn priority(&self) -> bool {
+        self.priority
     }
 }

@@ -72,7 +72,7 @@ impl Config {
                 io::ErrorKind::Unsupported,
                 format!(
                     "backend `{}` does not support mode `{}` (it supports: {})",
-                    caps.name,
+                    caps.name(),
                     self.mode,
                     modes.join(", ")
                 ),

@@ -165,36 +165,36 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     }
 
     fn dispatch(&mut self, event: Event) {
-        if event.key == LISTENER {
+        if event.key() == LISTENER {
             self.listener_armed = false;
             self.accept();
             return;
         }
         let mode = self.mode();
-        let Some(conn) = self.conns.get_mut(event.key) else {
+        let Some(conn) = self.conns.get_mut(event.key()) else {
             return; // Closed earlier in this batch.
         };
         if mode == Mode::Oneshot {
             conn.armed = false;
         }
-        let reads = if mode == Mode::Edge || event.hangup { READ_BUDGET } else { 1 };
+        let reads = if mode == Mode::Edge || event.is_hangup() { READ_BUDGET } else { 1 };
         let result = self.on_event(event, reads);
-        self.settle(event.key, result);
+        self.settle(event.key(), result);
     }
 
     fn on_event(&mut self, event: Event, reads: usize) -> io::Result<()> {
         let stats = &self.stats.loops()[self.index];
-        let conn = &mut self.conns[event.key];
-        if event.error
+        let conn = &mut self.conns[event.key()];
+        if event.is_error()
             && let Some(e) = conn.stream.take_error()?
         {
             return Err(e);
         }
-        if event.writable {
+        if event.is_writable() {
             conn_io::flush(conn, stats, self.now)?;
         }
-        if event.readable || event.hangup {
-            self.read(event.key, reads)?;
+        if event.is_readable() || event.is_hangup() {
+            self.read(event.key(), reads)?;
         }
         Ok(())
     }

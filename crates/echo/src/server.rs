@@ -59,7 +59,7 @@ impl<P, H: Protocol> fmt::Debug for Server<P, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
             .field("local_addr", &self.local_addr)
-            .field("backend", &self.capabilities.name)
+            .field("backend", &self.capabilities.name())
             .field("loops", &self.loops.len())
             .finish_non_exhaustive()
     }

@@ -1,12 +1,12 @@
 //! The loop's socket syscalls, one place each: `accept`, `read` and `write` (where tests
-//! inject faults, see [`multipoll_core::fault`]), and `ioctl(FIONREAD)`, which the
-//! standard library and socket2 do not wrap for us.
+//! inject faults, see [`multipoll_core::fault`]), and `ioctl(FIONREAD)` (core's, shared
+//! with the backends' hang-up probe).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use multipoll::sys::cvt;
+use multipoll_core::backend::sys;
 use multipoll_core::fault::{self, Call};
 
 /// Accepts one connection (`accept4` with `SOCK_CLOEXEC` on Linux, as std does).
@@ -32,8 +32,5 @@ pub(crate) fn write(mut stream: &TcpStream, data: &[u8]) -> io::Result<usize> {
 ///
 /// Shutdown answers exactly these bytes: "what the server had received" when it began.
 pub(crate) fn bytes_readable(fd: BorrowedFd<'_>) -> io::Result<usize> {
-    let mut queued: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one c_int through the pointer, which points to `queued`.
-    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD as _, &mut queued) })?;
-    Ok(usize::try_from(queued).unwrap_or(0))
+    sys::bytes_queued(fd.as_raw_fd())
 }

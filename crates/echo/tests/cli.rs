@@ -56,7 +56,7 @@ fn unknown_backend() -> io::Result<()> {
 
 #[test]
 fn unavailable_backend() -> io::Result<()> {
-    let Some(missing) = Backend::ALL.into_iter().find(|b| !b.is_available()) else {
+    let Some(missing) = Backend::ALL.iter().copied().find(|b| !b.is_available()) else {
         return Ok(()); // Every backend is here (a BSD with all features).
     };
     usage_error(&["--backend", missing.name()], "not available")

@@ -24,7 +24,7 @@
 //! - **Closed fds.** The kernel forgets a closed fd by itself (unless a `dup` of it is
 //!   still open). The table then holds a stale entry; an `add` of the reused fd number
 //!   asks the kernel, and succeeds if the kernel no longer knows the fd.
-//! - **Notify** is an `eventfd` (the shared [`multipoll_core::notify::Notifier`])
+//! - **Notify** is an `eventfd` (the shared [`multipoll_core::backend::notify::Notifier`])
 //!   registered level-triggered; its events never reach the caller.
 //!
 //! ```
@@ -60,11 +60,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use multipoll_core::fault::{self, Call};
-use multipoll_core::notify::Notifier;
-use multipoll_core::sys::{self as core_sys, Deadline, Readiness};
-use multipoll_core::table::{FdTable, lock};
+use multipoll_core::backend::notify::Notifier;
+use multipoll_core::backend::sys::{self as core_sys, Deadline, Readiness};
+use multipoll_core::backend::EventsExt;
+use multipoll_core::backend::table::{FdTable, lock};
 
-pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, Poller};
+pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
 
 #[derive(Clone, Copy, Debug)]
 struct Registration {
@@ -85,10 +86,11 @@ pub struct Epoll {
 fn event_mask(interest: Interest, mode: Mode) -> u32 {
     // POLL* and EPOLL* bits are equal on Linux, so the shared mapping applies.
     let mut bits = Readiness::poll_bits(interest) as u16 as u32;
-    match mode {
-        Mode::Level => {}
-        Mode::Edge => bits |= libc::EPOLLET as u32,
-        Mode::Oneshot => bits |= libc::EPOLLONESHOT as u32,
+    if mode.is_edge() {
+        bits |= libc::EPOLLET as u32;
+    }
+    if mode.is_oneshot() {
+        bits |= libc::EPOLLONESHOT as u32;
     }
     bits
 }
@@ -100,7 +102,7 @@ fn to_event(bits: u32, reg: Registration) -> Event {
     // server: it needs none of the general mapping's cases (hang-up, error, interest
     // filtering), which cost ~50 instructions per event (callgrind). Same result.
     if bits == libc::EPOLLIN as u32 && reg.interest.is_readable() {
-        return Event { readable: true, ..Event::new(reg.key) };
+        return Event::new(reg.key).with_readable(true);
     }
     Readiness::from_poll_bits(bits as i32).to_event(reg.key, reg.interest)
 }
@@ -108,25 +110,18 @@ fn to_event(bits: u32, reg: Registration) -> Event {
 const _: () = {
     assert!(libc::EPOLLIN == libc::POLLIN as i32 && libc::EPOLLOUT == libc::POLLOUT as i32);
     assert!(libc::EPOLLHUP == libc::POLLHUP as i32 && libc::EPOLLERR == libc::POLLERR as i32);
-    assert!(libc::EPOLLRDHUP == libc::POLLRDHUP as i32);
+    assert!(libc::EPOLLRDHUP == libc::POLLRDHUP as i32 && libc::EPOLLPRI == libc::POLLPRI as i32);
 };
 
 impl Epoll {
     const NAME: &'static str = "epoll";
 
     fn caps(&self) -> Capabilities {
-        Capabilities {
-            name: Self::NAME,
-            modes: [true, true, true],
-            max_fd: None,
-            timeout_precision: if self.pwait2 {
-                Duration::from_nanos(1)
-            } else {
-                Duration::from_millis(1)
-            },
-            reports_errors: true,
-            early_hangup: true,
-        }
+        let precision =
+            if self.pwait2 { Duration::from_nanos(1) } else { Duration::from_millis(1) };
+        Capabilities::new(Self::NAME, ModeSet::of(Mode::ALL))
+            .with_timeout_precision(precision)
+            .with_priority(true)
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, mask: u32) -> io::Result<()> {
@@ -239,7 +234,7 @@ impl Poller for Epoll {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&self.caps(), key, mode)?;
+        core_sys::check_registration(&self.caps(), key, interest, mode)?;
         let fd = fd.as_raw_fd();
         let mut table = lock(&self.table);
         if table.get(fd).is_some_and(|r| r.interest.is_none()) {
@@ -265,7 +260,7 @@ impl Poller for Epoll {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&self.caps(), key, mode)?;
+        core_sys::check_registration(&self.caps(), key, interest, mode)?;
         let fd = fd.as_raw_fd();
         let mut table = lock(&self.table);
         let entry = table.get_mut(fd).ok_or_else(|| core_sys::not_registered(fd))?;

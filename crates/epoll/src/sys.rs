@@ -4,7 +4,7 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 
-use multipoll_core::sys::cvt;
+use multipoll_core::backend::sys::cvt;
 
 /// `epoll_create1(EPOLL_CLOEXEC)`.
 pub(crate) fn epoll_create() -> io::Result<OwnedFd> {

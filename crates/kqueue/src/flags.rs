@@ -52,7 +52,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use multipoll_core::sys::{self, Readiness};
+use multipoll_core::backend::sys::{self, Readiness};
 use multipoll_core::{Event, Interest, Mode};
 
 /// The `EV_*` bits used here. They are equal on every BSD and macOS; `sys.rs` asserts that
@@ -140,6 +140,9 @@ impl Kevent {
             writable: self.filter == Some(Filter::Write) || failed,
             hangup: eof,
             error: eof && self.fflags != 0 || failed,
+            // Priority interest is refused (`Capabilities::priority` is false): no
+            // `EVFILT_EXCEPT`/`NOTE_OOB` knote is ever made.
+            priority: false,
             closed: false,
         }
     }
@@ -220,12 +223,17 @@ impl Change {
     }
 }
 
+/// `EV_CLEAR` for the edge modes, `EV_DISPATCH` for the oneshot ones (both for
+/// `EdgeOneshot`: the knote resets its state on delivery and is disabled until re-armed).
 fn mode_flags(mode: Mode) -> u16 {
-    match mode {
-        Mode::Level => 0,
-        Mode::Edge => ev::CLEAR,
-        Mode::Oneshot => ev::DISPATCH,
+    let mut flags = 0;
+    if mode.is_edge() {
+        flags |= ev::CLEAR;
     }
+    if mode.is_oneshot() {
+        flags |= ev::DISPATCH;
+    }
+    flags
 }
 
 /// A short changelist on the stack: one `add`/`modify`/`delete` needs at most two changes
@@ -363,7 +371,7 @@ impl Entry {
         if !self.reg.wants(filter) {
             return None;
         }
-        if self.reg.mode == Mode::Oneshot {
+        if self.reg.mode.is_oneshot() {
             if self.armed {
                 self.armed = false;
                 self.round = round;

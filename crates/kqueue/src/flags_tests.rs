@@ -29,7 +29,7 @@ use Filter::{Read, Write};
 
 #[test]
 fn add_table() {
-    for mode in Mode::ALL {
+    for &mode in Mode::ALL {
         let plan_add = |i| actions(&plan(FD, None, Some(reg(5, i, mode))));
         assert_eq!(plan_add(Interest::READABLE), [(Read, Add(mode), 5)]);
         assert_eq!(plan_add(Interest::WRITABLE), [(Write, Add(mode), 5)]);
@@ -55,7 +55,7 @@ fn delete_table() {
 fn modify_same_mode_readds_in_place() {
     // New key, same interest and mode: one EV_ADD|EV_ENABLE per knote (updates udata and
     // re-arms a oneshot), no delete.
-    for mode in Mode::ALL {
+    for &mode in Mode::ALL {
         let old = reg(1, Interest::BOTH, mode);
         let new = reg(2, Interest::BOTH, mode);
         assert_eq!(
@@ -148,11 +148,11 @@ fn events_follow_interest() {
     let mut both = Entry::new(reg(4, Interest::BOTH, Mode::Level));
     let mut read = Entry::new(reg(4, Interest::READABLE, Mode::Level));
     let e = both.on_kevent(&kev(Write, ev::EOF, 0), 1).unwrap();
-    assert!(e.writable && e.readable && e.hangup && e.key == 4);
+    assert!(e.is_writable() && e.is_readable() && e.is_hangup() && e.key() == 4);
     // A write knote of a registration that no longer wants writes is stale.
     assert_eq!(read.on_kevent(&kev(Write, 0, 0), 1), None);
     let e = read.on_kevent(&kev(Read, ev::EOF, 1), 1).unwrap();
-    assert_eq!((e.readable, e.writable, e.hangup, e.error), (true, false, true, true));
+    assert_eq!((e.is_readable(), e.is_writable(), e.is_hangup(), e.is_error()), (true, false, true, true));
     let mut none = Entry::new(reg(4, Interest::NONE, Mode::Level));
     assert_eq!(none.on_kevent(&kev(Read, 0, 0), 1), None, "NONE is silent");
     let unknown = Kevent { filter: None, ..kev(Read, 0, 0) };
@@ -176,7 +176,7 @@ fn oneshot_both_reports_once_per_arming() {
     let mut e = Entry::new(reg(8, Interest::BOTH, Mode::Oneshot));
     // Round 1: the read knote fires (the kernel disabled it, EV_DISPATCH).
     let ev1 = e.on_kevent(&kev(Read, 0, 0), 1).unwrap();
-    assert!(ev1.readable && !ev1.writable);
+    assert!(ev1.is_readable() && !ev1.is_writable());
     assert!(!e.armed);
     // Round 2, another waiter or a later wait: the write knote, still enabled, fires once
     // (and the kernel disables it); it is stale.
@@ -189,7 +189,7 @@ fn oneshot_both_reports_once_per_arming() {
         [(Read, Add(Mode::Oneshot), 8), (Write, Add(Mode::Oneshot), 8)]
     );
     let mut e = Entry::new(r);
-    assert!(e.on_kevent(&kev(Write, 0, 0), 3).unwrap().writable);
+    assert!(e.on_kevent(&kev(Write, 0, 0), 3).unwrap().is_writable());
     assert_eq!(e.on_kevent(&kev(Read, 0, 0), 4), None);
 }
 
@@ -198,7 +198,7 @@ fn oneshot_both_directions_in_one_round_are_one_report() {
     let mut e = Entry::new(reg(8, Interest::BOTH, Mode::Oneshot));
     let r = e.on_kevent(&kev(Read, 0, 0), 5).unwrap();
     let w = e.on_kevent(&kev(Write, 0, 0), 5).unwrap();
-    assert!(r.readable && w.writable && r.key == w.key, "merged by key later");
+    assert!(r.is_readable() && w.is_writable() && r.key() == w.key(), "merged by key later");
     assert_eq!(e.on_kevent(&kev(Read, 0, 0), 6), None);
 }
 

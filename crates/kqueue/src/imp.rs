@@ -5,23 +5,20 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use multipoll_core::notify::Notifier;
-use multipoll_core::sys::{self as core_sys, Deadline};
-use multipoll_core::table::{FdTable, lock};
-use multipoll_core::{Capabilities, Events, Interest, Mode, Poller, RESERVED_KEY};
+use multipoll_core::backend::notify::Notifier;
+use multipoll_core::backend::sys::{self as core_sys, Deadline};
+use multipoll_core::backend::table::{FdTable, lock};
+use multipoll_core::backend::EventsExt;
+use multipoll_core::{Capabilities, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
 
 use crate::flags::{self, Change, Entry, Filter, Kevent, Registration};
 use crate::sys::{self, EventList};
 
-const CAPABILITIES: Capabilities = Capabilities {
-    name: "kqueue",
-    modes: [true, true, true],
-    max_fd: None,
-    // A timespec; the kernel rounds up to its tick.
-    timeout_precision: Duration::from_nanos(1),
-    reports_errors: true,
-    early_hangup: true,
-};
+// Every mode (`EV_CLEAR`, `EV_DISPATCH`, both); nanosecond timespec timeouts, rounded up by
+// the kernel to its tick. No priority interest: `EVFILT_EXCEPT` (FreeBSD) and
+// `EV_OOBAND`/`NOTE_OOB` (macOS) differ and cannot be run here, so `add` refuses it with
+// `Unsupported` rather than guess.
+const CAPABILITIES: Capabilities = Capabilities::new("kqueue", ModeSet::of(Mode::ALL));
 
 /// How `notify` wakes a waiter.
 #[derive(Debug)]
@@ -174,7 +171,7 @@ impl Poller for Kqueue {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&CAPABILITIES, key, mode)?;
+        core_sys::check_registration(&CAPABILITIES, key, interest, mode)?;
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
         if let Some(&old) = table.fds.get(raw) {
@@ -202,7 +199,7 @@ impl Poller for Kqueue {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&CAPABILITIES, key, mode)?;
+        core_sys::check_registration(&CAPABILITIES, key, interest, mode)?;
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
         let entry = table.fds.get_mut(raw).ok_or_else(|| core_sys::not_registered(raw))?;

@@ -29,7 +29,7 @@
 //! - **`EV_RECEIPT`** on every change: the kernel returns one receipt per change with its
 //!   errno, in place, without draining pending events. So an error is attributed to its
 //!   change; `EEXIST`/`ENOENT`/`EBADF`/`EINVAL` become the contract's kinds
-//!   ([`multipoll_core::sys::registration_error`]); a failure part-way is rolled back.
+//!   ([`multipoll_core::backend::sys::registration_error`]); a failure part-way is rolled back.
 //! - **Events.** `EV_EOF` is a hang-up (and readable, since a read returns end of file at
 //!   once); with a nonzero `fflags` (the socket error) it is also an error.
 //! - **Several waiters.** Each `wait` enters the kernel with its own buffer, kept in the
@@ -42,7 +42,7 @@
 //! - **notify** triggers an `EVFILT_USER` knote with `EV_CLEAR` (notifies before a wait
 //!   coalesce; it is never reported as an event). FreeBSD, macOS, DragonFly and NetBSD 10+
 //!   have it, and OpenBSD since 7.8; where the kernel refuses it (older NetBSD and OpenBSD)
-//!   `new` falls back to [`multipoll_core::notify::Notifier`], a pipe watched for reading.
+//!   `new` falls back to [`multipoll_core::backend::notify::Notifier`], a pipe watched for reading.
 //!   `kevent` is not on any system's list of async-signal-safe functions (FreeBSD's
 //!   sigaction(2) counts everything not listed as unsafe), although it is a bare system
 //!   call with no user-space lock: calling `notify` from a signal handler relies on that.
@@ -100,7 +100,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
 
-pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, Poller};
+pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
 
 cfg_if::cfg_if! {
     if #[cfg(any(

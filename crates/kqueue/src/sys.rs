@@ -15,7 +15,7 @@ use std::time::Duration;
 use std::{mem, ptr};
 
 use multipoll_core::fault::{self, Call};
-use multipoll_core::sys::{cvt, timeout_timespec};
+use multipoll_core::backend::sys::{cvt, timeout_timespec};
 
 use crate::flags::{self, Change, Filter, Kevent, ev};
 
@@ -180,7 +180,7 @@ fn submit(
 /// undocumented (if universal) property here; the pipe of [`Notifier`] is the documented
 /// alternative (`write` is in both lists).
 ///
-/// [`Notifier`]: multipoll_core::notify::Notifier
+/// [`Notifier`]: multipoll_core::backend::notify::Notifier
 pub(crate) fn trigger(kq: BorrowedFd<'_>) -> io::Result<()> {
     fault::inject(Call::Notify)?;
     let mut k = to_libc(&Change::user_wake());

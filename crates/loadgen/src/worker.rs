@@ -113,18 +113,18 @@ pub(crate) fn run(
         poller.wait(&mut events, Some(wake - now))?;
         let before = tally.counted;
         for event in &events {
-            let (conn, _) = &mut conns[event.key];
+            let (conn, _) = &mut conns[event.key()];
             if conn.dead {
                 continue;
             }
             let now = Instant::now();
-            let result = if event.readable || event.hangup || event.error {
+            let result = if event.is_readable() || event.is_hangup() || event.is_error() {
                 conn.on_readable(now, &mut buf, &mut tally)
             } else {
                 conn.fill(now, &mut buf)
             };
             last_progress = now;
-            settle(&poller, event.key, conn, result, &mut failures, shared)?;
+            settle(&poller, event.key(), conn, result, &mut failures, shared)?;
         }
         if tally.counted > before {
             shared.counted.fetch_add(tally.counted - before, Ordering::Relaxed);

@@ -20,7 +20,10 @@ pub trait WithPoller {
 /// `FromStr`/`Display` use the lower-case names `select`, `poll`, `epoll`, `kqueue`. Each
 /// variant names a poller type of this crate, present where its feature is on and the
 /// target has its syscall ([`Backend::is_available`]).
+///
+/// More backends will come (io_uring is next): match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Backend {
     /// `select(2)`: the `Select` poller (feature `select`).
     Select,
@@ -34,7 +37,8 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend multipoll has, available here or not.
-    pub const ALL: [Backend; 4] = [Backend::Select, Backend::Poll, Backend::Epoll, Backend::Kqueue];
+    pub const ALL: &'static [Backend] =
+        &[Backend::Select, Backend::Poll, Backend::Epoll, Backend::Kqueue];
 
     /// The backend's lower-case name.
     pub const fn name(self) -> &'static str {
@@ -52,16 +56,14 @@ impl Backend {
         match self {
             Backend::Select => cfg!(has_select),
             Backend::Poll => cfg!(has_poll),
-            Backend::Epoll => {
-                cfg!(has_epoll)
-            }
+            Backend::Epoll => cfg!(has_epoll),
             Backend::Kqueue => cfg!(has_kqueue),
         }
     }
 
     /// The backends this build has, in [`Backend::ALL`] order.
     pub fn available() -> impl Iterator<Item = Backend> {
-        Backend::ALL.into_iter().filter(|b| b.is_available())
+        Backend::ALL.iter().copied().filter(|b| b.is_available())
     }
 
     /// The backend of [`DefaultPoller`](crate::DefaultPoller).
@@ -93,7 +95,7 @@ impl Backend {
     /// impl WithPoller for Name {
     ///     type Output = std::io::Result<&'static str>;
     ///     fn run<P: Poller + 'static>(self) -> Self::Output {
-    ///         Ok(P::new()?.capabilities().name)
+    ///         Ok(P::new()?.capabilities().name())
     ///     }
     /// }
     ///
@@ -123,14 +125,18 @@ impl Backend {
 
     /// The error for a backend that is not in this build.
     pub(crate) fn unavailable(name: &str) -> io::Error {
-        let available: Vec<&str> = Backend::available().map(Backend::name).collect();
         io::Error::new(
             io::ErrorKind::Unsupported,
             format!(
                 "backend `{name}` is not available in this build (available: {})",
-                available.join(", ")
+                Backend::available_names()
             ),
         )
+    }
+
+    /// The names of [`Backend::available`], for error messages.
+    fn available_names() -> String {
+        Backend::available().map(Backend::name).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -145,11 +151,10 @@ impl FromStr for Backend {
 
     /// Parses a backend name; fails for unknown names and for backends not in this build.
     fn from_str(s: &str) -> io::Result<Backend> {
-        let Some(backend) = Backend::ALL.into_iter().find(|b| b.name() == s) else {
-            let available: Vec<&str> = Backend::available().map(Backend::name).collect();
+        let Some(&backend) = Backend::ALL.iter().find(|b| b.name() == s) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("unknown backend `{s}` (available: {})", available.join(", ")),
+                format!("unknown backend `{s}` (available: {})", Backend::available_names()),
             ));
         };
         if backend.is_available() { Ok(backend) } else { Err(Backend::unavailable(s)) }

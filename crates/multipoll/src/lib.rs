@@ -43,9 +43,7 @@ mod backend;
 
 pub use any::AnyPoller;
 pub use backend::{Backend, WithPoller};
-pub use multipoll_core::{
-    Capabilities, Event, Events, Interest, Mode, Poller, RESERVED_KEY, emulated, notify, sys,
-};
+pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
 
 #[cfg(has_epoll)]
 pub use multipoll_epoll::Epoll;

@@ -41,7 +41,7 @@ fn any_poller_reports_its_backend() -> io::Result<()> {
     for b in Backend::available() {
         let p = AnyPoller::new(b)?;
         assert_eq!(p.backend(), b);
-        assert_eq!(p.capabilities().name, b.name());
+        assert_eq!(p.capabilities().name(), b.name());
     }
     Ok(())
 }

@@ -22,7 +22,7 @@ fn each_backend(check: impl Fn(&AnyPoller) -> io::Result<()>) -> io::Result<()> 
 }
 
 fn keys(events: &Events) -> Vec<usize> {
-    events.iter().map(|e| e.key).collect()
+    events.iter().map(|e| e.key()).collect()
 }
 
 #[test]

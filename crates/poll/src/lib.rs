@@ -4,7 +4,7 @@
 //! kernel scans all of it, so a wait costs O(registered fds), not O(ready fds). In return
 //! it runs on every Unix and has no fd-number limit (unlike `select`).
 //!
-//! The registrations live in user space, in [`multipoll_core::emulated::Emulated`], which
+//! The registrations live in user space, in [`multipoll_core::backend::emulated::Emulated`], which
 //! also emulates [`Mode::Oneshot`] and rebuilds the `pollfd` array only when the watched
 //! set changed. This crate is only the syscall: lay out the `pollfd` array, call `poll`,
 //! read `revents`. [`Mode::Edge`] is `Unsupported`: `poll` has no notion of "new since
@@ -40,8 +40,8 @@ use std::os::fd::RawFd;
 use std::time::Duration;
 
 pub use multipoll_core::Interest;
-use multipoll_core::emulated::{Emulated, ReadinessSyscall};
-use multipoll_core::sys::{self, Readiness, cvt};
+use multipoll_core::backend::emulated::{Emulated, ReadinessSyscall};
+use multipoll_core::backend::sys::{self, Readiness, cvt};
 
 pub use multipoll_core::{Capabilities, Event, Events, Mode, Poller};
 

@@ -3,7 +3,7 @@
 //! The oldest readiness call and the most portable. Like `poll` it keeps nothing in the
 //! kernel: each call passes its bit sets (read and write) and the kernel scans every bit
 //! below `nfds`, so a wait costs O(highest registered fd). The registrations live in user
-//! space in [`multipoll_core::emulated::Emulated`], which also emulates
+//! space in [`multipoll_core::backend::emulated::Emulated`], which also emulates
 //! [`Mode::Oneshot`]; [`Mode::Edge`] is `Unsupported`.
 //!
 //! # `FD_SETSIZE`, done right
@@ -23,13 +23,15 @@
 //!   registered sets before every call.
 //! - The timeout is a `timeval`: microseconds, rounded up.
 //! - `select` has no hang-up bit: a readable fd with no queued bytes is reported as a
-//!   hang-up (`FIONREAD`, see [`multipoll_core::sys::peer_closed`]). Pending socket errors
+//!   hang-up (`FIONREAD`, see [`multipoll_core::backend::sys::peer_closed`]). Pending socket errors
 //!   show only as readable/writable (reading `SO_ERROR` would consume them), so
 //!   [`Capabilities::reports_errors`] is false.
-//! - `exceptfds` is not watched. Its common use, TCP urgent (out-of-band) data, is not
-//!   readable: without `SO_OOBINLINE`, `read(2)` does not return it, so reporting it would
-//!   make a level-triggered loop spin on `EAGAIN`. As on every backend, urgent data alone
-//!   reports nothing (conformance: `urgent_data_alone_is_not_readable`).
+//! - `exceptfds` is watched only for registrations with [`Interest::PRIORITY`] (and
+//!   passed as null when none has it): TCP urgent (out-of-band) data is reported as
+//!   priority there, never as readable — without `SO_OOBINLINE`, `read(2)` does not return
+//!   it, so reporting it as readable would make a level-triggered loop spin on `EAGAIN`.
+//!   As on every backend, urgent data alone reports nothing to a readable registration
+//!   (conformance: `urgent_data_alone_is_not_readable`, `priority_on_urgent_data`).
 //! - A registered fd closed without `delete` makes the whole call fail with `EBADF`. The
 //!   backend then finds the closed fds (`fcntl(F_GETFD)` on each), reports each once as an
 //!   error, forgets it and keeps serving the rest.
@@ -60,10 +62,10 @@ use std::os::fd::RawFd;
 use std::ptr;
 use std::time::Duration;
 
-use multipoll_core::emulated::{Emulated, ReadinessSyscall};
-use multipoll_core::sys::{self, Readiness, cvt};
+use multipoll_core::backend::emulated::{Emulated, ReadinessSyscall};
+use multipoll_core::backend::sys::{self, Readiness, cvt};
 
-pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, Poller};
+pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
 
 use fdset::FdSet;
 
@@ -73,10 +75,12 @@ pub type Select = Emulated<SelectSyscall>;
 /// The `select(2)` call and its bit sets.
 #[derive(Debug, Default)]
 pub struct SelectSyscall {
-    /// What to watch, read and write sets (rebuilt on registration changes) ...
-    want: [FdSet; 2],
+    /// What to watch, read, write and except sets (rebuilt on registration changes) ...
+    want: [FdSet; 3],
     /// ... and the copies the kernel overwrites on each call.
-    got: [FdSet; 2],
+    got: [FdSet; 3],
+    /// Whether any registration wants priority data: if none does, `exceptfds` is null.
+    except: bool,
     fds: Vec<RawFd>,
     wake: RawFd,
     nfds: libc::c_int,
@@ -86,6 +90,8 @@ pub struct SelectSyscall {
 
 const READ: usize = 0;
 const WRITE: usize = 1;
+/// `exceptfds`: urgent (out-of-band) data, for [`Interest::PRIORITY`] only.
+const EXCEPT: usize = 2;
 
 impl ReadinessSyscall for SelectSyscall {
     const NAME: &'static str = "select";
@@ -109,7 +115,12 @@ impl ReadinessSyscall for SelectSyscall {
         self.want[READ].insert(wake);
         self.wake = wake;
         self.fds.clear();
+        self.except = false;
         for &(fd, interest) in fds {
+            if interest.is_priority() {
+                self.want[EXCEPT].insert(fd);
+                self.except = true;
+            }
             if interest.is_readable() {
                 self.want[READ].insert(fd);
             }
@@ -129,12 +140,13 @@ impl ReadinessSyscall for SelectSyscall {
         }
         let mut tv = timeout.map(sys::timeout_timeval);
         let tv_ptr = tv.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
-        let [r, w] = &mut self.got;
-        // SAFETY: both sets hold at least `nfds` bits in the kernel's fd_mask layout
-        // (`FdSet::reset` sized them), exceptfds is null (not watched), and `tv_ptr` is null
-        // or points to a live timeval.
+        let [r, w, e] = &mut self.got;
+        let e_ptr = if self.except { e.as_mut_ptr() } else { ptr::null_mut() };
+        // SAFETY: every set passed holds at least `nfds` bits in the kernel's fd_mask layout
+        // (`FdSet::reset` sized them), exceptfds is one of them or null (no registration
+        // wants priority data), and `tv_ptr` is null or points to a live timeval.
         let res = cvt(unsafe {
-            libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), ptr::null_mut(), tv_ptr)
+            libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), e_ptr, tv_ptr)
         });
         match res {
             Ok(_) => Ok(()),
@@ -167,6 +179,7 @@ impl ReadinessSyscall for SelectSyscall {
             writable: self.got[WRITE].contains(fd),
             hangup: readable && sys::peer_closed(fd),
             error: false,
+            priority: self.except && self.got[EXCEPT].contains(fd),
             closed: false,
         }
     }

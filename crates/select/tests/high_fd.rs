@@ -45,7 +45,7 @@ fn fd_above_fd_setsize() -> io::Result<()> {
 
     let poller = Select::new()?;
     let res = poller.add(reader.as_fd(), 1, Interest::READABLE, Mode::Level);
-    match poller.capabilities().max_fd {
+    match poller.capabilities().max_fd() {
         Some(max) => {
             assert!(max < 3000);
             assert_eq!(res.unwrap_err().kind(), io::ErrorKind::InvalidInput);
@@ -60,12 +60,12 @@ fn fd_above_fd_setsize() -> io::Result<()> {
 
     writer.write_all(b"high")?;
     poller.wait(&mut events, Some(Duration::from_secs(5)))?;
-    let keys: Vec<usize> = events.iter().filter(|e| e.readable).map(|e| e.key).collect();
+    let keys: Vec<usize> = events.iter().filter(|e| e.is_readable()).map(|e| e.key()).collect();
     assert_eq!(keys, [1]);
 
     low_writer.write_all(b"low")?;
     poller.wait(&mut events, Some(Duration::from_secs(5)))?;
-    let mut keys: Vec<usize> = events.iter().filter(|e| e.readable).map(|e| e.key).collect();
+    let mut keys: Vec<usize> = events.iter().filter(|e| e.is_readable()).map(|e| e.key()).collect();
     keys.sort();
     assert_eq!(keys, [1, 2]);
     Ok(())

@@ -180,8 +180,8 @@ impl Swarm {
         self.poller.wait(&mut self.events, Some(deadline - now))?;
         let events: Vec<_> = self.events.iter().copied().collect();
         for event in events {
-            let readable = event.readable || event.hangup || event.error;
-            self.serve(event.key, event.writable, readable, closing)?;
+            let readable = event.is_readable() || event.is_hangup() || event.is_error();
+            self.serve(event.key(), event.is_writable(), readable, closing)?;
         }
         Ok(())
     }

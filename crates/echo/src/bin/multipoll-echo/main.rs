@@ -74,7 +74,7 @@ fn serve<P: Poller + 'static>(cli: &Cli, config: Config) -> io::Result<()> {
     println!(
         "multipoll-echo listening on {} (backend {}, mode {}, {} thread{})",
         server.local_addr(),
-        server.capabilities().name,
+        server.capabilities().name(),
         config.mode,
         config.threads,
         if config.threads == 1 { "" } else { "s" }

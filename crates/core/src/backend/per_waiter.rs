@@ -10,7 +10,7 @@
 use std::io;
 use std::sync::{Mutex, TryLockError};
 
-use crate::table::lock;
+use crate::backend::table::lock;
 
 /// One `T` per thread in `wait`: the first waiter's costs one uncontended try-lock; a
 /// concurrent waiter takes a spare, created on first need and kept for the next time.

@@ -27,7 +27,7 @@ minus_one!(i8 i16 i32 i64 isize);
 /// Every syscall in multipoll goes through this, right at the `unsafe` call:
 ///
 /// ```
-/// use multipoll_core::sys::cvt;
+/// use multipoll_core::backend::sys::cvt;
 /// // SAFETY: getpid has no preconditions.
 /// let pid = cvt(unsafe { libc::getpid() }).unwrap();
 /// assert!(pid > 0);
@@ -117,8 +117,14 @@ pub fn timeout_timeval(t: Duration) -> libc::timeval {
 }
 
 /// Checks what every backend checks before `add`/`modify`: the key is not
-/// [`RESERVED_KEY`] and the backend can do `mode`.
-pub fn check_registration(caps: &Capabilities, key: usize, mode: Mode) -> io::Result<()> {
+/// [`RESERVED_KEY`], the backend can do `mode` and `interest` (priority comes only with
+/// readable).
+pub fn check_registration(
+    caps: &Capabilities,
+    key: usize,
+    interest: Interest,
+    mode: Mode,
+) -> io::Result<()> {
     if key == RESERVED_KEY {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -131,9 +137,23 @@ pub fn check_registration(caps: &Capabilities, key: usize, mode: Mode) -> io::Re
             io::ErrorKind::Unsupported,
             format!(
                 "the {} backend cannot do {mode} mode (it supports: {})",
-                caps.name,
+                caps.name(),
                 modes.join(", ")
             ),
+        ));
+    }
+    if interest.is_priority() && !caps.priority() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("the {} backend cannot watch for priority (urgent) data", caps.name()),
+        ));
+    }
+    if interest.is_priority() && !interest.is_readable() {
+        // Alone, a hang-up (which every kernel reports unasked) would fit no flag the
+        // registration asked for, and a level-triggered wait would spin on it.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "Interest::PRIORITY extends READABLE: ask for READABLE | PRIORITY",
         ));
     }
     Ok(())
@@ -148,13 +168,13 @@ pub fn check_open(fd: RawFd) -> io::Result<()> {
 
 /// Checks `fd` against a backend's [`Capabilities::max_fd`].
 pub fn check_max_fd(caps: &Capabilities, fd: RawFd) -> io::Result<()> {
-    match caps.max_fd {
+    match caps.max_fd() {
         Some(max) if fd > max => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
                 "fd {fd} is above the {} backend's limit of {max} on this platform; \
                  use another backend or keep fds below the limit",
-                caps.name
+                caps.name()
             ),
         )),
         _ => Ok(()),
@@ -221,6 +241,8 @@ pub struct Readiness {
     pub hangup: bool,
     /// A socket error is pending.
     pub error: bool,
+    /// Urgent data is pending (`POLLPRI`, `exceptfds`).
+    pub priority: bool,
     /// The fd was closed while registered (`POLLNVAL`, `EBADF`).
     pub closed: bool,
 }
@@ -248,7 +270,7 @@ impl Readiness {
         let error = bit(libc::POLLERR);
         Readiness {
             // Not POLLPRI (urgent data): `read` does not return it, so a level-triggered
-            // loop told "readable" would spin on EAGAIN. `poll_bits` never asks for it.
+            // loop told "readable" would spin on EAGAIN. It is `priority` instead.
             readable: bit(libc::POLLIN) || hangup || error,
             // A hang-up or an error makes the next write fail at once instead of blocking.
             // Reporting it also keeps a level-triggered wait from spinning on a kernel
@@ -256,13 +278,14 @@ impl Readiness {
             writable: bit(libc::POLLOUT) || bit(libc::POLLHUP) || error,
             hangup,
             error,
+            priority: bit(libc::POLLPRI),
             closed: bit(libc::POLLNVAL),
         }
     }
 
     /// The `poll(2)` `events` bits that ask for `interest` (hang-up and error are always
-    /// reported by the kernel). Never `POLLPRI`: urgent data is not readable (see
-    /// [`Interest::READABLE`]).
+    /// reported by the kernel). `POLLPRI` only for [`Interest::PRIORITY`]: urgent data is
+    /// not readable (see [`Interest::READABLE`]).
     pub fn poll_bits(interest: Interest) -> i16 {
         let mut bits = 0;
         if interest.is_readable() {
@@ -270,6 +293,9 @@ impl Readiness {
         }
         if interest.is_writable() {
             bits |= libc::POLLOUT;
+        }
+        if interest.is_priority() {
+            bits |= libc::POLLPRI;
         }
         bits
     }
@@ -289,20 +315,20 @@ impl Readiness {
         if interest.is_none() {
             return Event::new(key);
         }
-        let wants =
-            self.readable && interest.is_readable() || self.writable && interest.is_writable();
+        let wants = self.readable && interest.is_readable()
+            || self.writable && interest.is_writable()
+            || self.priority && interest.is_priority();
         if !wants && !self.closed {
             return Event::new(key);
         }
-        Event {
-            key,
-            readable: self.readable && interest.is_readable(),
-            writable: self.writable && interest.is_writable(),
+        Event::new(key)
+            .with_readable(self.readable && interest.is_readable())
+            .with_writable(self.writable && interest.is_writable())
             // Only readable registrations hear of a hang-up: select cannot see one on a
             // write-only registration, and a writer learns of it from `EPIPE` anyway.
-            hangup: self.hangup && interest.is_readable(),
-            error: self.error || self.closed,
-        }
+            .with_hangup(self.hangup && interest.is_readable())
+            .with_error(self.error || self.closed)
+            .with_priority(self.priority && interest.is_priority())
     }
 }
 
@@ -317,13 +343,23 @@ impl Readiness {
 /// (`tcp_inq`), so with urgent data next its zero says nothing about end of file; then a
 /// peek decides (two more `recv` calls, only on that path).
 pub fn peer_closed(fd: RawFd) -> bool {
-    let mut queued: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one c_int through the pointer, which points to `queued`.
-    let r = unsafe { libc::ioctl(fd, libc::FIONREAD as _, &mut queued) };
-    if r == -1 || queued != 0 {
+    if !matches!(bytes_queued(fd), Ok(0)) {
         return false;
     }
     !is_listening(fd) && (!urgent_pending(fd) || peek_is_eof(fd))
+}
+
+/// How many bytes wait in `fd`'s receive buffer (`ioctl(FIONREAD)`), which neither the
+/// standard library nor socket2 wraps.
+///
+/// # Errors
+/// The ioctl's: `EINVAL` for a listening socket on Linux, `ENOTTY` for an fd without a
+/// queue.
+pub fn bytes_queued(fd: RawFd) -> io::Result<usize> {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which points to `queued`.
+    cvt(unsafe { libc::ioctl(fd, libc::FIONREAD as _, &mut queued) })?;
+    Ok(usize::try_from(queued).unwrap_or(0))
 }
 
 /// Whether an urgent (out-of-band) byte is waiting on `fd`. Any error (`EINVAL`: none is
@@ -438,18 +474,21 @@ mod tests {
         let r = Readiness::from_poll_bits(i32::from(libc::POLLHUP | libc::POLLERR));
         assert!(r.readable && r.writable && r.hangup && r.error);
         let r = Readiness::from_poll_bits(i32::from(libc::POLLPRI));
-        assert!(r.is_empty(), "urgent data alone is not readable: {r:?}");
+        assert!(r.priority && !r.readable, "urgent data alone is not readable: {r:?}");
+        assert!(r.to_event(3, Interest::READABLE).is_empty(), "nor reported to readers");
+        let ev = r.to_event(3, Interest::READABLE | Interest::PRIORITY);
+        assert!(ev.is_priority() && !ev.is_readable(), "{ev:?}");
         let r = Readiness::from_poll_bits(i32::from(libc::POLLNVAL));
         assert!(r.closed);
         let ev = r.to_event(3, Interest::READABLE);
-        assert!(ev.error && !ev.readable);
+        assert!(ev.is_error() && !ev.is_readable());
     }
 
     #[test]
     fn interest_filters_event() {
         let r = Readiness { readable: true, writable: true, ..Readiness::default() };
         let ev = r.to_event(1, Interest::WRITABLE);
-        assert!(ev.writable && !ev.readable);
+        assert!(ev.is_writable() && !ev.is_readable());
         assert!(r.to_event(1, Interest::NONE).is_empty());
         let w = Readiness { writable: true, ..Readiness::default() };
         assert!(w.to_event(1, Interest::READABLE).is_empty());

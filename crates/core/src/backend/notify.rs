@@ -8,7 +8,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::sys::cvt;
+use crate::backend::sys::cvt;
 
 /// A coalescing wake-up fd: readable while a wake is pending.
 #[derive(Debug)]
@@ -101,7 +101,7 @@ fn new_fds() -> io::Result<(OwnedFd, Option<OwnedFd>)> {
     // SAFETY: as above.
     let write = unsafe { OwnedFd::from_raw_fd(fds[1]) };
     for fd in [&read, &write] {
-        crate::sys::set_cloexec_nonblocking(fd.as_raw_fd())?;
+        crate::backend::sys::set_cloexec_nonblocking(fd.as_raw_fd())?;
     }
     Ok((read, Some(write)))
 }

@@ -17,11 +17,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::fault::{self, Call};
-use crate::notify::Notifier;
-use crate::per_waiter::PerWaiter;
-use crate::sys::{self, Deadline, Readiness};
-use crate::table::{FdTable, lock};
-use crate::{Capabilities, Events, Interest, Mode, Poller};
+use crate::backend::notify::Notifier;
+use crate::backend::EventsExt;
+use crate::backend::per_waiter::PerWaiter;
+use crate::backend::sys::{self, Deadline, Readiness};
+use crate::backend::table::{FdTable, lock};
+use crate::{Capabilities, Events, Interest, Mode, ModeSet, Poller};
 
 /// One readiness syscall that takes its interest set on every call (`poll`, `select`).
 ///
@@ -116,14 +117,12 @@ pub struct Emulated<S> {
 
 impl<S: ReadinessSyscall> Emulated<S> {
     fn capabilities_of() -> Capabilities {
-        Capabilities {
-            name: S::NAME,
-            modes: [true, true, false],
-            max_fd: S::max_fd(),
-            timeout_precision: S::TIMEOUT_PRECISION,
-            reports_errors: S::REPORTS_ERRORS,
-            early_hangup: S::EARLY_HANGUP,
-        }
+        Capabilities::new(S::NAME, ModeSet::of(&[Mode::Level, Mode::Oneshot]))
+            .with_max_fd(S::max_fd())
+            .with_timeout_precision(S::TIMEOUT_PRECISION)
+            .with_reports_errors(S::REPORTS_ERRORS)
+            .with_early_hangup(S::EARLY_HANGUP)
+            .with_priority(true)
     }
 
     /// Applies `change` under the table lock and wakes a blocked waiter if the set changed.
@@ -172,7 +171,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
             if readiness.closed {
                 table.entries.remove(fd);
                 changed = true;
-            } else if entry.mode == Mode::Oneshot {
+            } else if entry.mode.is_oneshot() {
                 entry.armed = false;
                 changed = true;
             }
@@ -255,7 +254,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         mode: Mode,
     ) -> io::Result<()> {
         let caps = Self::capabilities_of();
-        sys::check_registration(&caps, key, mode)?;
+        sys::check_registration(&caps, key, interest, mode)?;
         let raw = fd.as_raw_fd();
         sys::check_max_fd(&caps, raw)?;
         sys::check_open(raw)?;
@@ -276,7 +275,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        sys::check_registration(&Self::capabilities_of(), key, mode)?;
+        sys::check_registration(&Self::capabilities_of(), key, interest, mode)?;
         let raw = fd.as_raw_fd();
         self.change(|table| {
             let entry = table.entries.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
