@@ -353,7 +353,8 @@ fn check_wait<P: Poller>(
         }
         // Normalised: hang-up only where every backend must see it.
         seen.insert(e.key());
-        let normal = (e.is_readable(), e.is_writable() && !maybe_w, e.is_hangup() && hangup_certain);
+        let normal =
+            (e.is_readable(), e.is_writable() && !maybe_w, e.is_hangup() && hangup_certain);
         if normal != (false, false, false) {
             report.insert(e.key(), normal);
         }

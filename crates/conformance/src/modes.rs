@@ -102,6 +102,39 @@ pub fn edge_fires_once_per_arrival<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+/// Edge-oneshot: one report per arrival, and then none until `modify` re-arms it — not for
+/// new data either (that is what sets it apart from edge); a re-arm with data still
+/// queued reports it, so nothing that arrived while disarmed is lost. Where the backend
+/// cannot do it, `add` and `modify` say `Unsupported`.
+pub fn edge_oneshot_fires_once_until_rearmed<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    if !supports(&poller, Mode::EdgeOneshot)? {
+        poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+        let r = poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::EdgeOneshot);
+        expect_kind(r, io::ErrorKind::Unsupported, "modify to unsupported edge-oneshot mode");
+        return Ok(());
+    }
+    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::EdgeOneshot)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"y")?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+
+    poller.modify(b.as_fd(), 2, Interest::READABLE, Mode::EdgeOneshot)?;
+    expect_events(&poller, &mut events, &[Want::readable(2)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    assert_eq!(drain(&b)?, 2);
+    poller.modify(b.as_fd(), 3, Interest::READABLE, Mode::EdgeOneshot)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"z")?;
+    expect_events(&poller, &mut events, &[Want::readable(3)])?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    Ok(())
+}
+
 /// `modify` switches modes both ways: level to oneshot (reported once) and back to level
 /// (reported on every wait).
 pub fn modify_changes_mode<P: Poller>() -> io::Result<()> {

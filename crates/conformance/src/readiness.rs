@@ -16,8 +16,8 @@ use multipoll_core::backend::EventsExt;
 use multipoll_core::{Event, Events, Interest, Mode, Poller};
 
 use crate::util::{
-    QUIET, Want, close_with_reset, drain, expect_events, expect_no_events, pipe, send, send_urgent,
-    tcp_pair, unix_pair, urgent_byte, wait_checked,
+    QUIET, Want, close_with_reset, drain, expect_events, expect_kind, expect_no_events, pipe, send,
+    send_urgent, take_urgent, tcp_pair, unix_pair, urgent_byte, wait_checked,
 };
 
 /// A Unix socket with data queued is reported readable (only readable: no writable flag
@@ -224,6 +224,34 @@ pub fn urgent_data_alone_is_not_readable<P: Poller>() -> io::Result<()> {
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     assert_eq!(drain(&b)?, 1, "read returns the normal byte, not the urgent one");
+    Ok(())
+}
+
+/// With [`Interest::PRIORITY`] (beside readable), one TCP urgent byte is reported as
+/// priority — not readable, since `read` will not return it — for as long as it is
+/// pending in level mode, and no longer once it is read with `MSG_OOB`; normal data after
+/// it is plain readable. `PRIORITY` alone is `InvalidInput`; a backend without it says
+/// `Unsupported` (and its capabilities say so).
+pub fn priority_on_urgent_data<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
+    let interest = Interest::READABLE | Interest::PRIORITY;
+    if !poller.capabilities().priority() {
+        let r = poller.add(b.as_fd(), 1, interest, Mode::Level);
+        expect_kind(r, io::ErrorKind::Unsupported, "priority interest on a backend without it");
+        return Ok(());
+    }
+    let alone = poller.add(b.as_fd(), 1, Interest::PRIORITY, Mode::Level);
+    expect_kind(alone, io::ErrorKind::InvalidInput, "priority interest without readable");
+    poller.add(b.as_fd(), 1, interest, Mode::Level)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send_urgent(&a, b'!')?;
+    expect_events(&poller, &mut events, &[Want::priority(1)])?;
+    expect_events(&poller, &mut events, &[Want::priority(1)])?;
+    assert_eq!(take_urgent(&b)?, b'!', "the urgent byte that was reported");
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&a, b"x")?;
+    expect_events(&poller, &mut events, &[Want::readable(1)])?;
     Ok(())
 }
 

@@ -253,6 +253,23 @@ pub fn urgent_byte(stream: &TcpStream) -> io::Result<u8> {
     }
 }
 
+/// Reads the urgent byte waiting on `stream` (`recv(2)` with `MSG_OOB`), which clears the
+/// urgent condition.
+///
+/// # Errors
+/// `recv(2)`'s (`EINVAL` when no urgent byte is waiting).
+pub fn take_urgent(stream: &TcpStream) -> io::Result<u8> {
+    let mut byte = 0u8;
+    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
+    let n =
+        cvt(unsafe { libc::recv(stream.as_raw_fd(), (&raw mut byte).cast(), 1, libc::MSG_OOB) })?;
+    if n == 1 {
+        Ok(byte)
+    } else {
+        Err(io::Error::new(ErrorKind::UnexpectedEof, "no urgent byte to read"))
+    }
+}
+
 /// A new close-on-exec fd for the same file as `fd`, numbered `min` or above.
 ///
 /// # Errors
@@ -396,22 +413,33 @@ pub struct Want {
     pub hangup: Option<bool>,
     /// Whether `error` is set, or `None` for either.
     pub error: Option<bool>,
+    /// Whether `priority` is set.
+    pub priority: bool,
 }
 
 impl Want {
     /// Readable only: no writable, hang-up or error.
     pub const fn readable(key: usize) -> Want {
-        Want { key, readable: true, writable: false, hangup: Some(false), error: Some(false) }
+        Want::flags(key, true, false)
     }
 
     /// Writable only: no readable, hang-up or error.
     pub const fn writable(key: usize) -> Want {
-        Want { key, readable: false, writable: true, hangup: Some(false), error: Some(false) }
+        Want::flags(key, false, true)
     }
 
     /// Readable and writable: no hang-up or error.
     pub const fn both(key: usize) -> Want {
-        Want { key, readable: true, writable: true, hangup: Some(false), error: Some(false) }
+        Want::flags(key, true, true)
+    }
+
+    /// Priority (urgent data) only: no readable, writable, hang-up or error.
+    pub const fn priority(key: usize) -> Want {
+        Want { priority: true, ..Want::flags(key, false, false) }
+    }
+
+    const fn flags(key: usize, readable: bool, writable: bool) -> Want {
+        Want { key, readable, writable, hangup: Some(false), error: Some(false), priority: false }
     }
 
     /// The same, with `hangup` set.
@@ -431,6 +459,7 @@ impl Want {
             && event.is_writable() == self.writable
             && self.hangup.is_none_or(|h| h == event.is_hangup())
             && self.error.is_none_or(|e| e == event.is_error())
+            && event.is_priority() == self.priority
     }
 }
 

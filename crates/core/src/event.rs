@@ -2,7 +2,6 @@
 
 use std::any::Any;
 
-
 use std::fmt;
 
 /// One readiness report for one registered fd, identified by the key given at registration.
@@ -41,7 +40,14 @@ pub struct Event {
 impl Event {
     /// An event for `key` with no flag set.
     pub const fn new(key: usize) -> Event {
-        Event { key, readable: false, writable: false, hangup: false, error: false, priority: false }
+        Event {
+            key,
+            readable: false,
+            writable: false,
+            hangup: false,
+            error: false,
+            priority: false,
+        }
     }
 
     /// The key given to `add` / `modify`.
@@ -146,7 +152,7 @@ impl Event {
 pub struct Events {
     list: Vec<Event>,
     capacity: usize,
-    /// A backend's own kernel buffer, kept here across waits (see [`Events::take_scratch`]).
+    /// A backend's own kernel buffer, kept here across waits (see [`EventsExt::take_scratch`](crate::backend::EventsExt::take_scratch)).
     scratch: Option<Box<dyn Any + Send>>,
 }
 

@@ -89,7 +89,8 @@ impl std::ops::BitOrAssign for Interest {
 
 impl fmt::Debug for Interest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = [(self.readable, "READABLE"), (self.writable, "WRITABLE"), (self.priority, "PRIORITY")];
+        let names =
+            [(self.readable, "READABLE"), (self.writable, "WRITABLE"), (self.priority, "PRIORITY")];
         let mut any = false;
         for (on, name) in names {
             if on {

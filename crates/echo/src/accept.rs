@@ -18,7 +18,7 @@ use std::io;
 use std::net::TcpStream;
 use std::os::fd::AsFd;
 
-use multipoll::{Interest, Mode, Poller};
+use multipoll::{Interest, Poller};
 
 use crate::Protocol;
 use crate::conn::Conn;
@@ -110,14 +110,14 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
         }
     }
 
-    /// Re-arms the listener after an event in oneshot mode.
+    /// Re-arms the listener after an event in a oneshot mode.
     fn rearm_listener(&mut self) {
-        if self.mode() != Mode::Oneshot || self.listener_armed {
+        let mode = self.mode();
+        if !mode.is_oneshot() || self.listener_armed {
             return;
         }
         if let Some(listener) = &self.listener {
-            match self.poller.modify(listener.as_fd(), LISTENER, Interest::READABLE, Mode::Oneshot)
-            {
+            match self.poller.modify(listener.as_fd(), LISTENER, Interest::READABLE, mode) {
                 Ok(()) => self.listener_armed = true,
                 Err(e) => log::error!("loop {}: listener: cannot re-arm: {e}", self.index),
             }

@@ -174,10 +174,10 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
         let Some(conn) = self.conns.get_mut(event.key()) else {
             return; // Closed earlier in this batch.
         };
-        if mode == Mode::Oneshot {
+        if mode.is_oneshot() {
             conn.armed = false;
         }
-        let reads = if mode == Mode::Edge || event.is_hangup() { READ_BUDGET } else { 1 };
+        let reads = if mode.is_edge() || event.is_hangup() { READ_BUDGET } else { 1 };
         let result = self.on_event(event, reads);
         self.settle(event.key(), result);
     }

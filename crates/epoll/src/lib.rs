@@ -1,9 +1,10 @@
 //! A multipoll backend over Linux `epoll(7)`.
 //!
 //! The kernel keeps the interest list, so registration is one `epoll_ctl(2)` and a wait
-//! costs O(ready fds), not O(registered): the backend to use on Linux. It does all three
-//! [`Mode`]s natively: `EPOLLET` for [`Mode::Edge`], `EPOLLONESHOT` for
-//! [`Mode::Oneshot`] (re-armed by `EPOLL_CTL_MOD`).
+//! costs O(ready fds), not O(registered): the backend to use on Linux. It does every
+//! [`Mode`] natively: `EPOLLET` for [`Mode::Edge`], `EPOLLONESHOT` for
+//! [`Mode::Oneshot`] (re-armed by `EPOLL_CTL_MOD`), both for [`Mode::EdgeOneshot`]; and
+//! [`Interest::PRIORITY`] as `EPOLLPRI`.
 //!
 //! Quirks handled here, so the [`Poller`] contract holds as on every backend:
 //!
@@ -59,11 +60,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use multipoll_core::fault::{self, Call};
+use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::sys::{self as core_sys, Deadline, Readiness};
-use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::table::{FdTable, lock};
+use multipoll_core::fault::{self, Call};
 
 pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
 

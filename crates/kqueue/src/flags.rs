@@ -121,7 +121,7 @@ pub(crate) struct Kevent {
 
 impl Kevent {
     /// What one returned knote says. A knote reports one direction, so an fd with both
-    /// knotes ready comes back as two `Kevent`s, merged by `Events::merge_same_keys`.
+    /// knotes ready comes back as two `Kevent`s, merged by `EventsExt::merge_same_keys`.
     ///
     /// `EV_EOF` is a hang-up (and makes a read return end of file at once, so the fd is
     /// readable too). kqueue(2), `EVFILT_READ` on sockets: "If the read direction of the

@@ -152,7 +152,10 @@ fn events_follow_interest() {
     // A write knote of a registration that no longer wants writes is stale.
     assert_eq!(read.on_kevent(&kev(Write, 0, 0), 1), None);
     let e = read.on_kevent(&kev(Read, ev::EOF, 1), 1).unwrap();
-    assert_eq!((e.is_readable(), e.is_writable(), e.is_hangup(), e.is_error()), (true, false, true, true));
+    assert_eq!(
+        (e.is_readable(), e.is_writable(), e.is_hangup(), e.is_error()),
+        (true, false, true, true)
+    );
     let mut none = Entry::new(reg(4, Interest::NONE, Mode::Level));
     assert_eq!(none.on_kevent(&kev(Read, 0, 0), 1), None, "NONE is silent");
     let unknown = Kevent { filter: None, ..kev(Read, 0, 0) };

@@ -5,10 +5,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::sys::{self as core_sys, Deadline};
 use multipoll_core::backend::table::{FdTable, lock};
-use multipoll_core::backend::EventsExt;
 use multipoll_core::{Capabilities, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
 
 use crate::flags::{self, Change, Entry, Filter, Kevent, Registration};

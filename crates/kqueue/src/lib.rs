@@ -3,19 +3,21 @@
 //!
 //! kqueue keeps the registrations in the kernel, so a `wait` costs O(ready fds), not
 //! O(registered), and a registration change made by another thread while one thread is
-//! blocked in `wait` takes effect at once without waking it. It does all three
-//! [`Mode`]s natively. On other targets this crate is empty.
+//! blocked in `wait` takes effect at once without waking it. It does every [`Mode`]
+//! natively; [`Interest::PRIORITY`] it refuses with `Unsupported` (FreeBSD's
+//! `EVFILT_EXCEPT` and macOS's `EV_OOBAND` differ, and neither has run here). On other
+//! targets this crate is empty.
 //!
 //! # How it maps to kqueue
 //!
 //! - **One knote per direction.** kqueue watches reading (`EVFILT_READ`) and writing
 //!   (`EVFILT_WRITE`) as separate knotes and reports them as separate events; `wait` merges
-//!   them ([`Events::merge_same_keys`]) so that each fd is reported once.
+//!   them ([`EventsExt::merge_same_keys`](multipoll_core::backend::EventsExt::merge_same_keys)) so that each fd is reported once.
 //!   [`Interest::NONE`] deletes both knotes and keeps the registration in a small user-space
 //!   table, which also gives `AlreadyExists`/`NotFound` exactly as the contract says and
 //!   tells `modify` which knotes to change.
 //! - **Modes.** [`Mode::Level`] is a plain knote, [`Mode::Edge`] `EV_CLEAR`,
-//!   [`Mode::Oneshot`] `EV_DISPATCH`: the kernel disables the knote it reports and keeps it,
+//!   [`Mode::Oneshot`] `EV_DISPATCH`, [`Mode::EdgeOneshot`] both: the kernel disables the knote it reports and keeps it,
 //!   so `modify` re-arms it with one `EV_ENABLE`. With interest `BOTH` the fd has two
 //!   knotes: the table entry is disarmed by the first report, under the lock every waiter
 //!   reports under, so the fd as a whole reports once until re-armed, whichever waiter gets

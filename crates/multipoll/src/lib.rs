@@ -43,7 +43,9 @@ mod backend;
 
 pub use any::AnyPoller;
 pub use backend::{Backend, WithPoller};
-pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
+pub use multipoll_core::{
+    Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY,
+};
 
 #[cfg(has_epoll)]
 pub use multipoll_epoll::Epoll;

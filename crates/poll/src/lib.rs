@@ -7,8 +7,8 @@
 //! The registrations live in user space, in [`multipoll_core::backend::emulated::Emulated`], which
 //! also emulates [`Mode::Oneshot`] and rebuilds the `pollfd` array only when the watched
 //! set changed. This crate is only the syscall: lay out the `pollfd` array, call `poll`,
-//! read `revents`. [`Mode::Edge`] is `Unsupported`: `poll` has no notion of "new since
-//! last time".
+//! read `revents`. The edge modes are `Unsupported`: `poll` has no notion of "new since
+//! last time". [`Interest::PRIORITY`] is `POLLPRI`.
 //!
 //! Quirks handled here: the timeout is whole milliseconds, rounded up (so 0.5 ms waits
 //! 1 ms rather than spinning); `POLLRDHUP` (Linux) reports a peer's half-close, and where

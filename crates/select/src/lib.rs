@@ -145,9 +145,8 @@ impl ReadinessSyscall for SelectSyscall {
         // SAFETY: every set passed holds at least `nfds` bits in the kernel's fd_mask layout
         // (`FdSet::reset` sized them), exceptfds is one of them or null (no registration
         // wants priority data), and `tv_ptr` is null or points to a live timeval.
-        let res = cvt(unsafe {
-            libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), e_ptr, tv_ptr)
-        });
+        let res =
+            cvt(unsafe { libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), e_ptr, tv_ptr) });
         match res {
             Ok(_) => Ok(()),
             Err(err) if err.raw_os_error() == Some(libc::EBADF) => {

@@ -17,19 +17,19 @@ fn main() -> io::Result<()> {
     let mut client = TcpStream::connect(listener.local_addr()?)?;
     let mut events = Events::with_capacity(8);
     poller.wait(&mut events, Some(Duration::from_secs(5)))?;
-    assert!(events.iter().any(|e| e.key == 0 && e.readable), "listener readable");
+    assert!(events.iter().any(|e| e.key() == 0 && e.is_readable()), "listener readable");
 
     let (mut server, _) = listener.accept()?;
     poller.add(server.as_fd(), 1, Interest::READABLE, Mode::Edge)?;
     client.write_all(b"ping")?;
     poller.wait(&mut events, Some(Duration::from_secs(5)))?;
-    assert!(events.iter().any(|e| e.key == 1 && e.readable), "connection readable");
+    assert!(events.iter().any(|e| e.key() == 1 && e.is_readable()), "connection readable");
     let mut buf = [0; 4];
     server.read_exact(&mut buf)?;
     println!(
         "standalone multipoll-epoll: got {:?} via {}",
         String::from_utf8_lossy(&buf),
-        poller.capabilities().name
+        poller.capabilities().name()
     );
     Ok(())
 }

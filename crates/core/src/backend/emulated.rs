@@ -16,12 +16,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::fault::{self, Call};
-use crate::backend::notify::Notifier;
 use crate::backend::EventsExt;
+use crate::backend::notify::Notifier;
 use crate::backend::per_waiter::PerWaiter;
 use crate::backend::sys::{self, Deadline, Readiness};
 use crate::backend::table::{FdTable, lock};
+use crate::fault::{self, Call};
 use crate::{Capabilities, Events, Interest, Mode, ModeSet, Poller};
 
 /// One readiness syscall that takes its interest set on every call (`poll`, `select`).

@@ -13,7 +13,7 @@
 //! - [`table`]: the per-fd registration record and its lock;
 //! - [`per_waiter`]: one buffer per thread in `wait`, so that no waiter queues behind
 //!   another;
-//! - [`EventsExt`]: filling the caller's [`Events`].
+//! - [`EventsExt`]: filling the caller's [`Events`](crate::Events).
 //!
 //! These may change between minor versions more readily than the user-facing API; the
 //! conformance suite (`multipoll-conformance`) is how a backend proves it keeps the
@@ -29,7 +29,8 @@ use std::any::Any;
 
 use crate::Event;
 
-/// What a backend does with the caller's [`Events`] in `wait`: the methods users never call.
+/// What a backend does with the caller's [`Events`](crate::Events) in `wait`: the methods
+/// users never call.
 pub trait EventsExt: sealed::Sealed {
     /// Appends an event; returns `false` (and drops it) when the buffer is full. An event
     /// with no flag set is ignored (and counts as pushed).

@@ -339,14 +339,15 @@ impl Readiness {
 /// connection is not a hang-up (Linux refuses `FIONREAD` on it; elsewhere
 /// `SO_ACCEPTCONN` tells). A zero-length datagram looks like a hang-up: a documented quirk.
 ///
-/// Linux's `FIONREAD` on a TCP socket counts only the bytes before an unread urgent byte
-/// (`tcp_inq`), so with urgent data next its zero says nothing about end of file; then a
-/// peek decides (two more `recv` calls, only on that path).
+/// Linux's `FIONREAD` on a TCP socket counts only the bytes before the urgent mark
+/// (`tcp_inq`), so at the mark (urgent byte unread, or read out of band and normal data
+/// behind it) its zero says nothing about end of file; then a peek decides (a
+/// `sockatmark` and a `recv`, only on that path).
 pub fn peer_closed(fd: RawFd) -> bool {
     if !matches!(bytes_queued(fd), Ok(0)) {
         return false;
     }
-    !is_listening(fd) && (!urgent_pending(fd) || peek_is_eof(fd))
+    !is_listening(fd) && (!at_urgent_mark(fd) || peek_is_eof(fd))
 }
 
 /// How many bytes wait in `fd`'s receive buffer (`ioctl(FIONREAD)`), which neither the
@@ -362,14 +363,18 @@ pub fn bytes_queued(fd: RawFd) -> io::Result<usize> {
     Ok(usize::try_from(queued).unwrap_or(0))
 }
 
-/// Whether an urgent (out-of-band) byte is waiting on `fd`. Any error (`EINVAL`: none is
-/// waiting; `ENOTSOCK`: a pipe) means no.
-fn urgent_pending(fd: RawFd) -> bool {
-    let mut byte = 0u8;
-    let flags = libc::MSG_OOB | libc::MSG_PEEK | libc::MSG_DONTWAIT;
-    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
-    let n = unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, flags) };
-    n == 1
+/// Whether `fd` is a socket whose next byte sits at the urgent mark (`sockatmark(3)`),
+/// where Linux's `FIONREAD` stops counting: before the urgent byte is read, and after it
+/// was read out of band, until normal reads pass the mark. Not a socket (a pipe): no.
+fn at_urgent_mark(fd: RawFd) -> bool {
+    // SAFETY: sockatmark reads the state of the socket `fd`; it takes no pointer.
+    unsafe { sockatmark(fd) == 1 }
+}
+
+unsafe extern "C" {
+    /// POSIX.1-2001 `sockatmark(3)`, in every libc this crate runs on; the `libc` crate
+    /// does not bind it.
+    fn sockatmark(fd: libc::c_int) -> libc::c_int;
 }
 
 /// Whether reading `fd` now returns end of file or an error, not data: a peek, so no data
