@@ -91,7 +91,9 @@ fn busy_loop_costs_cpu_and_wait_does_not() -> io::Result<()> {
         assert!(report.wait.wall >= time && report.busy.wall >= time, "{backend}: {report:?}");
         assert!(wait <= time / 20, "{backend}: wait used {wait:?} of CPU in {time:?}");
         assert!(busy >= time / 20, "{backend}: the busy loop used only {busy:?}");
-        assert!(busy >= wait * 10, "{backend}: busy {busy:?} vs wait {wait:?}");
+        // 5×, not more: on a loaded machine the busy loop may get a tenth of a core, and
+        // the wait's few milliseconds of setup and scheduling stay.
+        assert!(busy >= wait * 5, "{backend}: busy {busy:?} vs wait {wait:?}");
         assert!(report.busy.calls > report.wait.calls * 1000, "{backend}: {report:?}");
     }
     Ok(())

@@ -389,8 +389,8 @@ pub fn expect_kind<T: fmt::Debug>(result: io::Result<T>, kind: ErrorKind, what: 
     }
 }
 
-/// The event a behaviour expects: `readable` and `writable` must match exactly; `hangup`
-/// and `error` must match when `Some`.
+/// The event a behaviour expects: `readable`, `writable` and `priority` must match
+/// exactly; `hangup` and `error` must match when `Some`.
 ///
 /// ```
 /// use multipoll_conformance::util::Want;
@@ -399,7 +399,7 @@ pub fn expect_kind<T: fmt::Debug>(result: io::Result<T>, kind: ErrorKind, what: 
 /// let closed = Event::new(7).with_readable(true).with_hangup(true);
 /// assert!(Want::readable(7).hangup().matches(&closed));
 /// assert!(!Want::readable(7).matches(&closed), "hang-up unexpected by default");
-/// assert!(Want::readable(7).hangup().error(None).matches(&Event { error: true, ..closed }));
+/// assert!(Want::readable(7).hangup().error(None).matches(&closed.with_error(true)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Want {

@@ -46,7 +46,7 @@
 //! let mut events = Events::new();
 //! poller.wait(&mut events, Some(Duration::from_secs(5)))?;
 //! let event = events.iter().next().expect("readable");
-//! assert!(event.key == 1 && event.readable);
+//! assert!(event.key() == 1 && event.is_readable());
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
@@ -201,9 +201,9 @@ impl Epoll {
 /// a.write_all(b"x")?;
 /// let mut events = Events::new();
 /// outer.wait(&mut events, Some(Duration::from_secs(5)))?; // the inner poller is ready
-/// assert_eq!(events.iter().next().map(|e| e.key), Some(1));
+/// assert_eq!(events.iter().next().map(|e| e.key()), Some(1));
 /// inner.wait(&mut events, Some(Duration::ZERO))?; // so its wait returns at once
-/// assert_eq!(events.iter().next().map(|e| e.key), Some(2));
+/// assert_eq!(events.iter().next().map(|e| e.key()), Some(2));
 /// # Ok::<(), std::io::Error>(())
 /// ```
 impl AsFd for Epoll {

@@ -92,7 +92,7 @@
 //! a.write_all(b"ping")?;
 //! let mut events = Events::new();
 //! poller.wait(&mut events, Some(Duration::from_secs(5)))?;
-//! assert_eq!(events.iter().next().map(|e| (e.key, e.readable)), Some((7, true)));
+//! assert_eq!(events.iter().next().map(|e| (e.key(), e.is_readable())), Some((7, true)));
 //! # Ok(())
 //! # }
 //! # #[cfg(not(any(target_os = "freebsd", target_os = "dragonfly", target_os = "netbsd",

@@ -16,7 +16,7 @@ use crate::{Backend, Capabilities, Events, Interest, Mode, Poller};
 ///
 /// let poller = AnyPoller::new("poll".parse::<Backend>()?)?;
 /// assert_eq!(poller.backend(), Backend::Poll);
-/// assert_eq!(poller.capabilities().name, "poll");
+/// assert_eq!(poller.capabilities().name(), "poll");
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]

@@ -30,7 +30,7 @@
 //!     a.write_all(b"hi")?;
 //!     let mut events = Events::new();
 //!     poller.wait(&mut events, Some(Duration::from_secs(5)))?;
-//!     assert_eq!(events.iter().next().map(|e| e.key), Some(42), "{backend}");
+//!     assert_eq!(events.iter().next().map(|e| e.key()), Some(42), "{backend}");
 //! }
 //! # Ok::<(), std::io::Error>(())
 //! ```

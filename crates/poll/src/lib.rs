@@ -28,7 +28,7 @@
 //! a.write_all(b"ping")?;
 //! let mut events = Events::new();
 //! poller.wait(&mut events, Some(Duration::from_secs(5)))?;
-//! assert_eq!(events.iter().next().map(|e| (e.key, e.readable)), Some((7, true)));
+//! assert_eq!(events.iter().next().map(|e| (e.key(), e.is_readable())), Some((7, true)));
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
