@@ -44,13 +44,20 @@
 //! - [`modes`]: level, oneshot, edge, `modify`, `delete`, `Interest::NONE`;
 //! - [`threads`]: `notify`, and registration changes during a blocked `wait`;
 //! - [`waiters`]: several threads waiting at once, each keeping its own timeout;
+//! - [`sharing`]: several threads waiting at once, sharing what is ready (who is woken, who
+//!   reports what, nothing lost between them);
+//! - [`races`]: registration changes in every mode, and notifies from many threads at
+//!   once, racing with a `wait`;
+//! - [`pollers`]: several pollers sharing one fd, each an independent registration;
 //! - [`nesting`]: a poller that is an fd, registered in another (run per pair of types,
 //!   outside [`behaviours`], since it needs `AsFd`);
-//! - [`timing`]: timeouts (zero, sub-millisecond, huge) and signals (`EINTR`);
-//! - [`scale`]: many fds, a full `Events` buffer (no loss, no starvation), fd reuse, fds
-//!   closed while registered.
+//! - [`timing`]: timeouts (zero, sub-millisecond, huge, their accuracy) and signals
+//!   (`EINTR`);
+//! - [`scale`]: many fds, many TCP connections, a full `Events` buffer (no loss, no
+//!   starvation), fd reuse, fds closed while registered.
 //!
-//! [`util`] holds the helpers they share, which backends may use in their own tests.
+//! [`util`] holds the helpers they share, and [`herd`] the one that runs several waiters at
+//! once; backends may use both in their own tests.
 //!
 //! Each behaviour creates its own poller and fds, and bounds itself in time: a backend
 //! that misses a wake-up fails the test (after about ten seconds), it does not hang it.
@@ -60,11 +67,15 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg(unix)]
 
+pub mod herd;
 pub mod modes;
 pub mod nesting;
+pub mod pollers;
+pub mod races;
 pub mod readiness;
 pub mod registration;
 pub mod scale;
+pub mod sharing;
 pub mod threads;
 pub mod timing;
 pub mod util;
@@ -112,6 +123,7 @@ macro_rules! __for_each_behaviour {
             readiness::urgent_data_alone_is_not_readable: Shared,
             readiness::priority_on_urgent_data: Shared,
             readiness::wait_clears_events: Shared,
+            readiness::wait_never_appends: Shared,
             modes::level_repeats_until_drained: Shared,
             modes::oneshot_fires_once: Shared,
             modes::oneshot_stays_registered: Shared,
@@ -136,15 +148,33 @@ macro_rules! __for_each_behaviour {
             waiters::waiters_blocked_until_notified: Shared,
             waiters::change_seen_by_one_of_two_waiters: Shared,
             waiters::readiness_during_two_waits_reported_once: Shared,
+            sharing::level_ready_wakes_every_waiter: Shared,
+            sharing::modify_and_delete_during_several_waits: Shared,
+            sharing::change_seen_after_another_waiter_left: Shared,
+            sharing::nothing_lost_between_waiters: Shared,
+            races::add_during_wait_each_mode: Shared,
+            races::modify_during_wait_each_mode: Shared,
+            races::change_does_not_shorten_timeout: Shared,
+            races::notify_from_many_threads: Shared,
+            races::notify_never_lost: Shared,
+            races::concurrent_read_is_not_a_hangup: Shared,
+            pollers::two_pollers_level: Shared,
+            pollers::two_pollers_oneshot: Shared,
+            pollers::two_pollers_edge: Shared,
+            pollers::two_pollers_wake_together: Shared,
+            pollers::two_pollers_different_interest: Shared,
+            pollers::notify_is_per_poller: Shared,
             timing::idle_wait_times_out: Shared,
             timing::zero_timeout_never_blocks: Shared,
             timing::sub_ms_timeout_waits: Shared,
             timing::wait_deadline_honoured: Shared,
+            timing::timeouts_are_accurate: Shared,
             timing::huge_timeout_is_not_an_error: Shared,
             timing::signal_does_not_shorten_timeout: Shared,
             timing::signal_then_data_reported: Shared,
             timing::notify_from_signal_handler: Shared,
             scale::many_fds_few_ready: Alone,
+            scale::many_connections: Alone,
             scale::capacity_no_loss_level: Shared,
             scale::capacity_no_loss_oneshot: Shared,
             scale::capacity_no_loss_edge: Shared,

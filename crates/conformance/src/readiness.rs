@@ -11,13 +11,14 @@
 use std::io;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;
+use std::time::Duration;
 
 use multipoll_core::backend::EventsExt;
 use multipoll_core::{Event, Events, Interest, Mode, Poller};
 
 use crate::util::{
-    QUIET, Want, close_with_reset, drain, expect_events, expect_kind, expect_no_events, pipe, send,
-    send_urgent, take_urgent, tcp_pair, unix_pair, urgent_byte, wait_checked,
+    LONG, QUIET, Want, close_with_reset, drain, expect_events, expect_kind, expect_no_events, pipe,
+    send, send_urgent, take_urgent, tcp_pair, unix_pair, urgent_byte, wait_checked,
 };
 
 /// A Unix socket with data queued is reported readable (only readable: no writable flag
@@ -263,7 +264,7 @@ pub fn wait_clears_events<P: Poller>() -> io::Result<()> {
     let stale = Event::new(77).with_readable(true);
     events.push(stale);
     events.push(stale);
-    assert_eq!(wait_checked(&poller, &mut events, Some(std::time::Duration::ZERO))?, []);
+    assert_eq!(wait_checked(&poller, &mut events, Some(Duration::ZERO))?, []);
 
     let (a, b) = unix_pair()?;
     poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
@@ -271,7 +272,45 @@ pub fn wait_clears_events<P: Poller>() -> io::Result<()> {
     events.push(stale);
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     drain(&b)?;
-    assert_eq!(wait_checked(&poller, &mut events, Some(std::time::Duration::ZERO))?, []);
+    assert_eq!(wait_checked(&poller, &mut events, Some(Duration::ZERO))?, []);
     assert!(events.is_empty(), "events still holds {:?}", events.as_slice());
+    Ok(())
+}
+
+/// `wait` never appends, whatever ended it and whoever used the buffer before: a wait
+/// woken by a notify or by its timeout leaves `events` empty; a buffer full of stale
+/// events still takes its whole capacity of new ones; one `Events` shared by two pollers
+/// holds, after each wait, only that poller's events; the capacity never changes.
+pub fn wait_never_appends<P: Poller>() -> io::Result<()> {
+    let (one, two) = (P::new()?, P::new()?);
+    let mut events = Events::with_capacity(2);
+    let stale = Event::new(77).with_readable(true);
+    let fill = |events: &mut Events| {
+        while events.push(stale) {}
+    };
+
+    fill(&mut events);
+    one.notify()?;
+    assert_eq!(wait_checked(&one, &mut events, Some(LONG))?, [], "a notified wait");
+    fill(&mut events);
+    assert_eq!(wait_checked(&one, &mut events, Some(Duration::from_millis(10)))?, []);
+
+    let pairs: Vec<_> = (0..3).map(|_| unix_pair()).collect::<io::Result<_>>()?;
+    for (key, (a, b)) in pairs.iter().enumerate() {
+        one.add(b.as_fd(), key, Interest::READABLE, Mode::Level)?;
+        send(a, b"x")?;
+    }
+    let (c, d) = unix_pair()?;
+    two.add(d.as_fd(), 9, Interest::READABLE, Mode::Level)?;
+    send(&c, b"x")?;
+    for _ in 0..3 {
+        fill(&mut events);
+        let got = wait_checked(&one, &mut events, Some(LONG))?;
+        assert_eq!(got.len(), 2, "3 fds ready, room for 2 (stale events do not count): {got:?}");
+        assert!(got.iter().all(|e| e.key() < 3 && Want::readable(e.key()).matches(e)), "{got:?}");
+        let got = wait_checked(&two, &mut events, Some(LONG))?;
+        assert!(got.len() == 1 && Want::readable(9).matches(&got[0]), "{got:?}");
+        assert_eq!(events.capacity(), 2);
+    }
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, ErrorKind};
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
@@ -257,4 +258,79 @@ pub fn closed_without_delete<P: Poller>() -> io::Result<()> {
     poller.delete(reused.as_fd())?;
     poller.delete(read2.as_fd())?;
     Ok(())
+}
+
+/// How many loopback TCP connections [`many_connections`] opens.
+const CONNECTIONS: usize = 300;
+
+/// 300 loopback TCP connections on one poller: each made readable alone (in a scrambled
+/// order) is reported alone, under its key; all made readable at once are all reported,
+/// in every supported mode (in oneshot and edge mode each exactly once), and promptly;
+/// drained, none is.
+pub fn many_connections<P: Poller>() -> io::Result<()> {
+    raise_fd_limit(4096)?;
+    let poller = P::new()?;
+    // Two fds a connection, and room for the rest of the process below a select limit.
+    let room = poller
+        .capabilities()
+        .max_fd()
+        .map_or(usize::MAX, |max| (max as usize / 2).saturating_sub(32));
+    let count = CONNECTIONS.min(room);
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let mut pairs: Vec<(TcpStream, TcpStream)> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let client = TcpStream::connect(listener.local_addr()?)?;
+        let (server, _) = listener.accept()?;
+        client.set_nodelay(true)?;
+        server.set_nonblocking(true)?;
+        pairs.push((client, server));
+    }
+    let mut events = Events::new();
+    for (key, (_, server)) in pairs.iter().enumerate() {
+        poller.add(server.as_fd(), key, Interest::READABLE, Mode::Level)?;
+    }
+
+    // One at a time, in an order unrelated to keys and fd numbers.
+    let start = Instant::now();
+    let stride = (37..).find(|s| gcd(*s, count) == 1).unwrap_or(1);
+    for i in 0..count {
+        let key = i * stride % count;
+        send(&pairs[key].0, b"x")?;
+        expect_events(&poller, &mut events, &[Want::readable(key)])?;
+        assert_eq!(drain(&pairs[key].1)?, 1);
+    }
+    assert!(start.elapsed() < LONG, "{count} single readinesses took {:?}", start.elapsed());
+
+    for mode in poller.capabilities().supported_modes() {
+        for (key, (_, server)) in pairs.iter().enumerate() {
+            poller.modify(server.as_fd(), key, Interest::READABLE, mode)?;
+        }
+        let start = Instant::now();
+        for (client, _) in &pairs {
+            send(client, b"x")?;
+        }
+        let mut seen = HashSet::new();
+        while seen.len() < count {
+            let got = wait_checked(&poller, &mut events, Some(LATE))?;
+            assert!(!got.is_empty(), "{mode}: {} of {count} never reported", count - seen.len());
+            for event in got {
+                assert!(Want::readable(event.key()).matches(&event), "{mode}: {event:?}");
+                let first = seen.insert(event.key());
+                assert!(first || mode == Mode::Level, "{mode}: key {} reported twice", event.key());
+            }
+        }
+        assert!(start.elapsed() < LONG, "{mode}: {count} readinesses took {:?}", start.elapsed());
+        for (_, server) in &pairs {
+            drain(server)?;
+        }
+        expect_no_events(&poller, &mut events, QUIET)?;
+    }
+    for (_, server) in &pairs {
+        poller.delete(server.as_fd())?;
+    }
+    Ok(())
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }

@@ -109,6 +109,51 @@ pub fn sub_ms_timeout_waits<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+/// How far above its timeout (rounded up to the backend's precision) the fastest of ten
+/// timed-out waits may return: a loaded two-core machine's scheduling noise, with room to
+/// spare, yet less than the coarser units a backend might silently round to (a 10 ms tick,
+/// a millisecond where nanoseconds are claimed, repeated).
+pub const ACCURACY: Duration = Duration::from_millis(5);
+
+/// Timeouts below and above a millisecond are honoured to about a millisecond: every wait
+/// lasts at least its timeout (a sub-millisecond one is rounded up, never down), and the
+/// fastest of ten returns within [`ACCURACY`] of the timeout rounded up to
+/// [`timeout_precision`](multipoll_core::Capabilities::timeout_precision).
+pub fn timeouts_are_accurate<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let caps = poller.capabilities();
+    let precision = caps.timeout_precision();
+    // An idle fd in the set, in a mode the backend has: the mode is not what is tested.
+    let mode = caps.supported_modes().next().unwrap_or(Mode::Level);
+    let (mut events, (_a, b)) = (Events::new(), unix_pair()?);
+    poller.add(b.as_fd(), 1, Interest::READABLE, mode)?;
+    for micros in [10, 100, 900, 1_000, 1_500, 3_100, 12_000] {
+        let timeout = Duration::from_micros(micros);
+        let rounded = round_up(timeout, precision);
+        let mut fastest = Duration::MAX;
+        for _ in 0..10 {
+            let start = Instant::now();
+            assert_eq!(wait_checked(&poller, &mut events, Some(timeout))?, []);
+            let took = start.elapsed();
+            assert!(took >= timeout, "wait({timeout:?}) returned early, after {took:?}");
+            fastest = fastest.min(took);
+        }
+        assert!(
+            fastest <= rounded + ACCURACY,
+            "the fastest of ten wait({timeout:?}) took {fastest:?}; the backend's precision \
+             ({precision:?}) makes that {rounded:?}"
+        );
+    }
+    Ok(())
+}
+
+/// `t` rounded up to a whole number of `precision`s.
+fn round_up(t: Duration, precision: Duration) -> Duration {
+    let unit = precision.as_nanos().max(1);
+    let nanos = t.as_nanos().div_ceil(unit) * unit;
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
 /// Huge timeouts (`Duration::MAX`, and just past what a C `int` of milliseconds holds) are
 /// not errors: they block like `None`, a notify still wakes them, and a ready fd is
 /// reported at once.

@@ -1,0 +1,297 @@
+//! Several threads waiting on one poller at once: a herd of waiters whose every `wait` is
+//! recorded as it returns, and which can always be released.
+//!
+//! [`wait_in_thread`](crate::util::wait_in_thread) runs one waiter for one `wait`; the
+//! several-waiter promises (who is woken, who reports what, whether anything is lost)
+//! need several, each possibly waiting again after it returns. The same rule holds: a
+//! broken backend fails the test, it does not hang it. The herd registers a pipe of its own
+//! under [`BACKSTOP_KEY`] and releases its waiters by making it readable: level mode
+//! reports it to every wait, whoever is in the kernel and whoever is queued.
+
+use std::cell::RefCell;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use multipoll_core::{Event, Events, Interest, Mode, Poller};
+
+use crate::util::{BACKSTOP_KEY, LONG, PROMPT, SETTLE, pipe, send, wait_checked};
+
+/// How many reports the waiters may have sent that the action has not read yet.
+const REPORTS_IN_FLIGHT: usize = 256;
+
+/// How one waiter of a herd waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiter {
+    /// The timeout of each of its waits.
+    pub timeout: Option<Duration>,
+    /// How many waits it makes at most; it stops sooner when the herd is released.
+    pub waits: usize,
+}
+
+impl Waiter {
+    /// Waits again and again, each time with `timeout`, until the herd is released.
+    pub const fn repeating(timeout: Option<Duration>) -> Waiter {
+        Waiter { timeout, waits: usize::MAX }
+    }
+
+    /// Waits once, with `timeout`.
+    pub const fn once(timeout: Option<Duration>) -> Waiter {
+        Waiter { timeout, waits: 1 }
+    }
+}
+
+/// One `wait` of one waiter of a herd.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Which waiter: its index in the slice given to [`wait_in_threads`].
+    pub waiter: usize,
+    /// What the wait reported, without the herd's own pipe.
+    pub events: Vec<Event>,
+    /// Just before the wait was called.
+    pub started: Instant,
+    /// Just after it returned.
+    pub returned: Instant,
+    /// Whether the herd was being released when it returned (its return proves nothing).
+    pub released: bool,
+}
+
+impl Report {
+    /// Whether the wait reported `key`.
+    pub fn has(&self, key: usize) -> bool {
+        self.events.iter().any(|e| e.key() == key)
+    }
+}
+
+enum Message {
+    Returned(Report),
+    /// A waiter thread is over: its last wait's error, if any (also sent when it panics).
+    Done(io::Result<()>),
+}
+
+/// The herd while its waiters run: what the action passed to [`wait_in_threads`] sees.
+#[derive(Debug)]
+pub struct Herd {
+    waiters: usize,
+    messages: Receiver<Message>,
+    log: RefCell<Log>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    reports: Vec<Report>,
+    done: usize,
+    error: Option<io::Error>,
+}
+
+impl Herd {
+    /// How many waiters the herd has.
+    pub fn waiters(&self) -> usize {
+        self.waiters
+    }
+
+    /// The next wait to return, from any waiter, if one returns within `within`. Never
+    /// later, however many reports are queued: a caller looping until its deadline ends.
+    pub fn next(&self, within: Duration) -> Option<Report> {
+        let end = Instant::now() + within;
+        loop {
+            let left = end.checked_duration_since(Instant::now()).filter(|l| !l.is_zero())?;
+            match self.messages.recv_timeout(left) {
+                Ok(Message::Returned(report)) => {
+                    self.log.borrow_mut().reports.push(report.clone());
+                    return Some(report);
+                }
+                Ok(Message::Done(result)) => self.finished(result),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Waits up to [`PROMPT`] for a wait that reports `key`, and returns it. Waits that
+    /// report nothing or other keys are passed over (they are in [`Herded::reports`] for
+    /// the behaviour to judge: a wait that collected an fd just before a change may return
+    /// just after it).
+    #[track_caller]
+    pub fn expect_key(&self, key: usize) -> Report {
+        let end = Instant::now() + PROMPT;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let Some(report) = self.next(left) else {
+                panic!("no waiter of {} reported key {key} within {PROMPT:?}", self.waiters);
+            };
+            if report.has(key) {
+                return report;
+            }
+        }
+    }
+
+    fn finished(&self, result: io::Result<()>) {
+        let mut log = self.log.borrow_mut();
+        log.done += 1;
+        if let Err(e) = result {
+            log.error.get_or_insert(e);
+        }
+    }
+}
+
+/// What a herd's waiters saw, once all of them have returned.
+#[derive(Debug)]
+pub struct Herded<R> {
+    /// Every wait of every waiter, in the order they returned.
+    pub reports: Vec<Report>,
+    /// What the action returned.
+    pub output: R,
+}
+
+impl<R> Herded<R> {
+    /// How many waits reported `key`.
+    pub fn times(&self, key: usize) -> usize {
+        self.reports.iter().filter(|r| r.has(key)).count()
+    }
+
+    /// Asserts that no wait reported a key outside `keys`.
+    #[track_caller]
+    pub fn assert_only(&self, keys: &[usize]) {
+        for report in &self.reports {
+            for event in &report.events {
+                assert!(
+                    keys.contains(&event.key()),
+                    "waiter {} reported {event:?}; expected only keys {keys:?}",
+                    report.waiter
+                );
+            }
+        }
+    }
+}
+
+/// Runs `waiters.len()` threads that wait on `poller` as their [`Waiter`] says, while
+/// `act` runs on this one; returns every wait they made.
+///
+/// The waiters start one after the other, in slice order, each a little after the previous
+/// one is about to call `wait`, so that (on a backend that queues waiters) they queue in
+/// that order; `act` starts [`SETTLE`] after the last. When `act` is over (or fails, or
+/// panics), the herd is released: each waiter's wait in progress returns (the herd's pipe
+/// is ready for every wait from then on) and no waiter waits again.
+///
+/// # Errors
+/// Those of `act`, of the waiters' waits and of registering the herd's pipe.
+pub fn wait_in_threads<P: Poller, R>(
+    poller: &P,
+    waiters: &[Waiter],
+    act: impl FnOnce(&Herd) -> io::Result<R>,
+) -> io::Result<Herded<R>> {
+    let (release_read, release_write) = pipe()?;
+    poller.add(release_read.as_fd(), BACKSTOP_KEY, Interest::READABLE, Mode::Level)?;
+    let released = AtomicBool::new(false);
+    let result = thread::scope(|s| {
+        // Bounded: waiters that return at once (a level-ready fd, a backend that turns a
+        // second waiter away) then wait for the action to read their reports, instead of
+        // burying the one it waits for under millions.
+        let (tx, rx) = mpsc::sync_channel(REPORTS_IN_FLIGHT);
+        let (started_tx, started_rx) = mpsc::channel();
+        for (index, &waiter) in waiters.iter().enumerate() {
+            let (tx, started_tx, released) = (tx.clone(), started_tx.clone(), &released);
+            s.spawn(move || run_waiter(poller, index, waiter, released, &tx, &started_tx));
+            // Ordered starts: the next waiter is spawned once this one is about to wait.
+            let _ = started_rx.recv_timeout(LONG);
+            thread::sleep(SETTLE / 10);
+        }
+        drop(tx);
+        let herd = Herd { waiters: waiters.len(), messages: rx, log: RefCell::default() };
+        let mut release = Release { pipe: release_write.as_fd(), released: &released };
+        thread::sleep(SETTLE);
+        let output = act(&herd);
+        release.fire();
+        // Each waiter returns at once now; LONG only bounds a backend that misses the pipe.
+        while herd.log.borrow().done < herd.waiters {
+            match herd.messages.recv_timeout(LONG) {
+                Ok(Message::Returned(report)) => herd.log.borrow_mut().reports.push(report),
+                Ok(Message::Done(result)) => herd.finished(result),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("a waiter did not return within {LONG:?} of the herd's release")
+                }
+            }
+        }
+        drop(release);
+        let log = herd.log.into_inner();
+        let output = output?;
+        match log.error {
+            Some(e) => Err(e),
+            None => Ok(Herded { reports: log.reports, output }),
+        }
+    });
+    poller.delete(release_read.as_fd())?;
+    result
+}
+
+fn run_waiter<P: Poller>(
+    poller: &P,
+    index: usize,
+    waiter: Waiter,
+    released: &AtomicBool,
+    tx: &SyncSender<Message>,
+    started: &Sender<()>,
+) {
+    // Reports the end of this thread however it ends, so the herd never waits for it.
+    struct Done<'a>(&'a SyncSender<Message>, Option<io::Result<()>>);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            let result = self.1.take().unwrap_or_else(|| Err(io::Error::other("panicked")));
+            let _ = self.0.send(Message::Done(result));
+        }
+    }
+    let mut done = Done(tx, None);
+    let mut events = Events::new();
+    let _ = started.send(());
+    let mut result = Ok(());
+    for _ in 0..waiter.waits {
+        if released.load(Ordering::Acquire) {
+            break;
+        }
+        let started = Instant::now();
+        let got = match wait_checked(poller, &mut events, waiter.timeout) {
+            Ok(got) => got,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        };
+        let returned = Instant::now();
+        let report = Report {
+            waiter: index,
+            events: got.into_iter().filter(|e| e.key() != BACKSTOP_KEY).collect(),
+            started,
+            returned,
+            released: released.load(Ordering::Acquire),
+        };
+        let _ = tx.send(Message::Returned(report));
+    }
+    done.1 = Some(result);
+}
+
+/// Releases the herd on every way out of the action: return, error, panic.
+struct Release<'a> {
+    pipe: BorrowedFd<'a>,
+    released: &'a AtomicBool,
+}
+
+impl Release<'_> {
+    fn fire(&mut self) {
+        if !self.released.swap(true, Ordering::AcqRel) {
+            // No notify: it would outlive the herd and wake the poller's next wait. Best
+            // effort: if the write fails, a waiter may stay blocked and the test hang, but
+            // the test has already failed.
+            let _ = send(self.pipe, b"!");
+        }
+    }
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        self.fire();
+    }
+}
