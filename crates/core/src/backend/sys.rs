@@ -332,22 +332,47 @@ impl Readiness {
     }
 }
 
-/// Whether a readable fd is readable only because its peer closed: no bytes are queued.
+/// Whether a readable fd is readable only because its peer closed.
 ///
 /// For backends whose syscall has no hang-up flag (select; poll where there is no
-/// `POLLRDHUP`). One `ioctl(FIONREAD)` per readable fd. A listening socket with a pending
-/// connection is not a hang-up (Linux refuses `FIONREAD` on it; elsewhere
-/// `SO_ACCEPTCONN` tells). A zero-length datagram looks like a hang-up: a documented quirk.
+/// `POLLRDHUP`). One `ioctl(FIONREAD)` per readable fd: bytes queued, no hang-up. A zero is
+/// not yet an answer: the peer may have closed, but another thread may also have read the
+/// data since the wait returned (a live connection must not be called closed:
+/// conformance `concurrent_read_is_not_a_hangup`), and Linux's `FIONREAD` on TCP counts
+/// only the bytes before the urgent mark (`tcp_inq`). So then the fd itself is asked (one
+/// more syscall, on that path only): a socket by a one-byte peek (end of file, data, or
+/// nothing yet), anything else by `poll(2)` for `POLLHUP` (a pipe whose writer is gone).
 ///
-/// Linux's `FIONREAD` on a TCP socket counts only the bytes before the urgent mark
-/// (`tcp_inq`), so at the mark (urgent byte unread, or read out of band and normal data
-/// behind it) its zero says nothing about end of file; then a peek decides (a
-/// `sockatmark` and a `recv`, only on that path).
+/// A listening socket with a pending connection is not a hang-up (Linux refuses
+/// `FIONREAD` on it; elsewhere `SO_ACCEPTCONN` tells). A zero-length datagram looks like a
+/// hang-up: a documented quirk. Linux returns and clears a pending socket error even on a
+/// peek, so on a reset connection the next read gives end of file instead of the reset:
+/// select cannot report errors anyway (`Capabilities::reports_errors`), and the hang-up is
+/// reported either way.
 pub fn peer_closed(fd: RawFd) -> bool {
-    if !matches!(bytes_queued(fd), Ok(0)) {
+    if !matches!(bytes_queued(fd), Ok(0)) || is_listening(fd) {
         return false;
     }
-    !is_listening(fd) && (!at_urgent_mark(fd) || peek_is_eof(fd))
+    let mut byte = 0u8;
+    let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
+    match cvt(unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, flags) }) {
+        Ok(n) => n == 0,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => hung_up(fd),
+        // Drained by another thread since the wait (or a signal): not a hang-up.
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+            false
+        }
+        // A pending error (a reset): the connection is over.
+        Err(_) => true,
+    }
+}
+
+/// Whether `poll(2)` reports `POLLHUP` on `fd` now (a pipe or FIFO whose writers are gone).
+fn hung_up(fd: RawFd) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one live pollfd, which the kernel may write; a zero timeout never blocks.
+    matches!(cvt(unsafe { libc::poll(&mut pfd, 1, 0) }), Ok(1)) && pfd.revents & libc::POLLHUP != 0
 }
 
 /// How many bytes wait in `fd`'s receive buffer (`ioctl(FIONREAD)`), which neither the
@@ -361,34 +386,6 @@ pub fn bytes_queued(fd: RawFd) -> io::Result<usize> {
     // SAFETY: FIONREAD writes one c_int through the pointer, which points to `queued`.
     cvt(unsafe { libc::ioctl(fd, libc::FIONREAD as _, &mut queued) })?;
     Ok(usize::try_from(queued).unwrap_or(0))
-}
-
-/// Whether `fd` is a socket whose next byte sits at the urgent mark (`sockatmark(3)`),
-/// where Linux's `FIONREAD` stops counting: before the urgent byte is read, and after it
-/// was read out of band, until normal reads pass the mark. Not a socket (a pipe): no.
-fn at_urgent_mark(fd: RawFd) -> bool {
-    // SAFETY: sockatmark reads the state of the socket `fd`; it takes no pointer.
-    unsafe { sockatmark(fd) == 1 }
-}
-
-unsafe extern "C" {
-    /// POSIX.1-2001 `sockatmark(3)`, in every libc this crate runs on; the `libc` crate
-    /// does not bind it.
-    fn sockatmark(fd: libc::c_int) -> libc::c_int;
-}
-
-/// Whether reading `fd` now returns end of file or an error, not data: a peek, so no data
-/// is consumed. `WouldBlock` (nothing to read yet) is not a hang-up. (Linux returns and
-/// clears a pending socket error even on a peek; only on a reset connection with urgent
-/// data next, where the next read then gives end of file instead of the reset.)
-fn peek_is_eof(fd: RawFd) -> bool {
-    let mut byte = 0u8;
-    let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
-    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
-    match cvt(unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, flags) }) {
-        Ok(n) => n == 0,
-        Err(e) => !matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted),
-    }
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
