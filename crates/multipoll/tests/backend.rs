@@ -61,6 +61,6 @@ fn bsd_builds_kqueue() -> io::Result<()> {
     let got: Vec<Backend> = Backend::available().collect();
     assert_eq!(got, [Backend::Select, Backend::Poll, Backend::Kqueue]);
     assert_eq!(Backend::compiled_default(), Backend::Kqueue);
-    assert_eq!(AnyPoller::new(Backend::Kqueue)?.capabilities().name, "kqueue");
+    assert_eq!(AnyPoller::new(Backend::Kqueue)?.capabilities().name(), "kqueue");
     Ok(())
 }
