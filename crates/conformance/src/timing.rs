@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use multipoll_core::backend::sys::cvt;
 use multipoll_core::{Events, Interest, Mode, Poller};
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, raise, sigaction};
 
 use crate::util::{
     CpuMeter, LATE, PROMPT, Want, expect_events, expect_timeout, pipe, send, unix_pair,
@@ -142,10 +142,17 @@ extern "C" fn count_signal(_: libc::c_int) {
 /// Installs `handler` for `signal` *without* `SA_RESTART`, so that the signal interrupts
 /// a blocked syscall with `EINTR` — the case under test. Idempotent.
 fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
-    let action = SigAction::new(SigHandler::Handler(handler), SaFlags::empty(), SigSet::empty());
-    // SAFETY: both handlers passed here are async-signal-safe: one atomic add, or one
-    // `Poller::notify`, which the contract makes async-signal-safe.
-    unsafe { sigaction(Signal::try_from(signal)?, &action) }?;
+    // libc, not nix: nix's `signal` feature turns on `process`, whose fork/exec do not
+    // build for tvOS, watchOS and visionOS (their libc has neither).
+    // SAFETY: `sigaction` is plain data for which all-zero bytes are a valid value.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = handler as libc::sighandler_t;
+    action.sa_flags = 0;
+    // SAFETY: sigemptyset writes the set it is given, `action.sa_mask`, which is live.
+    cvt(unsafe { libc::sigemptyset(&mut action.sa_mask) })?;
+    // SAFETY: sigaction reads `action` (a valid handler, an initialised mask) and writes no
+    // old action (null).
+    cvt(unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) })?;
     Ok(())
 }
 
@@ -228,7 +235,8 @@ pub fn notify_from_signal_handler<P: Poller>() -> io::Result<()> {
     NOTIFY_TARGET.store(std::ptr::from_ref(&poller).cast_mut().cast(), Ordering::Release);
     let waited = wait_in_thread(&poller, None, |_| {
         // Raised on this thread, the handler runs before `raise` returns, outside `wait`.
-        Ok(raise(Signal::SIGUSR2)?)
+        // SAFETY: raise takes no memory; the handler it runs is installed above.
+        cvt(unsafe { libc::raise(libc::SIGUSR2) }).map(drop)
     });
     NOTIFY_TARGET.store(std::ptr::null_mut(), Ordering::Release);
     let waited = waited?;

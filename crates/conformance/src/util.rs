@@ -27,9 +27,7 @@ use nix::fcntl::{FcntlArg, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::pthread;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use nix::sys::signal::Signal;
 use nix::sys::socket::{MsgFlags, recv, setsockopt, sockopt};
-use nix::time::{ClockId, clock_gettime};
 
 /// A timeout that is never reached by a correct backend: waits that should end early use
 /// it, so a broken backend fails the test instead of hanging it.
@@ -299,15 +297,18 @@ pub fn raise_fd_limit(want: u64) -> io::Result<u64> {
 // CPU time: blocked or spinning?
 
 #[cfg(not(target_os = "netbsd"))]
-const CLOCK_THREAD_CPUTIME_ID: ClockId = ClockId::CLOCK_THREAD_CPUTIME_ID;
+const CLOCK_THREAD_CPUTIME_ID: libc::clockid_t = libc::CLOCK_THREAD_CPUTIME_ID;
 // The libc crate lacks NetBSD's; this is its value in NetBSD's <time.h>.
 #[cfg(target_os = "netbsd")]
-const CLOCK_THREAD_CPUTIME_ID: ClockId = ClockId::from_raw(0x2000_0000);
+const CLOCK_THREAD_CPUTIME_ID: libc::clockid_t = 0x2000_0000;
 
 /// The CPU time the calling thread has used, or `None` where the clock is unavailable.
 pub fn thread_cpu_time() -> Option<Duration> {
-    let ts = clock_gettime(CLOCK_THREAD_CPUTIME_ID).ok()?;
-    Some(Duration::new(u64::try_from(ts.tv_sec()).ok()?, u32::try_from(ts.tv_nsec()).ok()?))
+    // libc, not nix: nix's `time` feature does not build for visionOS (no clock_settime).
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec into `ts`, which is live.
+    cvt(unsafe { libc::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) }).ok()?;
+    Some(Duration::new(u64::try_from(ts.tv_sec).ok()?, u32::try_from(ts.tv_nsec).ok()?))
 }
 
 /// Tells a `wait` that blocks from one that spins inside (returning only at its timeout,
@@ -595,9 +596,11 @@ impl WaitingThread {
     /// # Errors
     /// `pthread_kill`'s.
     pub fn signal(&self, signal: libc::c_int) -> io::Result<()> {
-        // The thread is alive, as pthread_kill needs: it blocks on the release channel
-        // until the action that holds `self` has returned.
-        Ok(pthread::pthread_kill(self.pthread.0, Signal::try_from(signal)?)?)
+        // libc, not nix: see `timing::install`.
+        // SAFETY: the thread is alive: it blocks on the release channel until the action
+        // that holds `self` has returned. pthread_kill takes no memory.
+        let r = unsafe { libc::pthread_kill(self.pthread.0, signal) };
+        if r == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(r)) }
     }
 }
 

@@ -11,8 +11,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::sys::resource::{Resource, setrlimit};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 
 use super::wait_until;
 
@@ -100,8 +98,13 @@ impl ChildServer {
     /// Sends `signal` to the server.
     pub fn signal(&self, signal: libc::c_int) -> io::Result<()> {
         let pid = libc::pid_t::try_from(self.pid).map_err(io::Error::other)?;
-        // `pid` is our own child, not yet reaped, so the number names no other process.
-        Ok(kill(Pid::from_raw(pid), Signal::try_from(signal)?)?)
+        // libc, not nix: nix's `signal` feature turns on `process`, which does not build
+        // for tvOS, watchOS and visionOS.
+        // SAFETY: kill(2) takes no pointers; `pid` is our own child, not yet reaped.
+        if unsafe { libc::kill(pid, signal) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
     }
 
     /// Waits up to `timeout` for the server to exit.

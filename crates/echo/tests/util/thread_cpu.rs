@@ -53,9 +53,14 @@ mod imp {
     }
 
     pub fn used(clock: Handle) -> io::Result<Duration> {
-        let ts = nix::time::clock_gettime(nix::time::ClockId::from_raw(clock))?;
-        let secs = u64::try_from(ts.tv_sec()).unwrap_or(0);
-        Ok(Duration::new(secs, u32::try_from(ts.tv_nsec()).unwrap_or(0)))
+        // libc, not nix: nix's `time` feature does not build for visionOS.
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: one timespec is written to `ts`, which is live.
+        if unsafe { libc::clock_gettime(clock, &mut ts) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+        Ok(Duration::new(secs, u32::try_from(ts.tv_nsec).unwrap_or(0)))
     }
 }
 
