@@ -24,13 +24,14 @@
 mod common;
 
 use std::io::{self, Read};
-use std::mem::MaybeUninit;
 use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
+use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::time::TimeVal;
 
 /// What one way of watching cost.
 #[derive(Clone, Copy, Debug)]
@@ -178,24 +179,18 @@ pub struct CpuTime {
 // process's, which is the same for this example (it runs one thread), but not for
 // tests/examples.rs, where other tests run beside it.
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
-const WHO: libc::c_int = libc::RUSAGE_THREAD;
+const WHO: UsageWho = UsageWho::RUSAGE_THREAD;
 #[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")))]
-const WHO: libc::c_int = libc::RUSAGE_SELF;
+const WHO: UsageWho = UsageWho::RUSAGE_SELF;
 
 impl CpuTime {
     /// The calling thread's CPU time so far.
     ///
     /// # Errors
-    /// `getrusage(2)`'s (none in practice: `WHO` is valid and the buffer is ours).
+    /// `getrusage(2)`'s (none in practice: `WHO` is valid).
     pub fn now() -> io::Result<CpuTime> {
-        let mut usage = MaybeUninit::<libc::rusage>::uninit();
-        // SAFETY: getrusage writes one `rusage` into the buffer, which is ours and live.
-        if unsafe { libc::getrusage(WHO, usage.as_mut_ptr()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: getrusage returned 0, so it filled in the whole struct.
-        let usage = unsafe { usage.assume_init() };
-        Ok(CpuTime { user: duration(usage.ru_utime), system: duration(usage.ru_stime) })
+        let usage = getrusage(WHO)?;
+        Ok(CpuTime { user: duration(usage.user_time()), system: duration(usage.system_time()) })
     }
 
     /// User plus system time.
@@ -213,8 +208,8 @@ impl CpuTime {
 }
 
 /// A `timeval` as a `Duration` (its fields are never negative in a `rusage`).
-fn duration(tv: libc::timeval) -> Duration {
-    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
-    let micros = u64::try_from(tv.tv_usec).unwrap_or(0);
+fn duration(tv: TimeVal) -> Duration {
+    let secs = u64::try_from(tv.tv_sec()).unwrap_or(0);
+    let micros = u64::try_from(tv.tv_usec()).unwrap_or(0);
     Duration::from_secs(secs) + Duration::from_micros(micros)
 }

@@ -6,7 +6,9 @@
 
 use std::io;
 use std::net::UdpSocket;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use nix::sys::eventfd::{self, EfdFlags};
 
 /// `n` idle UDP sockets.
 pub fn idle_sockets(n: usize) -> io::Result<Vec<UdpSocket>> {
@@ -24,26 +26,19 @@ pub fn ready_socket() -> io::Result<UdpSocket> {
 /// An `eventfd` whose counter only grows: each [`EventFd::bump`] is a fresh readiness
 /// edge for an edge-triggered registration (the kernel wakes epoll on every write).
 #[derive(Debug)]
-pub struct EventFd(OwnedFd);
+pub struct EventFd(eventfd::EventFd);
 
 impl EventFd {
     /// A non-blocking eventfd at 0 (not readable).
     pub fn new() -> io::Result<EventFd> {
-        // SAFETY: eventfd takes no pointers.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd == -1 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by eventfd, is open, and nothing else owns it.
-        Ok(EventFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+        let flags = EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK;
+        Ok(EventFd(eventfd::EventFd::from_value_and_flags(0, flags)?))
     }
 
     /// Adds 1 to the counter: one `write(2)`.
     pub fn bump(&self) -> io::Result<()> {
-        let one: u64 = 1;
-        // SAFETY: writes the 8 bytes of `one`, which lives on the stack for the call.
-        let n = unsafe { libc::write(self.0.as_raw_fd(), (&raw const one).cast(), 8) };
-        if n == 8 { Ok(()) } else { Err(io::Error::last_os_error()) }
+        let n = self.0.write(1)?;
+        if n == 8 { Ok(()) } else { Err(io::Error::other(format!("eventfd took {n} of 8 bytes"))) }
     }
 }
 

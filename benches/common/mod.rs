@@ -14,6 +14,8 @@ use std::io;
 use std::time::Duration;
 
 use criterion::Criterion;
+use nix::sched::{CpuSet, sched_setaffinity};
+use nix::unistd::Pid;
 
 #[allow(unused_imports, reason = "not every bench file needs every name")]
 pub use setup::Setup;
@@ -34,38 +36,20 @@ pub fn criterion() -> Criterion {
 }
 
 /// Raises the soft fd limit to the hard limit: `wait_scaling` holds over 10 000 fds.
-pub fn raise_nofile() -> io::Result<libc::rlim_t> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes one rlimit into `lim`.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    if lim.rlim_cur < lim.rlim_max {
-        lim.rlim_cur = lim.rlim_max;
-        // SAFETY: setrlimit reads one rlimit from `lim`.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(lim.rlim_cur)
+pub fn raise_nofile() -> io::Result<u64> {
+    multipoll_conformance::util::raise_fd_limit(u64::MAX)
 }
 
 /// Pins the calling thread to `cpu`; threads it spawns afterwards inherit that.
 /// Does nothing (and says so) where there is no such CPU.
 pub fn pin_to(cpu: usize) -> io::Result<bool> {
     let online = std::thread::available_parallelism().map_or(1, usize::from);
-    if cpu >= online || cpu >= libc::CPU_SETSIZE as usize {
+    if cpu >= online || cpu >= CpuSet::count() {
         return Ok(false);
     }
-    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `cpu` is below CPU_SETSIZE, so CPU_SET stays inside `set`.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: passes one cpu_set_t of `size` bytes, which the kernel only reads.
-    if unsafe { libc::sched_setaffinity(0, size, &set) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
+    let mut set = CpuSet::new();
+    set.set(cpu)?;
+    sched_setaffinity(Pid::from_raw(0), &set)?;
     Ok(true)
 }
 

@@ -172,9 +172,12 @@ impl Slot {
     }
 }
 
+/// `O_NONBLOCK` on `fd` (std's pipes and Unix pairs are close-on-exec already).
 fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    multipoll_core::backend::sys::set_cloexec_nonblocking(fd.as_raw_fd())
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
 }
 
 /// Runs `ops` on backend `P`, checking each step against the model; returns the outcomes.

@@ -187,6 +187,8 @@ extern "C" fn count_signal(_: libc::c_int) {
 /// Installs `handler` for `signal` *without* `SA_RESTART`, so that the signal interrupts
 /// a blocked syscall with `EINTR` — the case under test. Idempotent.
 fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
+    // libc, not nix: nix's `signal` feature turns on `process`, whose fork/exec do not
+    // build for tvOS, watchOS and visionOS (their libc has neither).
     // SAFETY: `sigaction` is plain data for which all-zero bytes are a valid value.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
     action.sa_sigaction = handler as libc::sighandler_t;

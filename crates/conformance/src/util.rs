@@ -20,8 +20,14 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 use std::{fmt, thread};
 
-use multipoll_core::backend::sys::{cvt, set_cloexec_nonblocking};
+use multipoll_core::backend::sys::{cvt, nonblocking_pipe};
 use multipoll_core::{Event, Events, Interest, Mode, Poller, RESERVED_KEY};
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::pthread;
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+use nix::sys::socket::{MsgFlags, recv, setsockopt, sockopt};
 
 /// A timeout that is never reached by a correct backend: waits that should end early use
 /// it, so a broken backend fails the test instead of hanging it.
@@ -129,18 +135,9 @@ pub fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
 /// A non-blocking, close-on-exec pipe: `(read end, write end)`.
 ///
 /// # Errors
-/// `pipe(2)`'s (`EMFILE`).
+/// `pipe2(2)`'s (`EMFILE`); see [`nonblocking_pipe`].
 pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe writes two fds into `fds`, which has room for two.
-    cvt(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
-    // SAFETY: fds[0] was just returned by pipe, is open, and nothing else owns it.
-    let read = unsafe { OwnedFd::from_raw_fd(fds[0]) };
-    // SAFETY: as above, for fds[1].
-    let write = unsafe { OwnedFd::from_raw_fd(fds[1]) };
-    set_cloexec_nonblocking(read.as_raw_fd())?;
-    set_cloexec_nonblocking(write.as_raw_fd())?;
-    Ok((read, write))
+    nonblocking_pipe()
 }
 
 /// Writes all of `data` to `fd` (a socket or pipe with room for it).
@@ -149,9 +146,8 @@ pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// `write(2)`'s; `WriteZero` if the fd took only part of `data`.
 pub fn send(fd: impl AsFd, data: &[u8]) -> io::Result<()> {
     let raw = fd.as_fd().as_raw_fd();
-    // SAFETY: the kernel reads at most `data.len()` bytes from `data`.
-    let n = cvt(unsafe { libc::write(raw, data.as_ptr().cast(), data.len()) })?;
-    if n as usize == data.len() {
+    let n = nix::unistd::write(fd, data)?;
+    if n == data.len() {
         Ok(())
     } else {
         Err(io::Error::new(ErrorKind::WriteZero, format!("short write to fd {raw}")))
@@ -174,17 +170,15 @@ pub fn send(fd: impl AsFd, data: &[u8]) -> io::Result<()> {
 /// # Errors
 /// `read(2)`'s, except `WouldBlock` (the normal end) and `Interrupted` (retried).
 pub fn drain(fd: impl AsFd) -> io::Result<usize> {
-    let raw = fd.as_fd().as_raw_fd();
     let mut buf = [0u8; 4096];
     let mut total = 0;
     loop {
-        // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
-        match cvt(unsafe { libc::read(raw, buf.as_mut_ptr().cast(), buf.len()) }) {
+        match nix::unistd::read(fd.as_fd(), &mut buf) {
             Ok(0) => return Ok(total),
-            Ok(n) => total += n as usize,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(total),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Ok(n) => total += n,
+            Err(Errno::EAGAIN) => return Ok(total),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -196,17 +190,7 @@ pub fn drain(fd: impl AsFd) -> io::Result<usize> {
 /// `setsockopt(2)`'s.
 pub fn close_with_reset(stream: TcpStream) -> io::Result<()> {
     let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    let len = std::mem::size_of::<libc::linger>() as libc::socklen_t;
-    // SAFETY: the kernel reads `len` bytes from `linger`, which is that large.
-    cvt(unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            len,
-        )
-    })?;
+    setsockopt(&stream, sockopt::Linger, &linger)?;
     drop(stream);
     Ok(())
 }
@@ -217,8 +201,7 @@ pub fn close_with_reset(stream: TcpStream) -> io::Result<()> {
 /// `send(2)`'s; `WriteZero` if the byte was not sent.
 pub fn send_urgent(stream: &TcpStream, byte: u8) -> io::Result<()> {
     let raw = stream.as_raw_fd();
-    // SAFETY: the kernel reads at most one byte from `byte`, which lives across the call.
-    let n = cvt(unsafe { libc::send(raw, (&raw const byte).cast(), 1, libc::MSG_OOB) })?;
+    let n = nix::sys::socket::send(raw, &[byte], MsgFlags::MSG_OOB)?;
     if n == 1 {
         Ok(())
     } else {
@@ -233,21 +216,17 @@ pub fn send_urgent(stream: &TcpStream, byte: u8) -> io::Result<()> {
 /// `poll(2)`'s and `recv(2)`'s; `TimedOut` if none arrived within [`LONG`].
 pub fn urgent_byte(stream: &TcpStream) -> io::Result<u8> {
     let raw = stream.as_raw_fd();
-    let mut pfd = libc::pollfd { fd: raw, events: libc::POLLPRI, revents: 0 };
-    let ms = libc::c_int::try_from(LONG.as_millis()).unwrap_or(libc::c_int::MAX);
-    // SAFETY: one live pollfd, which the kernel may write to.
-    if cvt(unsafe { libc::poll(&mut pfd, 1, ms) })? == 0 {
+    let ms = PollTimeout::try_from(LONG).unwrap_or(PollTimeout::MAX);
+    if poll(&mut [PollFd::new(stream.as_fd(), PollFlags::POLLPRI)], ms)? == 0 {
         return Err(io::Error::new(
             ErrorKind::TimedOut,
             format!("no urgent data arrived on fd {raw} within {LONG:?}"),
         ));
     }
-    let mut byte = 0u8;
-    let flags = libc::MSG_OOB | libc::MSG_PEEK;
-    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
-    let n = cvt(unsafe { libc::recv(raw, (&raw mut byte).cast(), 1, flags) })?;
+    let mut byte = [0u8];
+    let n = recv(raw, &mut byte, MsgFlags::MSG_OOB | MsgFlags::MSG_PEEK)?;
     if n == 1 {
-        Ok(byte)
+        Ok(byte[0])
     } else {
         Err(io::Error::new(ErrorKind::UnexpectedEof, format!("no urgent byte on fd {raw}")))
     }
@@ -259,12 +238,10 @@ pub fn urgent_byte(stream: &TcpStream) -> io::Result<u8> {
 /// # Errors
 /// `recv(2)`'s (`EINVAL` when no urgent byte is waiting).
 pub fn take_urgent(stream: &TcpStream) -> io::Result<u8> {
-    let mut byte = 0u8;
-    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
-    let n =
-        cvt(unsafe { libc::recv(stream.as_raw_fd(), (&raw mut byte).cast(), 1, libc::MSG_OOB) })?;
+    let mut byte = [0u8];
+    let n = recv(stream.as_raw_fd(), &mut byte, MsgFlags::MSG_OOB)?;
     if n == 1 {
-        Ok(byte)
+        Ok(byte[0])
     } else {
         Err(io::Error::new(ErrorKind::UnexpectedEof, "no urgent byte to read"))
     }
@@ -275,8 +252,7 @@ pub fn take_urgent(stream: &TcpStream) -> io::Result<u8> {
 /// # Errors
 /// `fcntl(F_DUPFD_CLOEXEC)`'s: `EINVAL` when `min` is at or above the fd limit.
 pub fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: F_DUPFD_CLOEXEC takes an fd number and returns a new one; no memory is passed.
-    let new = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) })?;
+    let new = fcntl(fd, FcntlArg::F_DUPFD_CLOEXEC(min))?;
     // SAFETY: `new` was just returned by fcntl, is open, and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
@@ -286,15 +262,9 @@ pub fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
 ///
 /// # Errors
 /// `dup2(2)`'s.
-pub fn replace_fd(source: BorrowedFd<'_>, target: OwnedFd) -> io::Result<OwnedFd> {
-    // The number stays open throughout; ownership passes through the raw number.
-    let number = std::os::fd::IntoRawFd::into_raw_fd(target);
-    // SAFETY: dup2 takes fd numbers only; `number` is ours (taken out of `target` above).
-    let new = cvt(unsafe { libc::dup2(source.as_raw_fd(), number) });
-    // SAFETY: on success `new == number`, open and ours; on failure `number` is still the
-    // fd we took out of `target`, open and ours. Either way exactly one owner is made.
-    let owned = unsafe { OwnedFd::from_raw_fd(number) };
-    new.map(|_| owned)
+pub fn replace_fd(source: BorrowedFd<'_>, mut target: OwnedFd) -> io::Result<OwnedFd> {
+    nix::unistd::dup2(source, &mut target)?;
+    Ok(target)
 }
 
 /// Whether `fd` is an open file descriptor number.
@@ -311,19 +281,15 @@ pub fn is_open(fd: RawFd) -> bool {
 // `rlim_t` is `u64` on Linux and macOS but `i64` on FreeBSD: the conversions are needed.
 #[allow(clippy::useless_conversion)]
 pub fn raise_fd_limit(want: u64) -> io::Result<u64> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes one rlimit into `lim`.
-    cvt(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) })?;
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
     // RLIM_INFINITY is rlim_t's largest value everywhere: u64::MAX after conversion.
-    let cur = u64::try_from(lim.rlim_cur).unwrap_or(u64::MAX);
-    let max = u64::try_from(lim.rlim_max).unwrap_or(u64::MAX);
+    let cur = u64::try_from(soft).unwrap_or(u64::MAX);
+    let max = u64::try_from(hard).unwrap_or(u64::MAX);
     if cur >= want {
         return Ok(cur);
     }
     let new = want.min(max);
-    lim.rlim_cur = libc::rlim_t::try_from(new).unwrap_or(lim.rlim_max);
-    // SAFETY: setrlimit reads one rlimit from `lim`.
-    cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
+    setrlimit(Resource::RLIMIT_NOFILE, libc::rlim_t::try_from(new).unwrap_or(hard), hard)?;
     Ok(new)
 }
 
@@ -338,6 +304,7 @@ const CLOCK_THREAD_CPUTIME_ID: libc::clockid_t = 0x2000_0000;
 
 /// The CPU time the calling thread has used, or `None` where the clock is unavailable.
 pub fn thread_cpu_time() -> Option<Duration> {
+    // libc, not nix: nix's `time` feature does not build for visionOS (no clock_settime).
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes one timespec into `ts`, which is live.
     cvt(unsafe { libc::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) }).ok()?;
@@ -629,6 +596,7 @@ impl WaitingThread {
     /// # Errors
     /// `pthread_kill`'s.
     pub fn signal(&self, signal: libc::c_int) -> io::Result<()> {
+        // libc, not nix: see `timing::install`.
         // SAFETY: the thread is alive: it blocks on the release channel until the action
         // that holds `self` has returned. pthread_kill takes no memory.
         let r = unsafe { libc::pthread_kill(self.pthread.0, signal) };
@@ -691,8 +659,7 @@ pub fn wait_in_thread<P: Poller, R>(
         s.spawn(move || {
             let mut events = Events::new();
             let started = Instant::now();
-            // SAFETY: pthread_self has no preconditions.
-            let me = Pthread(unsafe { libc::pthread_self() });
+            let me = Pthread(pthread::pthread_self());
             let _ = start_tx.send(me);
             let result = wait_checked(poller, &mut events, timeout);
             let _ = done_tx.send((result, started, Instant::now()));

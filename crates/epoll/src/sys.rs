@@ -1,17 +1,17 @@
 //! One wrapper per epoll syscall: C return values to `io::Result`, fds into `OwnedFd`.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 use std::ptr;
 
 use multipoll_core::backend::sys::cvt;
 
-/// `epoll_create1(EPOLL_CLOEXEC)`.
+/// `epoll_create1(EPOLL_CLOEXEC)`. Only creation goes through nix: its `Epoll::add` and
+/// `delete` take `AsFd`, while our `epoll_ctl` runs on numbers from the fd table (also of
+/// fds closed without a delete), and it has no `epoll_pwait2`; the calls below stay libc.
 pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
-    // SAFETY: no pointers are passed.
-    let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-    // SAFETY: `fd` was just returned by epoll_create1, is open, and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    use nix::sys::epoll::{Epoll, EpollCreateFlags};
+    Ok(Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?.0)
 }
 
 /// `epoll_ctl(2)` with `data.u64 = data`.

@@ -2,44 +2,23 @@
 //! it (Linux, FreeBSD), and refused with `InvalidInput` where it does not.
 
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use multipoll_conformance::util::{dup_at_least, raise_fd_limit};
 use multipoll_select::{Events, Interest, Mode, Poller, Select};
-
-/// Moves `fd` to the number `target` (and closes the old number).
-fn renumber(fd: OwnedFd, target: i32) -> io::Result<OwnedFd> {
-    // SAFETY: dup2 only takes fd numbers; `target` is unused by this test process.
-    let new = unsafe { libc::dup2(fd.as_raw_fd(), target) };
-    if new == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `new` was just returned by dup2, is open, and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
-}
-
-fn raise_nofile(to: u64) -> io::Result<()> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes one rlimit into `lim`.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    if lim.rlim_cur < to as libc::rlim_t {
-        lim.rlim_cur = (to as libc::rlim_t).min(lim.rlim_max);
-        // SAFETY: setrlimit reads one rlimit from `lim`.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
 
 #[test]
 fn fd_above_fd_setsize() -> io::Result<()> {
-    raise_nofile(4096)?;
+    raise_fd_limit(4096)?;
     let (mut writer, reader) = UnixStream::pair()?;
-    let reader = renumber(OwnedFd::from(reader), 3000)?;
+    // Number 3000 or the first free one above it: past FD_SETSIZE (1024) either way. The
+    // block drops the low original, so the high copy is the reader's only fd.
+    let reader = {
+        let low = reader;
+        dup_at_least(low.as_fd(), 3000)?
+    };
     // A neighbour below the limit shares the sets, to catch bit-layout mistakes.
     let (mut low_writer, low_reader) = UnixStream::pair()?;
 

@@ -5,10 +5,10 @@
 //! notifies before a wait cost one `write(2)` and one wake-up.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::backend::sys::cvt;
+use nix::errno::Errno;
 
 /// A coalescing wake-up fd: readable while a wake is pending.
 #[derive(Debug)]
@@ -23,7 +23,7 @@ impl Notifier {
     /// Creates the fd(s), non-blocking and close-on-exec.
     ///
     /// # Errors
-    /// `EMFILE`/`ENFILE` and the like from `eventfd(2)` / `pipe(2)`.
+    /// `EMFILE`/`ENFILE` and the like from `eventfd(2)` / `pipe2(2)`.
     pub fn new() -> io::Result<Notifier> {
         let (read, write) = new_fds()?;
         Ok(Notifier { read, write, pending: AtomicBool::new(false) })
@@ -48,15 +48,14 @@ impl Notifier {
             self.pending.store(false, Ordering::Release);
             return Err(e);
         }
-        let fd = self.write.as_ref().unwrap_or(&self.read).as_raw_fd();
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from `one`, which is 8 bytes long; the fd is ours and open.
-        match cvt(unsafe { libc::write(fd, (&raw const one).cast(), 8) }) {
+        let fd = self.write.as_ref().unwrap_or(&self.read);
+        // 8 bytes: the only size an eventfd accepts (a pipe takes any).
+        match nix::unistd::write(fd, &1u64.to_ne_bytes()) {
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(Errno::EAGAIN) => Ok(()),
             Err(e) => {
                 self.pending.store(false, Ordering::Release);
-                Err(e)
+                Err(e.into())
             }
         }
     }
@@ -69,13 +68,11 @@ impl Notifier {
     pub fn drain(&self) {
         let mut buf = [0u8; 64];
         loop {
-            // SAFETY: reads at most `buf.len()` bytes into `buf`; the fd is ours and open.
-            let r =
-                unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let r = nix::unistd::read(&self.read, &mut buf);
             // An eventfd is emptied by one read; a pipe holds at most one byte per pending
             // wake, so a short read means it is empty. EAGAIN/EINTR end the drain as well:
             // the flag below keeps any wake we did not read.
-            if r <= 0 || self.write.is_none() || (r as usize) < buf.len() {
+            if !r.is_ok_and(|n| n == buf.len() && self.write.is_some()) {
                 break;
             }
         }
@@ -85,24 +82,14 @@ impl Notifier {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn new_fds() -> io::Result<(OwnedFd, Option<OwnedFd>)> {
-    // SAFETY: eventfd has no memory arguments.
-    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
-    // SAFETY: `fd` was just returned by eventfd, is open, and nothing else owns it.
-    Ok((unsafe { OwnedFd::from_raw_fd(fd) }, None))
+    use nix::sys::eventfd::{EfdFlags, EventFd};
+    let fd = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
+    Ok((fd.into(), None))
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn new_fds() -> io::Result<(OwnedFd, Option<OwnedFd>)> {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: pipe writes two fds into `fds`, which has room for two.
-    cvt(unsafe { libc::pipe(fds.as_mut_ptr()) })?;
-    // SAFETY: both fds were just returned by pipe, are open, and nothing else owns them.
-    let read = unsafe { OwnedFd::from_raw_fd(fds[0]) };
-    // SAFETY: as above.
-    let write = unsafe { OwnedFd::from_raw_fd(fds[1]) };
-    for fd in [&read, &write] {
-        crate::backend::sys::set_cloexec_nonblocking(fd.as_raw_fd())?;
-    }
+    let (read, write) = crate::backend::sys::nonblocking_pipe()?;
     Ok((read, Some(write)))
 }
 
@@ -111,9 +98,8 @@ mod tests {
     use super::*;
 
     fn readable(n: &Notifier) -> bool {
-        let mut pfd = libc::pollfd { fd: n.fd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one pollfd, which lives on the stack for the call.
-        cvt(unsafe { libc::poll(&mut pfd, 1, 0) }).unwrap() == 1
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        poll(&mut [PollFd::new(n.fd(), PollFlags::POLLIN)], PollTimeout::ZERO).unwrap() == 1
     }
 
     #[test]

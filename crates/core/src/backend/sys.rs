@@ -6,8 +6,12 @@
 //! timeouts, retries signals, rejects bad input and names its errors the same way.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::socket::{MsgFlags, recv};
 
 use crate::{Capabilities, Event, Interest, Mode, RESERVED_KEY};
 
@@ -181,20 +185,39 @@ pub fn check_max_fd(caps: &Capabilities, fd: RawFd) -> io::Result<()> {
     }
 }
 
-/// Sets `FD_CLOEXEC` and `O_NONBLOCK` on `fd`, for platforms without `pipe2`/`SOCK_CLOEXEC`.
+/// A pipe whose two ends are non-blocking and close-on-exec: `(read, write)`.
+///
+/// One `pipe2(2)` where the platform has it; elsewhere (Apple's systems) `pipe(2)` and then
+/// `fcntl(2)` on each end, which a concurrent `fork`+`exec` can slip between.
 ///
 /// # Errors
-/// The OS error of `fcntl(2)` (`EBADF`).
-pub fn set_cloexec_nonblocking(fd: RawFd) -> io::Result<()> {
-    // SAFETY: F_GETFD reads flags of a descriptor number; no memory is passed.
-    let fd_flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
-    // SAFETY: F_SETFD sets flags of a descriptor number; no memory is passed.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, fd_flags | libc::FD_CLOEXEC) })?;
-    // SAFETY: as above, for the file status flags.
-    let fl_flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    // SAFETY: as above.
-    cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, fl_flags | libc::O_NONBLOCK) })?;
-    Ok(())
+/// `EMFILE`/`ENFILE` of `pipe2(2)`/`pipe(2)`; `fcntl(2)`'s where it is used.
+pub fn nonblocking_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    cfg_if::cfg_if! {
+        // Where nix has pipe2 and we build; the rest (Apple's systems) lack the syscall.
+        if #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "illumos",
+            target_os = "solaris",
+        ))] {
+            Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?)
+        } else {
+            use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+            let pair = nix::unistd::pipe()?;
+            for fd in [&pair.0, &pair.1] {
+                let fd_flags = FdFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFD)?);
+                fcntl(fd, FcntlArg::F_SETFD(fd_flags | FdFlag::FD_CLOEXEC))?;
+                let fl_flags = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+                fcntl(fd, FcntlArg::F_SETFL(fl_flags | OFlag::O_NONBLOCK))?;
+            }
+            Ok(pair)
+        }
+    }
 }
 
 /// `add` of an fd that is already registered.
@@ -353,16 +376,12 @@ pub fn peer_closed(fd: RawFd) -> bool {
     if !matches!(bytes_queued(fd), Ok(0)) || is_listening(fd) {
         return false;
     }
-    let mut byte = 0u8;
-    let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
-    // SAFETY: the kernel writes at most one byte into `byte`, which lives across the call.
-    match cvt(unsafe { libc::recv(fd, (&raw mut byte).cast(), 1, flags) }) {
+    let mut byte = [0u8];
+    match recv(fd, &mut byte, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT) {
         Ok(n) => n == 0,
-        Err(e) if e.raw_os_error() == Some(libc::ENOTSOCK) => hung_up(fd),
+        Err(Errno::ENOTSOCK) => hung_up(fd),
         // Drained by another thread since the wait (or a signal): not a hang-up.
-        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
-            false
-        }
+        Err(Errno::EAGAIN | Errno::EINTR) => false,
         // A pending error (a reset): the connection is over.
         Err(_) => true,
     }

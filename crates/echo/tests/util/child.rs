@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use nix::sys::resource::{Resource, setrlimit};
+
 use super::wait_until;
 
 /// A running `multipoll-echo`; killed on drop if still running.
@@ -40,8 +42,9 @@ impl ChildServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(limit) = nofile {
-            // SAFETY: the closure only calls setrlimit(2), which is async-signal-safe, and
-            // allocates nothing, as code between fork and exec must.
+            // SAFETY: the closure only calls setrlimit(2) (nix's wrapper is that one call),
+            // which is async-signal-safe, and allocates nothing, as code between fork and
+            // exec must.
             unsafe { cmd.pre_exec(move || set_nofile(limit)) };
         }
         let mut child = cmd.spawn()?;
@@ -95,6 +98,8 @@ impl ChildServer {
     /// Sends `signal` to the server.
     pub fn signal(&self, signal: libc::c_int) -> io::Result<()> {
         let pid = libc::pid_t::try_from(self.pid).map_err(io::Error::other)?;
+        // libc, not nix: nix's `signal` feature turns on `process`, which does not build
+        // for tvOS, watchOS and visionOS.
         // SAFETY: kill(2) takes no pointers; `pid` is our own child, not yet reaped.
         if unsafe { libc::kill(pid, signal) } == -1 {
             return Err(io::Error::last_os_error());
@@ -197,10 +202,6 @@ fn collect(pipe: impl Read + Send + 'static, lines: Arc<Mutex<Vec<String>>>) -> 
 }
 
 fn set_nofile(limit: u64) -> io::Result<()> {
-    let rlimit = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
-    // SAFETY: setrlimit reads one rlimit, which lives on the stack for the call.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    let limit = limit as libc::rlim_t;
+    Ok(setrlimit(Resource::RLIMIT_NOFILE, limit, limit)?)
 }

@@ -16,6 +16,8 @@ pub mod thread_cpu;
 
 use std::io;
 use std::os::fd::RawFd;
+
+use nix::sys::socket::{SockaddrStorage, getsockname};
 use std::time::{Duration, Instant};
 
 use multipoll::{AnyPoller, Backend, Mode, Poller};
@@ -116,20 +118,7 @@ pub fn one_mode(
 
 /// Raises this process's `RLIMIT_NOFILE` soft limit to the hard limit; returns the limit.
 pub fn raise_nofile() -> io::Result<u64> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: getrlimit writes one rlimit, which lives on the stack for the call.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    if limit.rlim_cur < limit.rlim_max {
-        limit.rlim_cur = limit.rlim_max;
-        // SAFETY: setrlimit reads one rlimit, which lives on the stack for the call.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == -1 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    #[allow(clippy::unnecessary_cast, reason = "rlim_t is not u64 everywhere")]
-    Ok(limit.rlim_max as u64)
+    multipoll_conformance::util::raise_fd_limit(u64::MAX)
 }
 
 /// The CPU time (user + system) in a `/proc/.../stat` file: of a process
@@ -146,9 +135,8 @@ pub fn cpu_time(stat: &str) -> io::Result<Duration> {
 }
 
 fn clock_ticks() -> u64 {
-    // SAFETY: sysconf takes no pointers.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    u64::try_from(ticks).ok().filter(|t| *t > 0).unwrap_or(100)
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK);
+    ticks.ok().flatten().and_then(|t| u64::try_from(t).ok()).filter(|t| *t > 0).unwrap_or(100)
 }
 
 /// Whether process `pid` (a number, or `self`) runs under AddressSanitizer, whose shadow
@@ -205,19 +193,10 @@ fn open_fds() -> io::Result<Vec<RawFd>> {
 
 /// The local port of socket `fd`, if it is an IPv4 or IPv6 one.
 fn local_port(fd: RawFd) -> Option<u16> {
-    // Room for any address, read as bytes: the family (native order), then, in
-    // `sockaddr_in` and `sockaddr_in6` alike, the port (network order).
-    let mut addr = [0u8; 128];
-    let mut len = addr.len() as libc::socklen_t;
-    // SAFETY: getsockname writes at most `len` bytes to `addr`, which it owns. The fd
-    // number may have been closed (or reused) since the listing: then the call fails (or
-    // names another socket), nothing worse.
-    if unsafe { libc::getsockname(fd, addr.as_mut_ptr().cast(), &mut len) } == -1 {
-        return None;
-    }
-    let family = libc::c_int::from(u16::from_ne_bytes([addr[0], addr[1]]));
-    let inet = family == libc::AF_INET || family == libc::AF_INET6;
-    inet.then(|| u16::from_be_bytes([addr[2], addr[3]]))
+    // The fd number may have been closed (or reused) since the listing: then the call
+    // fails (or names another socket), nothing worse; nix's getsockname takes a number.
+    let addr: SockaddrStorage = getsockname(fd).ok()?;
+    addr.as_sockaddr_in().map(|a| a.port()).or_else(|| addr.as_sockaddr_in6().map(|a| a.port()))
 }
 
 /// The duration of a reliability test: `$MULTIPOLL_SOAK_SECS` seconds when set (a soak

@@ -40,8 +40,7 @@ mod imp {
     use libc::pthread_getcpuclockid;
 
     pub fn current() -> io::Result<Handle> {
-        // SAFETY: pthread_self takes no arguments and cannot fail.
-        let me = unsafe { libc::pthread_self() };
+        let me = nix::sys::pthread::pthread_self();
         let mut clock = Handle::default();
         // SAFETY: `me` is the live calling thread; one clockid_t is written to `clock`,
         // which is live.
@@ -54,6 +53,7 @@ mod imp {
     }
 
     pub fn used(clock: Handle) -> io::Result<Duration> {
+        // libc, not nix: nix's `time` feature does not build for visionOS.
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: one timespec is written to `ts`, which is live.
         if unsafe { libc::clock_gettime(clock, &mut ts) } == -1 {
@@ -72,8 +72,7 @@ mod imp {
     pub type Handle = libc::thread_inspect_t;
 
     pub fn current() -> io::Result<Handle> {
-        // SAFETY: pthread_self takes no arguments and cannot fail.
-        let me = unsafe { libc::pthread_self() };
+        let me = nix::sys::pthread::pthread_self();
         // SAFETY: `me` is the live calling thread; the call only looks its port up (and
         // takes no reference that would need releasing).
         Ok(unsafe { libc::pthread_mach_thread_np(me) })

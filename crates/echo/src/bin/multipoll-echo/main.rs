@@ -7,6 +7,7 @@
 mod cli;
 
 use std::io;
+use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread;
@@ -132,10 +133,11 @@ fn on_signal(stop: &ShutdownHandle, signal: i32) {
 /// logging allocates and locks, which a signal handler must not.
 static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 
+/// One write(2) to fd 2, async-signal-safe: `stderr()` only names a static and `as_fd`
+/// takes no lock (writing through `Stderr` would).
 fn write_stderr(message: &[u8]) -> io::Result<()> {
-    // SAFETY: writes `message.len()` bytes from `message` to fd 2; async-signal-safe.
-    let n = unsafe { libc::write(2, message.as_ptr().cast(), message.len()) };
-    if n == -1 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    nix::unistd::write(io::stderr().as_fd(), message)?;
+    Ok(())
 }
 
 /// One line for the total and one per loop (when there are several), `key=value`.
