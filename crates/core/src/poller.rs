@@ -267,6 +267,27 @@ impl Capabilities {
         self.modes.contains(mode)
     }
 
+    /// `Ok` if `mode` is accepted by `add` and `modify`, else the `Unsupported` error they
+    /// return: it names the backend, the mode and the modes it can do. For programs that
+    /// check a configuration before registering anything.
+    ///
+    /// # Errors
+    /// `Unsupported` when [`supports`](Capabilities::supports) is false.
+    pub fn check_mode(&self, mode: Mode) -> std::io::Result<()> {
+        if self.supports(mode) {
+            return Ok(());
+        }
+        let modes: Vec<&str> = self.supported_modes().map(Mode::name).collect();
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!(
+                "backend `{}` does not support mode `{mode}` (it supports: {})",
+                self.name,
+                modes.join(", ")
+            ),
+        ))
+    }
+
     /// The accepted modes, in [`Mode::ALL`] order.
     pub fn supported_modes(&self) -> impl Iterator<Item = Mode> + use<> {
         self.modes.iter()

@@ -66,18 +66,7 @@ impl Config {
     /// `Unsupported` when the backend cannot do [`Config::mode`] (the message lists the
     /// modes it can), `InvalidInput` for a zero `threads`, `high_water` or `read_buffer`.
     pub fn validate(&self, caps: &Capabilities) -> io::Result<()> {
-        if !caps.supports(self.mode) {
-            let modes: Vec<&str> = caps.supported_modes().map(Mode::name).collect();
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                format!(
-                    "backend `{}` does not support mode `{}` (it supports: {})",
-                    caps.name(),
-                    self.mode,
-                    modes.join(", ")
-                ),
-            ));
-        }
+        caps.check_mode(self.mode)?;
         let positive = [
             ("threads", self.threads),
             ("high_water", self.high_water),

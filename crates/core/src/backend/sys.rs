@@ -135,17 +135,7 @@ pub fn check_registration(
             "key usize::MAX is reserved for the poller's internal wake-up; use another key",
         ));
     }
-    if !caps.supports(mode) {
-        let modes: Vec<&str> = caps.supported_modes().map(Mode::name).collect();
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!(
-                "the {} backend cannot do {mode} mode (it supports: {})",
-                caps.name(),
-                modes.join(", ")
-            ),
-        ));
-    }
+    caps.check_mode(mode)?;
     if interest.is_priority() && !caps.priority() {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
