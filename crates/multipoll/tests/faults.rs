@@ -45,6 +45,39 @@ fn eintr_on_every_wait_is_retried() -> io::Result<()> {
     })
 }
 
+/// A registration fault armed while a wait meets a registered fd closed without `delete`
+/// (select's `EBADF` recovery probes every fd) must not make the open fds look closed: only
+/// the closed one is reported, and the open one stays registered and reported.
+#[test]
+fn registration_fault_during_closed_fd_recovery() -> io::Result<()> {
+    each_backend(|poller| {
+        let (mut a, b) = UnixStream::pair()?;
+        poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+        // A number far above what the other tests of this file open, so that no parallel
+        // test reuses it while it is closed.
+        let (c, _d) = UnixStream::pair()?;
+        let closed = multipoll_conformance::util::dup_at_least(c.as_fd(), 700)?;
+        drop(c);
+        poller.add(closed.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+        drop(closed);
+        a.write_all(b"x")?;
+
+        fault::fail_next(Call::Register, libc::ENOMEM, 1000);
+        let mut events = Events::new();
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !seen.contains(&1) && Instant::now() < deadline {
+            poller.wait(&mut events, Some(Duration::from_secs(1)))?;
+            for event in &events {
+                assert!(event.key() != 1 || !event.is_error(), "the open fd reported closed");
+                seen.push(event.key());
+            }
+        }
+        assert!(seen.contains(&1), "the open fd was dropped: {seen:?}");
+        Ok(())
+    })
+}
+
 #[test]
 fn failed_add_registers_nothing() -> io::Result<()> {
     each_backend(|poller| {

@@ -155,7 +155,7 @@ impl ReadinessSyscall for SelectSyscall {
                     set.clear();
                 }
                 for (closed, &fd) in self.closed.iter_mut().zip(&self.fds) {
-                    *closed = sys::check_open(fd).is_err();
+                    *closed = !sys::is_open(fd);
                 }
                 Ok(())
             }

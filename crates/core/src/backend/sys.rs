@@ -153,11 +153,26 @@ pub fn check_registration(
     Ok(())
 }
 
-/// Checks that `fd` is open (`fcntl(F_GETFD)`), for backends whose kernel call does not.
+/// Checks, for `add`, that `fd` is open, for backends whose kernel call does not: a
+/// registration syscall, so faults are injected here ([`Call::Register`](crate::fault::Call)).
+///
+/// # Errors
+/// `InvalidInput` (with the fd in the message) for a closed fd; an injected fault.
 pub fn check_open(fd: RawFd) -> io::Result<()> {
     crate::fault::inject(crate::fault::Call::Register).map_err(|e| registration_error(fd, e))?;
+    open_flags(fd).map(drop).map_err(|e| registration_error(fd, e))
+}
+
+/// Whether `fd` is open now (`fcntl(F_GETFD)`): a probe, with no fault injection, for use
+/// inside `wait` (select's `EBADF` recovery), where an armed registration fault must not
+/// make an open fd look closed.
+pub fn is_open(fd: RawFd) -> bool {
+    open_flags(fd).is_ok()
+}
+
+fn open_flags(fd: RawFd) -> io::Result<libc::c_int> {
     // SAFETY: F_GETFD only reads the descriptor flags; any fd number is acceptable.
-    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) }).map(drop).map_err(|e| registration_error(fd, e))
+    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })
 }
 
 /// Checks `fd` against a backend's [`Capabilities::max_fd`].
