@@ -275,14 +275,14 @@ pub struct Readiness {
     pub closed: bool,
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-const POLLRDHUP: i32 = libc::POLLRDHUP as i32;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-const POLLRDHUP: i32 = 0;
-
-/// The `poll(2)` bits that mean "the peer's write side is closed", where the platform has
+/// The `poll(2)` bit that means "the peer's write side is closed", where the platform has
 /// one (`POLLRDHUP`, Linux); 0 elsewhere, where [`peer_closed`] fills in.
-pub const POLL_RDHUP: i32 = POLLRDHUP;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const POLL_RDHUP: i32 = libc::POLLRDHUP as i32;
+/// The `poll(2)` bit that means "the peer's write side is closed", where the platform has
+/// one (`POLLRDHUP`, Linux); 0 elsewhere, where [`peer_closed`] fills in.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub const POLL_RDHUP: i32 = 0;
 
 impl Readiness {
     /// Reads `poll(2)` `revents` bits (equal to `epoll(7)` bits on Linux).
@@ -292,9 +292,9 @@ impl Readiness {
     #[inline] // Once per event, from the backend crates.
     pub fn from_poll_bits(bits: i32) -> Readiness {
         let bit = |b: i16| bits & i32::from(b) != 0;
-        // Through `bit`, not `bits & POLLRDHUP`: where POLLRDHUP is 0 the latter is a
+        // Through `bit`, not `bits & POLL_RDHUP`: where it is 0 the latter is a
         // constant `& 0`, which clippy denies (bad_bit_mask) on every non-Linux target.
-        let hangup = bit(libc::POLLHUP) || bit(POLLRDHUP as i16);
+        let hangup = bit(libc::POLLHUP) || bit(POLL_RDHUP as i16);
         let error = bit(libc::POLLERR);
         Readiness {
             // Not POLLPRI (urgent data): `read` does not return it, so a level-triggered
@@ -317,7 +317,7 @@ impl Readiness {
     pub fn poll_bits(interest: Interest) -> i16 {
         let mut bits = 0;
         if interest.is_readable() {
-            bits |= libc::POLLIN | POLLRDHUP as i16;
+            bits |= libc::POLLIN | POLL_RDHUP as i16;
         }
         if interest.is_writable() {
             bits |= libc::POLLOUT;

@@ -9,6 +9,7 @@ mod cli;
 use std::io;
 use std::os::fd::AsFd;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread;
 
@@ -83,11 +84,11 @@ fn serve<P: Poller + 'static>(cli: &Cli, config: Config) -> io::Result<()> {
     watch_signals(server.shutdown_handle())?;
     let stats = server.stats();
     if let Some(interval) = cli.stats_interval {
-        let stats = server.stats();
+        let live = Arc::clone(&stats);
         thread::Builder::new().name("stats".into()).spawn(move || {
             loop {
                 thread::sleep(interval);
-                print_stats("now", &stats);
+                print_stats("now", &live);
             }
         })?;
     }
