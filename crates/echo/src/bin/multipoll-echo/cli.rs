@@ -26,7 +26,8 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "BACKEND")]
     pub(crate) backend: Option<Backend>,
 
-    /// How fds are registered: level, edge or oneshot (edge needs epoll or kqueue).
+    /// How fds are registered: level, edge, oneshot or edge-oneshot (the edge modes need
+    /// epoll or kqueue).
     #[arg(long, default_value = "level", value_name = "MODE")]
     pub(crate) mode: Mode,
 
