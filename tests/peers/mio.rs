@@ -23,7 +23,7 @@ use mio::unix::SourceFd;
 use mio::{Registry, Token};
 use multipoll::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
 use multipoll_core::backend::EventsExt;
-use multipoll_core::backend::sys::check_registration;
+use multipoll_core::backend::checks::check_registration;
 
 /// A `mio::Poll` (on Linux, over epoll).
 #[derive(Debug)]

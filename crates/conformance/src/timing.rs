@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll_core::backend::sys::cvt;
+use multipoll_core::backend::syscall::cvt;
 use multipoll_core::{Events, Interest, Mode, Poller};
 
 use crate::util::{

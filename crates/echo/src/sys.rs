@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use multipoll_core::backend::sys;
+use multipoll_core::backend::probe;
 use multipoll_core::fault::{self, Call};
 
 /// Accepts one connection (`accept4` with `SOCK_CLOEXEC` on Linux, as std does).
@@ -32,5 +32,5 @@ pub(crate) fn write(mut stream: &TcpStream, data: &[u8]) -> io::Result<usize> {
 ///
 /// Shutdown answers exactly these bytes: "what the server had received" when it began.
 pub(crate) fn bytes_readable(fd: BorrowedFd<'_>) -> io::Result<usize> {
-    sys::bytes_queued(fd.as_raw_fd())
+    probe::bytes_queued(fd.as_raw_fd())
 }

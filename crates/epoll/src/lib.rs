@@ -61,9 +61,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use multipoll_core::backend::EventsExt;
+use multipoll_core::backend::checks::check_registration;
+use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
 use multipoll_core::backend::notify::Notifier;
-use multipoll_core::backend::sys::{self as core_sys, Deadline, Readiness};
+use multipoll_core::backend::readiness::Readiness;
 use multipoll_core::backend::table::{FdTable, lock};
+use multipoll_core::backend::timeout::{Deadline, retry_interrupted, timeout_ms, timeout_timespec};
 use multipoll_core::fault::{self, Call};
 
 pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
@@ -128,7 +131,7 @@ impl Epoll {
     fn ctl(&self, op: libc::c_int, fd: RawFd, mask: u32) -> io::Result<()> {
         fault::inject(Call::Register)
             .and_then(|()| sys::epoll_ctl(self.epfd.as_raw_fd(), op, fd, mask, fd as u64))
-            .map_err(|e| core_sys::registration_error(fd, e))
+            .map_err(|e| registration_error(fd, e))
     }
 
     fn wait_once(
@@ -139,9 +142,9 @@ impl Epoll {
         fault::inject(Call::Wait)?;
         let epfd = self.epfd.as_raw_fd();
         if self.pwait2 {
-            sys::epoll_pwait2(epfd, buffer, timeout.map(core_sys::timeout_timespec))
+            sys::epoll_pwait2(epfd, buffer, timeout.map(timeout_timespec))
         } else {
-            sys::epoll_wait(epfd, buffer, core_sys::timeout_ms(timeout))
+            sys::epoll_wait(epfd, buffer, timeout_ms(timeout))
         }
     }
 }
@@ -157,7 +160,7 @@ impl Epoll {
     ) -> io::Result<usize> {
         let wake = self.notifier.fd().as_raw_fd();
         loop {
-            let n = core_sys::retry_interrupted(deadline, |left| self.wait_once(buffer, left))?;
+            let n = retry_interrupted(deadline, |left| self.wait_once(buffer, left))?;
             let mut woken = false;
             let table = lock(&self.table);
             for ev in &buffer[..n] {
@@ -235,11 +238,11 @@ impl Poller for Epoll {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&self.caps(), key, interest, mode)?;
+        check_registration(&self.caps(), key, interest, mode)?;
         let fd = fd.as_raw_fd();
         let mut table = lock(&self.table);
         if table.get(fd).is_some_and(|r| r.interest.is_none()) {
-            return Err(core_sys::already_registered(fd));
+            return Err(already_registered(fd));
         }
         if interest.is_none() {
             // Not in the kernel's list, but the kernel still has to say the fd is valid
@@ -261,10 +264,10 @@ impl Poller for Epoll {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&self.caps(), key, interest, mode)?;
+        check_registration(&self.caps(), key, interest, mode)?;
         let fd = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let entry = table.get_mut(fd).ok_or_else(|| core_sys::not_registered(fd))?;
+        let entry = table.get_mut(fd).ok_or_else(|| not_registered(fd))?;
         match (entry.interest.is_none(), interest.is_none()) {
             (true, true) => {}
             (true, false) => self.ctl(libc::EPOLL_CTL_ADD, fd, event_mask(interest, mode))?,
@@ -278,7 +281,7 @@ impl Poller for Epoll {
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let fd = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let old = *table.get(fd).ok_or_else(|| core_sys::not_registered(fd))?;
+        let old = *table.get(fd).ok_or_else(|| not_registered(fd))?;
         if !old.interest.is_none() {
             match self.ctl(libc::EPOLL_CTL_DEL, fd, 0) {
                 // The kernel already forgot it (closed and reopened): forget it too.

@@ -4,7 +4,7 @@ use std::io;
 use std::os::fd::{OwnedFd, RawFd};
 use std::ptr;
 
-use multipoll_core::backend::sys::cvt;
+use multipoll_core::backend::syscall::cvt;
 
 /// `epoll_create1(EPOLL_CLOEXEC)`. Only creation goes through nix: its `Epoll::add` and
 /// `delete` take `AsFd`, while our `epoll_ctl` runs on numbers from the fd table (also of

@@ -52,7 +52,8 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use multipoll_core::backend::sys::{self, Readiness};
+use multipoll_core::backend::errors::registration_error;
+use multipoll_core::backend::readiness::Readiness;
 use multipoll_core::{Event, Interest, Mode};
 
 /// The `EV_*` bits used here. They are equal on every BSD and macOS; `sys.rs` asserts that
@@ -340,7 +341,7 @@ pub(crate) fn check_receipts(changes: &[Change], receipts: &[Kevent]) -> io::Res
         }
         let errno = i32::try_from(receipt.data).unwrap_or(libc::EINVAL);
         if !change.tolerates(errno) {
-            return Err(sys::registration_error(change.fd, io::Error::from_raw_os_error(errno)));
+            return Err(registration_error(change.fd, io::Error::from_raw_os_error(errno)));
         }
     }
     Ok(())

@@ -6,9 +6,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use multipoll_core::backend::EventsExt;
+use multipoll_core::backend::checks::{check_open, check_registration};
+use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
 use multipoll_core::backend::notify::Notifier;
-use multipoll_core::backend::sys::{self as core_sys, Deadline};
 use multipoll_core::backend::table::{FdTable, lock};
+use multipoll_core::backend::timeout::{Deadline, retry_interrupted};
 use multipoll_core::{Capabilities, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
 
 use crate::flags::{self, Change, Entry, Filter, Kevent, Registration};
@@ -65,7 +67,7 @@ impl Kqueue {
     /// Applies `changes` for `fd`, with the contract's error for a failed call (a failed
     /// change already has one, from its receipt).
     fn submit(&self, fd: RawFd, changes: &[Change]) -> io::Result<()> {
-        sys::apply(self.kq.as_fd(), changes).map_err(|e| core_sys::registration_error(fd, e))
+        sys::apply(self.kq.as_fd(), changes).map_err(|e| registration_error(fd, e))
     }
 
     /// Whether `old`, the table's entry for `fd`, is stale: the kernel dropped its knotes
@@ -135,7 +137,7 @@ impl Kqueue {
     ) -> io::Result<usize> {
         let max = events.capacity();
         loop {
-            core_sys::retry_interrupted(deadline, |left| list.wait(self.kq.as_fd(), max, left))?;
+            retry_interrupted(deadline, |left| list.wait(self.kq.as_fd(), max, left))?;
             let woken = self.collect(list, events);
             if !events.is_empty() || woken || deadline.expired() {
                 events.merge_same_keys();
@@ -171,12 +173,12 @@ impl Poller for Kqueue {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&CAPABILITIES, key, interest, mode)?;
+        check_registration(&CAPABILITIES, key, interest, mode)?;
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
         if let Some(&old) = table.fds.get(raw) {
             if !self.is_stale(raw, &old)? {
-                return Err(core_sys::already_registered(raw));
+                return Err(already_registered(raw));
             }
             // Closed and its number reused: the kernel has forgotten it, so do we.
             table.fds.remove(raw);
@@ -185,7 +187,7 @@ impl Poller for Kqueue {
         let changes = flags::plan(raw, None, Some(reg));
         if changes.is_empty() {
             // Interest::NONE touches no knote, so the kernel cannot check the fd.
-            core_sys::check_open(raw)?;
+            check_open(raw)?;
         }
         self.apply(raw, &changes, None)?;
         table.fds.insert(raw, Entry::new(reg));
@@ -199,10 +201,10 @@ impl Poller for Kqueue {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&CAPABILITIES, key, interest, mode)?;
+        check_registration(&CAPABILITIES, key, interest, mode)?;
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let entry = table.fds.get_mut(raw).ok_or_else(|| core_sys::not_registered(raw))?;
+        let entry = table.fds.get_mut(raw).ok_or_else(|| not_registered(raw))?;
         let old = *entry;
         let reg = Registration { key, interest, mode };
         self.apply(raw, &flags::plan(raw, Some(old.reg), Some(reg)), Some(&old))?;
@@ -214,7 +216,7 @@ impl Poller for Kqueue {
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let old = *table.fds.get(raw).ok_or_else(|| core_sys::not_registered(raw))?;
+        let old = *table.fds.get(raw).ok_or_else(|| not_registered(raw))?;
         self.apply(raw, &flags::plan(raw, Some(old.reg), None), Some(&old))?;
         table.fds.remove(raw);
         Ok(())

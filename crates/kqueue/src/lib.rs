@@ -31,7 +31,7 @@
 //! - **`EV_RECEIPT`** on every change: the kernel returns one receipt per change with its
 //!   errno, in place, without draining pending events. So an error is attributed to its
 //!   change; `EEXIST`/`ENOENT`/`EBADF`/`EINVAL` become the contract's kinds
-//!   ([`multipoll_core::backend::sys::registration_error`]); a failure part-way is rolled back.
+//!   ([`multipoll_core::backend::errors::registration_error`]); a failure part-way is rolled back.
 //! - **Events.** `EV_EOF` is a hang-up (and readable, since a read returns end of file at
 //!   once); with a nonzero `fflags` (the socket error) it is also an error.
 //! - **Several waiters.** Each `wait` enters the kernel with its own buffer, kept in the

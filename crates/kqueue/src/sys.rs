@@ -14,7 +14,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 use std::{mem, ptr};
 
-use multipoll_core::backend::sys::{cvt, timeout_timespec};
+use multipoll_core::backend::syscall::cvt;
+use multipoll_core::backend::timeout::timeout_timespec;
 use multipoll_core::fault::{self, Call};
 
 use crate::flags::{self, Change, Filter, Kevent, ev};

@@ -41,7 +41,10 @@ use std::time::Duration;
 
 pub use multipoll_core::Interest;
 use multipoll_core::backend::emulated::{Emulated, ReadinessSyscall};
-use multipoll_core::backend::sys::{self, Readiness, cvt};
+use multipoll_core::backend::probe::peer_closed;
+use multipoll_core::backend::readiness::{POLL_RDHUP, Readiness};
+use multipoll_core::backend::syscall::cvt;
+use multipoll_core::backend::timeout::timeout_ms;
 
 pub use multipoll_core::{Capabilities, Event, Events, Mode, Poller};
 
@@ -58,7 +61,7 @@ impl ReadinessSyscall for PollSyscall {
     const NAME: &'static str = "poll";
     const TIMEOUT_PRECISION: Duration = Duration::from_millis(1);
     const REPORTS_ERRORS: bool = true;
-    const EARLY_HANGUP: bool = sys::POLL_RDHUP != 0;
+    const EARLY_HANGUP: bool = POLL_RDHUP != 0;
 
     fn max_fd() -> Option<RawFd> {
         None
@@ -84,7 +87,7 @@ impl ReadinessSyscall for PollSyscall {
         }
         let nfds = self.fds.len() as libc::nfds_t;
         // SAFETY: `fds` is a live array of `nfds` pollfds that the kernel may write to.
-        cvt(unsafe { libc::poll(self.fds.as_mut_ptr(), nfds, sys::timeout_ms(timeout)) })?;
+        cvt(unsafe { libc::poll(self.fds.as_mut_ptr(), nfds, timeout_ms(timeout)) })?;
         Ok(())
     }
 
@@ -98,7 +101,7 @@ impl ReadinessSyscall for PollSyscall {
             return Readiness::default();
         }
         let mut r = Readiness::from_poll_bits(i32::from(pfd.revents));
-        if sys::POLL_RDHUP == 0 && r.readable && !r.hangup && sys::peer_closed(pfd.fd) {
+        if POLL_RDHUP == 0 && r.readable && !r.hangup && peer_closed(pfd.fd) {
             r.hangup = true;
         }
         r

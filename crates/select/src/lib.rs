@@ -23,7 +23,7 @@
 //!   registered sets before every call.
 //! - The timeout is a `timeval`: microseconds, rounded up.
 //! - `select` has no hang-up bit: a readable fd with no queued bytes is reported as a
-//!   hang-up (`FIONREAD`, see [`multipoll_core::backend::sys::peer_closed`]). Pending socket errors
+//!   hang-up (`FIONREAD`, see [`multipoll_core::backend::probe::peer_closed`]). Pending socket errors
 //!   show only as readable/writable (reading `SO_ERROR` would consume them), so
 //!   [`Capabilities::reports_errors`] is false.
 //! - `exceptfds` is watched only for registrations with [`Interest::PRIORITY`] (and
@@ -63,7 +63,10 @@ use std::ptr;
 use std::time::Duration;
 
 use multipoll_core::backend::emulated::{Emulated, ReadinessSyscall};
-use multipoll_core::backend::sys::{self, Readiness, cvt};
+use multipoll_core::backend::probe::{is_open, peer_closed};
+use multipoll_core::backend::readiness::Readiness;
+use multipoll_core::backend::syscall::cvt;
+use multipoll_core::backend::timeout::timeout_timeval;
 
 pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
 
@@ -138,7 +141,7 @@ impl ReadinessSyscall for SelectSyscall {
         for (got, want) in self.got.iter_mut().zip(&self.want) {
             got.copy_from(want);
         }
-        let mut tv = timeout.map(sys::timeout_timeval);
+        let mut tv = timeout.map(timeout_timeval);
         let tv_ptr = tv.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
         let [r, w, e] = &mut self.got;
         let e_ptr = if self.except { e.as_mut_ptr() } else { ptr::null_mut() };
@@ -155,7 +158,7 @@ impl ReadinessSyscall for SelectSyscall {
                     set.clear();
                 }
                 for (closed, &fd) in self.closed.iter_mut().zip(&self.fds) {
-                    *closed = !sys::is_open(fd);
+                    *closed = !is_open(fd);
                 }
                 Ok(())
             }
@@ -176,7 +179,7 @@ impl ReadinessSyscall for SelectSyscall {
         Readiness {
             readable,
             writable: self.got[WRITE].contains(fd),
-            hangup: readable && sys::peer_closed(fd),
+            hangup: readable && peer_closed(fd),
             error: false,
             priority: self.except && self.got[EXCEPT].contains(fd),
             closed: false,

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use multipoll_core::backend::sys::cvt;
+use multipoll_core::backend::syscall::cvt;
 
 #[cfg(not(target_os = "netbsd"))]
 const CLOCK_THREAD_CPUTIME_ID: libc::clockid_t = libc::CLOCK_THREAD_CPUTIME_ID;

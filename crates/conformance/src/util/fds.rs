@@ -6,7 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
-use multipoll_core::backend::sys::{cvt, nonblocking_pipe};
+use multipoll_core::backend::syscall::{cvt, nonblocking_pipe};
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};

@@ -17,10 +17,13 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::backend::EventsExt;
+use crate::backend::checks::{check_max_fd, check_open, check_registration};
+use crate::backend::errors::{already_registered, not_registered};
 use crate::backend::notify::Notifier;
 use crate::backend::per_waiter::PerWaiter;
-use crate::backend::sys::{self, Deadline, Readiness};
+use crate::backend::readiness::Readiness;
 use crate::backend::table::{FdTable, lock};
+use crate::backend::timeout::{Deadline, retry_interrupted};
 use crate::fault::{self, Call};
 use crate::{Capabilities, Events, Interest, Mode, ModeSet, Poller};
 
@@ -216,7 +219,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
         deadline: &Deadline,
     ) -> io::Result<usize> {
         loop {
-            sys::retry_interrupted(deadline, |left| self.wait_once(scratch, left))?;
+            retry_interrupted(deadline, |left| self.wait_once(scratch, left))?;
             if scratch.sys.woken() {
                 self.notifier.drain();
             }
@@ -236,7 +239,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
 impl<S: ReadinessSyscall> Poller for Emulated<S> {
     fn new() -> io::Result<Self> {
         let notifier = Notifier::new()?;
-        sys::check_max_fd(&Self::capabilities_of(), notifier.fd().as_raw_fd())?;
+        check_max_fd(&Self::capabilities_of(), notifier.fd().as_raw_fd())?;
         Ok(Emulated {
             table: Mutex::new(Table::default()),
             scratch: PerWaiter::new(Self::new_scratch()?),
@@ -254,13 +257,13 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         mode: Mode,
     ) -> io::Result<()> {
         let caps = Self::capabilities_of();
-        sys::check_registration(&caps, key, interest, mode)?;
+        check_registration(&caps, key, interest, mode)?;
         let raw = fd.as_raw_fd();
-        sys::check_max_fd(&caps, raw)?;
-        sys::check_open(raw)?;
+        check_max_fd(&caps, raw)?;
+        check_open(raw)?;
         self.change(|table| {
             if table.entries.get(raw).is_some() {
-                return Err(sys::already_registered(raw));
+                return Err(already_registered(raw));
             }
             let entry = Entry { key, interest, mode, armed: true };
             table.entries.insert(raw, entry);
@@ -275,10 +278,10 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        sys::check_registration(&Self::capabilities_of(), key, interest, mode)?;
+        check_registration(&Self::capabilities_of(), key, interest, mode)?;
         let raw = fd.as_raw_fd();
         self.change(|table| {
-            let entry = table.entries.get_mut(raw).ok_or_else(|| sys::not_registered(raw))?;
+            let entry = table.entries.get_mut(raw).ok_or_else(|| not_registered(raw))?;
             let old = std::mem::replace(entry, Entry { key, interest, mode, armed: true });
             Ok(old.in_set() != entry.in_set())
         })
@@ -287,7 +290,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let raw = fd.as_raw_fd();
         self.change(|table| {
-            let old = table.entries.remove(raw).ok_or_else(|| sys::not_registered(raw))?;
+            let old = table.entries.remove(raw).ok_or_else(|| not_registered(raw))?;
             Ok(old.in_set().is_some())
         })
     }

@@ -4,9 +4,13 @@
 //! A user of multipoll needs the [`Poller`](crate::Poller) trait and its vocabulary at the
 //! crate root. A crate that *implements* `Poller` — ours or a third party's — also needs:
 //!
-//! - [`sys`]: the syscall boundary (C returns to `io::Result`, timeout rounding and
-//!   `Deadline`, `EINTR` retry, registration checks, error constructors, readiness-bit
-//!   mapping, hang-up probing);
+//! - the syscall boundary, one job per module: [`syscall`] (the one `-1`/`errno` idiom,
+//!   [`cvt`](syscall::cvt), and the non-blocking pipe), [`timeout`] (a wait's
+//!   [`Deadline`](timeout::Deadline), `EINTR` retry, rounding to each syscall's timeout
+//!   type), [`checks`] (key, mode, interest, fd limit and open fd, before a registration),
+//!   [`errors`] (the contract's registration errors and the errno mapping), [`readiness`]
+//!   (kernel readiness bits to [`Event`] flags) and [`probe`] (is an fd open,
+//!   how many bytes are queued, has the peer gone: for syscalls that do not say);
 //! - [`notify`]: the coalescing wake-up fd behind `notify`;
 //! - [`emulated`]: the whole registration table (with oneshot emulation) for kernels that
 //!   keep none, `poll` and `select`;
@@ -19,11 +23,16 @@
 //! conformance suite (`multipoll-conformance`) is how a backend proves it keeps the
 //! contract.
 
+pub mod checks;
 pub mod emulated;
+pub mod errors;
 pub mod notify;
 pub mod per_waiter;
-pub mod sys;
+pub mod probe;
+pub mod readiness;
+pub mod syscall;
 pub mod table;
+pub mod timeout;
 
 use std::any::Any;
 

@@ -89,7 +89,7 @@ fn new_fds() -> io::Result<(OwnedFd, Option<OwnedFd>)> {
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn new_fds() -> io::Result<(OwnedFd, Option<OwnedFd>)> {
-    let (read, write) = crate::backend::sys::nonblocking_pipe()?;
+    let (read, write) = crate::backend::syscall::nonblocking_pipe()?;
     Ok((read, Some(write)))
 }
 

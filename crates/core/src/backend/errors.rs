@@ -1,0 +1,57 @@
+//! The contract's registration errors, with the kinds [`Poller`](crate::Poller) promises
+//! and a message that names the fd and says what to do.
+//!
+//! Backends whose kernel keeps no registration table raise them from their own table;
+//! the others map the kernel's errno to the same errors ([`registration_error`]), so that
+//! a caller sees one kind and one message whichever backend it runs on.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// `add` of an fd that is already registered.
+pub fn already_registered(fd: RawFd) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("fd {fd} is already registered; use modify to change it"),
+    )
+}
+
+/// `modify`/`delete` of an fd that is not registered.
+pub fn not_registered(fd: RawFd) -> io::Error {
+    io::Error::new(io::ErrorKind::NotFound, format!("fd {fd} is not registered; add it first"))
+}
+
+/// Maps an OS error of a registration syscall (`epoll_ctl`, `kevent` changes) to the
+/// contract's kinds and a message naming the fd.
+pub fn registration_error(fd: RawFd, err: io::Error) -> io::Error {
+    match err.raw_os_error() {
+        Some(libc::EEXIST) => already_registered(fd),
+        Some(libc::ENOENT) => not_registered(fd),
+        Some(libc::EBADF) => io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("fd {fd} is not an open file descriptor"),
+        ),
+        Some(libc::EPERM) | Some(libc::EINVAL) => io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "fd {fd} cannot be polled by this backend ({err}); regular files and directories are always ready"
+            ),
+        ),
+        _ => err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_errors_have_contract_kinds() {
+        let e = |n| registration_error(5, io::Error::from_raw_os_error(n)).kind();
+        assert_eq!(e(libc::EEXIST), io::ErrorKind::AlreadyExists);
+        assert_eq!(e(libc::ENOENT), io::ErrorKind::NotFound);
+        assert_eq!(e(libc::EBADF), io::ErrorKind::InvalidInput);
+        assert_eq!(e(libc::EPERM), io::ErrorKind::InvalidInput);
+        assert_eq!(e(libc::ENOMEM), io::ErrorKind::OutOfMemory);
+    }
+}
