@@ -3,8 +3,8 @@
 # DragonFly host (kqueue exists nowhere else; on Linux, `.ci/bsd-check` type-checks all of
 # this instead, and this script refuses to run):
 #
-#   1. multipoll-kqueue: the unit tests of the platform-neutral logic (src/flags_tests.rs)
-#      and the whole conformance suite on `Kqueue` (tests/conformance.rs).
+#   1. multipoll-kqueue: the unit tests of the platform-neutral logic (src/changes_tests.rs,
+#      src/record_tests.rs) and the whole conformance suite on `Kqueue` (tests/conformance.rs).
 #   2. multipoll (the facade), with MULTIPOLL_BACKEND=kqueue: the conformance suite again,
 #      on `AnyPoller` dispatching to kqueue; the fault-injection tests (tests/faults.rs) on
 #      every backend of the build, kqueue among them; the nesting tests (tests/nesting.rs:

@@ -19,11 +19,12 @@
 //! - **Modes.** [`Mode::Level`] is a plain knote, [`Mode::Edge`] `EV_CLEAR`,
 //!   [`Mode::Oneshot`] `EV_DISPATCH`, [`Mode::EdgeOneshot`] both: the kernel disables the knote it reports and keeps it,
 //!   so `modify` re-arms it with one `EV_ENABLE`. With interest `BOTH` the fd has two
-//!   knotes: the table entry is disarmed by the first report, under the lock every waiter
+//!   knotes: the table's record is disarmed by the first report, under the lock every waiter
 //!   reports under, so the fd as a whole reports once until re-armed, whichever waiter gets
 //!   it; both directions ready in the same `wait` are one event. A knote's mode is fixed
-//!   when it is created, so a mode change deletes and re-adds it. The details and the
-//!   transition table are in `flags.rs`, tested on Linux.
+//!   when it is created, so a mode change deletes and re-adds it. The transition table is
+//!   in `changes.rs` (the change planner), the oneshot state machine in `record.rs`; both
+//!   are plain Rust, tested on Linux.
 //! - **Batching.** All changes of one `add`/`modify`/`delete` (up to four: both filters,
 //!   maybe delete + re-add) go in one `kevent` call. Changes are never deferred into the
 //!   next `wait`'s changelist: each call must report its own error, and a deferred change
@@ -65,9 +66,9 @@
 //! - **A closed fd** loses its knotes in the kernel (kqueue(2): "Calling close() on a file
 //!   descriptor will remove any kevents that reference the descriptor"), even while a `dup`
 //!   of it is open: knotes belong to the fd number (FreeBSD's `closefp` calls
-//!   `knote_fdclose` for the number at every close). The table still holds its entry.
+//!   `knote_fdclose` for the number at every close). The table still holds its record.
 //!   When `add` finds the number there, it asks the kernel with a change that leaves a live
-//!   knote as it is and fails with `ENOENT` for a gone one: gone, the entry is stale and the
+//!   knote as it is and fails with `ENOENT` for a gone one: gone, the record is stale and the
 //!   new file is registered; alive, the answer is `AlreadyExists`. `delete` of a closed fd
 //!   succeeds (its `EBADF`/`ENOENT` mean "already gone"). `modify` does not ask (it is the
 //!   hot path): on a closed fd whose number was reused it registers the new file. A
@@ -112,12 +113,16 @@ cfg_if::cfg_if! {
         target_os = "openbsd",
         target_vendor = "apple"
     ))] {
-        mod flags;
-        mod imp;
+        mod changes;
+        mod kevent;
+        mod kqueue;
+        mod record;
         mod sys;
-        pub use imp::Kqueue;
+        pub use kqueue::Kqueue;
     } else if #[cfg(test)] {
         // The platform-neutral logic, compiled here for its unit tests.
-        mod flags;
+        mod changes;
+        mod kevent;
+        mod record;
     }
 }

@@ -1,5 +1,5 @@
 //! The syscalls: [`kqueue(2)`] and [`kevent(2)`], and the conversion between `libc::kevent`
-//! and the platform-neutral [`Change`]/[`Kevent`] of `flags.rs`.
+//! and the platform-neutral [`Change`] (of `changes.rs`) and [`Kevent`] (of `kevent.rs`).
 //!
 //! The BSDs disagree on the C types: NetBSD's `filter` and `flags` are `u32` and its counts
 //! `size_t`, the others use `i16`/`u16`/`c_int`; macOS packs `struct kevent` (so fields
@@ -18,7 +18,8 @@ use multipoll_core::backend::syscall::cvt;
 use multipoll_core::backend::timeout::timeout_timespec;
 use multipoll_core::fault::{self, Call};
 
-use crate::flags::{self, Change, Filter, Kevent, ev};
+use crate::changes::{self, Change};
+use crate::kevent::{Filter, Kevent, ev};
 
 #[cfg(target_os = "netbsd")]
 type Count = libc::size_t;
@@ -40,7 +41,7 @@ const _: () = assert!(
         && libc::EV_DISPATCH == ev::DISPATCH as Flags
         && libc::EV_ERROR == ev::ERROR as Flags
         && libc::EV_EOF == ev::EOF as Flags,
-    "the EV_* bits of flags.rs differ from this platform's"
+    "the EV_* bits of kevent.rs differ from this platform's"
 );
 
 /// The longest timeout one `kevent` call gets; `wait` waits again for the rest. macOS fails
@@ -142,7 +143,7 @@ pub(crate) fn apply(kq: BorrowedFd<'_>, changes: &[Change]) -> io::Result<()> {
         };
         let receipts: [Kevent; CHUNK] = std::array::from_fn(|i| from_libc(&list[i]));
         let got = usize::try_from(got).unwrap_or(0).min(chunk.len());
-        flags::check_receipts(chunk, &receipts[..got])?;
+        changes::check_receipts(chunk, &receipts[..got])?;
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The `Kqueue` poller: the registration table, the `kevent` calls and the wait loop.
+//! The `Kqueue` poller: the registration table, the `kevent` calls and the wait loop; the
+//! changes it makes are planned in `changes.rs`, what it reports is decided in `record.rs`.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -13,7 +14,9 @@ use multipoll_core::backend::table::{FdTable, lock};
 use multipoll_core::backend::timeout::{Deadline, retry_interrupted};
 use multipoll_core::{Capabilities, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
 
-use crate::flags::{self, Change, Entry, Filter, Kevent, Registration};
+use crate::changes::{self, Change, Request};
+use crate::kevent::{Filter, Kevent};
+use crate::record::{self, Record};
 use crate::sys::{self, EventList};
 
 // Every mode (`EV_CLEAR`, `EV_DISPATCH`, both); nanosecond timespec timeouts, rounded up by
@@ -34,8 +37,8 @@ enum Wake {
 /// The user-space record of the registrations, and the count of reports.
 #[derive(Debug, Default)]
 struct Table {
-    fds: FdTable<Entry>,
-    /// Counts the reports of all waiters, so that a oneshot entry can tell "reported by this
+    fds: FdTable<Record>,
+    /// Counts the reports of all waiters, so that a oneshot record can tell "reported by this
     /// report" from "by another" (an earlier wait, or a waiter running at the same time).
     round: u64,
 }
@@ -51,11 +54,13 @@ pub struct Kqueue {
 impl Kqueue {
     /// Applies a registration's changelist; if it fails part-way, puts the knotes back
     /// as `old` had them, so that a failed call changes nothing.
-    fn apply(&self, fd: RawFd, changes: &[Change], old: Option<&Entry>) -> io::Result<()> {
+    fn apply(&self, fd: RawFd, changes: &[Change], old: Option<&Record>) -> io::Result<()> {
         let Err(err) = self.submit(fd, changes) else {
             return Ok(());
         };
-        match self.submit(fd, &flags::restore(fd, old)) {
+        let restore =
+            changes::restore(fd, old.map(|r| r.request), old.is_some_and(Record::is_disarmed));
+        match self.submit(fd, &restore) {
             Ok(()) => Err(err),
             Err(again) => Err(io::Error::new(
                 err.kind(),
@@ -70,11 +75,11 @@ impl Kqueue {
         sys::apply(self.kq.as_fd(), changes).map_err(|e| registration_error(fd, e))
     }
 
-    /// Whether `old`, the table's entry for `fd`, is stale: the kernel dropped its knotes
+    /// Whether `old`, the table's record for `fd`, is stale: the kernel dropped its knotes
     /// when the fd was closed, and the number now names another file.
-    fn is_stale(&self, fd: RawFd, old: &Entry) -> io::Result<bool> {
+    fn is_stale(&self, fd: RawFd, old: &Record) -> io::Result<bool> {
         match old.probe(fd) {
-            Some(probe) => flags::probe_says_gone(self.submit(fd, &[probe])),
+            Some(probe) => record::probe_says_gone(self.submit(fd, &[probe])),
             // Interest::NONE: no knote, nothing the kernel could have dropped.
             None => Ok(false),
         }
@@ -112,10 +117,10 @@ impl Kqueue {
                 continue;
             };
             // Deleted since the kernel handed the event out.
-            let Some(entry) = table.fds.get_mut(fd) else {
+            let Some(record) = table.fds.get_mut(fd) else {
                 continue;
             };
-            if let Some(event) = entry.on_kevent(&kev, table.round) {
+            if let Some(event) = record.on_kevent(&kev, table.round) {
                 // Never full: the kernel returned at most `capacity` kevents.
                 events.push(event);
             }
@@ -183,14 +188,14 @@ impl Poller for Kqueue {
             // Closed and its number reused: the kernel has forgotten it, so do we.
             table.fds.remove(raw);
         }
-        let reg = Registration { key, interest, mode };
-        let changes = flags::plan(raw, None, Some(reg));
+        let request = Request { key, interest, mode };
+        let changes = changes::plan(raw, None, Some(request));
         if changes.is_empty() {
             // Interest::NONE touches no knote, so the kernel cannot check the fd.
             check_open(raw)?;
         }
         self.apply(raw, &changes, None)?;
-        table.fds.insert(raw, Entry::new(reg));
+        table.fds.insert(raw, Record::new(request));
         Ok(())
     }
 
@@ -204,12 +209,12 @@ impl Poller for Kqueue {
         check_registration(&CAPABILITIES, key, interest, mode)?;
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
-        let entry = table.fds.get_mut(raw).ok_or_else(|| not_registered(raw))?;
-        let old = *entry;
-        let reg = Registration { key, interest, mode };
-        self.apply(raw, &flags::plan(raw, Some(old.reg), Some(reg)), Some(&old))?;
-        // A fresh entry: re-armed if it was a reported oneshot.
-        *entry = Entry::new(reg);
+        let record = table.fds.get_mut(raw).ok_or_else(|| not_registered(raw))?;
+        let old = *record;
+        let request = Request { key, interest, mode };
+        self.apply(raw, &changes::plan(raw, Some(old.request), Some(request)), Some(&old))?;
+        // A fresh record: re-armed if it was a reported oneshot.
+        *record = Record::new(request);
         Ok(())
     }
 
@@ -217,7 +222,7 @@ impl Poller for Kqueue {
         let raw = fd.as_raw_fd();
         let mut table = lock(&self.table);
         let old = *table.fds.get(raw).ok_or_else(|| not_registered(raw))?;
-        self.apply(raw, &flags::plan(raw, Some(old.reg), None), Some(&old))?;
+        self.apply(raw, &changes::plan(raw, Some(old.request), None), Some(&old))?;
         table.fds.remove(raw);
         Ok(())
     }
