@@ -103,8 +103,9 @@ pub enum Outcome {
     Waited(Report),
 }
 
+/// What the model knows of one registration: what was asked, and what is owed.
 #[derive(Clone, Copy, Debug)]
-struct Registration {
+struct Modelled {
     key: usize,
     interest: Interest,
     mode: Mode,
@@ -117,7 +118,7 @@ struct Registration {
     maybe: bool,
 }
 
-impl Registration {
+impl Modelled {
     /// An edge for new data or a peer's close: owed to readable registrations.
     fn arrival(&mut self) {
         if self.interest.is_readable() {
@@ -131,7 +132,7 @@ struct Slot {
     peer: Option<OwnedFd>,
     pipe: bool,
     queued: usize,
-    reg: Option<Registration>,
+    reg: Option<Modelled>,
 }
 
 impl Slot {
@@ -210,7 +211,7 @@ pub fn run<P: Poller>(ops: &[Op], capacity: usize) -> Result<Vec<Outcome>, TestC
                 } else if !adding && s.reg.is_none() {
                     Err(io::ErrorKind::NotFound)
                 } else {
-                    s.reg = Some(Registration {
+                    s.reg = Some(Modelled {
                         key,
                         interest,
                         mode,

@@ -68,8 +68,9 @@ pub trait ReadinessSyscall: Send + Sized + 'static {
     fn readiness(&self, index: usize) -> Readiness;
 }
 
+/// One registration in the table: what the syscall's set watches for one fd.
 #[derive(Clone, Copy, Debug)]
-struct Entry {
+struct Watch {
     key: usize,
     interest: Interest,
     mode: Mode,
@@ -77,29 +78,30 @@ struct Entry {
     armed: bool,
 }
 
-impl Entry {
-    fn watched(&self) -> bool {
+impl Watch {
+    /// Whether the fd is in the syscall's set (an armed registration with some interest).
+    fn is_watched(&self) -> bool {
         self.armed && !self.interest.is_none()
     }
 
-    /// What this entry puts in the syscall's set (`None`: nothing). A change that keeps it
-    /// (a new key or mode) needs no rebuild and no wake-up.
+    /// What this registration puts in the syscall's set (`None`: nothing). A change that
+    /// keeps it (a new key or mode) needs no rebuild and no wake-up.
     fn in_set(&self) -> Option<Interest> {
-        self.watched().then_some(self.interest)
+        self.is_watched().then_some(self.interest)
     }
 }
 
 #[derive(Debug, Default)]
 struct Table {
-    entries: FdTable<Entry>,
+    watches: FdTable<Watch>,
     /// Bumped by every change that alters the watched set.
     generation: u64,
 }
 
 /// One waiter's copy of the watched set and the syscall's buffers.
 #[derive(Debug)]
-struct Scratch<S> {
-    sys: S,
+struct WaiterSet<S> {
+    syscall: S,
     fds: Vec<(RawFd, Interest)>,
     generation: u64,
     /// Where the next report starts, so a full `Events` does not starve later fds.
@@ -110,7 +112,7 @@ struct Scratch<S> {
 #[derive(Debug)]
 pub struct Emulated<S> {
     table: Mutex<Table>,
-    scratch: PerWaiter<Scratch<S>>,
+    sets: PerWaiter<WaiterSet<S>>,
     notifier: Notifier,
     notified: AtomicBool,
     /// How many threads are (about to be) in the syscall, so a registration change from
@@ -144,38 +146,38 @@ impl<S: ReadinessSyscall> Emulated<S> {
 
     /// Reports what the last syscall found, in rotation order; returns whether a
     /// registration changed (oneshot disarmed, closed fd dropped).
-    fn collect(&self, scratch: &mut Scratch<S>, events: &mut Events) -> bool {
+    fn collect(&self, set: &mut WaiterSet<S>, events: &mut Events) -> bool {
         let mut table = lock(&self.table);
-        let n = scratch.fds.len();
-        let start = if n == 0 { 0 } else { scratch.cursor % n };
+        let n = set.fds.len();
+        let start = if n == 0 { 0 } else { set.cursor % n };
         let mut changed = false;
         for step in 0..n {
             let index = (start + step) % n;
-            let readiness = scratch.sys.readiness(index);
+            let readiness = set.syscall.readiness(index);
             if readiness.is_empty() {
                 continue;
             }
-            let fd = scratch.fds[index].0;
-            let Some(entry) = table.entries.get_mut(fd) else {
+            let fd = set.fds[index].0;
+            let Some(watch) = table.watches.get_mut(fd) else {
                 continue;
             };
-            if !entry.watched() {
+            if !watch.is_watched() {
                 continue;
             }
-            let event = readiness.to_event(entry.key, entry.interest);
+            let event = readiness.to_event(watch.key, watch.interest);
             if event.is_empty() {
                 continue;
             }
             if events.is_full() {
-                scratch.cursor = index;
+                set.cursor = index;
                 break;
             }
             events.push(event);
             if readiness.closed {
-                table.entries.remove(fd);
+                table.watches.remove(fd);
                 changed = true;
-            } else if entry.mode.is_oneshot() {
-                entry.armed = false;
+            } else if watch.mode.is_oneshot() {
+                watch.armed = false;
                 changed = true;
             }
         }
@@ -185,45 +187,45 @@ impl<S: ReadinessSyscall> Emulated<S> {
         changed
     }
 
-    fn wait_once(&self, scratch: &mut Scratch<S>, timeout: Option<Duration>) -> io::Result<()> {
+    fn wait_once(&self, set: &mut WaiterSet<S>, timeout: Option<Duration>) -> io::Result<()> {
         {
             let table = lock(&self.table);
-            if table.generation != scratch.generation {
-                scratch.fds.clear();
-                scratch.fds.extend(
+            if table.generation != set.generation {
+                set.fds.clear();
+                set.fds.extend(
                     table
-                        .entries
+                        .watches
                         .iter()
-                        .filter(|(_, e)| e.watched())
+                        .filter(|(_, e)| e.is_watched())
                         .map(|(fd, e)| (fd, e.interest)),
                 );
-                scratch.sys.rebuild(self.notifier.fd().as_raw_fd(), &scratch.fds);
-                scratch.generation = table.generation;
+                set.syscall.rebuild(self.notifier.fd().as_raw_fd(), &set.fds);
+                set.generation = table.generation;
             }
             self.waiters.fetch_add(1, Ordering::AcqRel);
         }
-        let result = fault::inject(Call::Wait).and_then(|()| scratch.sys.wait(timeout));
+        let result = fault::inject(Call::Wait).and_then(|()| set.syscall.wait(timeout));
         self.waiters.fetch_sub(1, Ordering::AcqRel);
         result
     }
 
-    fn new_scratch() -> io::Result<Scratch<S>> {
+    fn new_waiter_set() -> io::Result<WaiterSet<S>> {
         // A generation the table never starts at, so the first wait builds the set.
-        Ok(Scratch { sys: S::new()?, fds: Vec::new(), generation: u64::MAX, cursor: 0 })
+        Ok(WaiterSet { syscall: S::new()?, fds: Vec::new(), generation: u64::MAX, cursor: 0 })
     }
 
     fn wait_with(
         &self,
-        scratch: &mut Scratch<S>,
+        set: &mut WaiterSet<S>,
         events: &mut Events,
         deadline: &Deadline,
     ) -> io::Result<usize> {
         loop {
-            retry_interrupted(deadline, |left| self.wait_once(scratch, left))?;
-            if scratch.sys.woken() {
+            retry_interrupted(deadline, |left| self.wait_once(set, left))?;
+            if set.syscall.woken() {
                 self.notifier.drain();
             }
-            self.collect(scratch, events);
+            self.collect(set, events);
             // Checked after the drain: a notify racing with it is seen here or leaves its
             // byte for the next wait (see `Notifier::drain`).
             let notified = self.notified.swap(false, Ordering::AcqRel);
@@ -242,7 +244,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         check_max_fd(&Self::capabilities_of(), notifier.fd().as_raw_fd())?;
         Ok(Emulated {
             table: Mutex::new(Table::default()),
-            scratch: PerWaiter::new(Self::new_scratch()?),
+            sets: PerWaiter::new(Self::new_waiter_set()?),
             notifier,
             notified: AtomicBool::new(false),
             waiters: AtomicUsize::new(0),
@@ -262,12 +264,12 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         check_max_fd(&caps, raw)?;
         check_open(raw)?;
         self.change(|table| {
-            if table.entries.get(raw).is_some() {
+            if table.watches.get(raw).is_some() {
                 return Err(already_registered(raw));
             }
-            let entry = Entry { key, interest, mode, armed: true };
-            table.entries.insert(raw, entry);
-            Ok(entry.in_set().is_some())
+            let watch = Watch { key, interest, mode, armed: true };
+            table.watches.insert(raw, watch);
+            Ok(watch.in_set().is_some())
         })
     }
 
@@ -281,16 +283,16 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         check_registration(&Self::capabilities_of(), key, interest, mode)?;
         let raw = fd.as_raw_fd();
         self.change(|table| {
-            let entry = table.entries.get_mut(raw).ok_or_else(|| not_registered(raw))?;
-            let old = std::mem::replace(entry, Entry { key, interest, mode, armed: true });
-            Ok(old.in_set() != entry.in_set())
+            let watch = table.watches.get_mut(raw).ok_or_else(|| not_registered(raw))?;
+            let old = std::mem::replace(watch, Watch { key, interest, mode, armed: true });
+            Ok(old.in_set() != watch.in_set())
         })
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let raw = fd.as_raw_fd();
         self.change(|table| {
-            let old = table.entries.remove(raw).ok_or_else(|| not_registered(raw))?;
+            let old = table.watches.remove(raw).ok_or_else(|| not_registered(raw))?;
             Ok(old.in_set().is_some())
         })
     }
@@ -299,7 +301,7 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         events.clear();
         let deadline = Deadline::after(timeout);
         // Each waiter its own set, so none queues behind another (see `PerWaiter`).
-        self.scratch.with(Self::new_scratch, |scratch| self.wait_with(scratch, events, &deadline))
+        self.sets.with(Self::new_waiter_set, |set| self.wait_with(set, events, &deadline))
     }
 
     fn notify(&self) -> io::Result<()> {
