@@ -6,7 +6,7 @@
 #   1. multipoll-kqueue: the unit tests of the platform-neutral logic (src/changes_tests.rs,
 #      src/record_tests.rs) and the whole conformance suite on `Kqueue` (tests/conformance.rs).
 #   2. multipoll (the facade), with MULTIPOLL_BACKEND=kqueue: the conformance suite again,
-#      on `AnyPoller` dispatching to kqueue; the fault-injection tests (tests/faults.rs) on
+#      on `AnyPoller` forwarding to kqueue; the fault-injection tests (tests/faults.rs) on
 #      every backend of the build, kqueue among them; the nesting tests (tests/nesting.rs:
 #      a kqueue registered in select, poll and another kqueue); the backend tests, of which
 #      `bsd_builds_kqueue` fails if this build has no kqueue (so that nothing below can

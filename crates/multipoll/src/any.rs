@@ -37,7 +37,7 @@ pub enum AnyPoller {
 }
 
 /// Calls the same method on whichever backend `self` holds.
-macro_rules! dispatch {
+macro_rules! forward {
     ($self:expr, $p:ident => $call:expr) => {
         match $self {
             #[cfg(has_select)]
@@ -102,7 +102,7 @@ impl Poller for AnyPoller {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        dispatch!(self, p => p.add(fd, key, interest, mode))
+        forward!(self, p => p.add(fd, key, interest, mode))
     }
 
     fn modify(
@@ -112,22 +112,22 @@ impl Poller for AnyPoller {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        dispatch!(self, p => p.modify(fd, key, interest, mode))
+        forward!(self, p => p.modify(fd, key, interest, mode))
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        dispatch!(self, p => p.delete(fd))
+        forward!(self, p => p.delete(fd))
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        dispatch!(self, p => p.wait(events, timeout))
+        forward!(self, p => p.wait(events, timeout))
     }
 
     fn notify(&self) -> io::Result<()> {
-        dispatch!(self, p => p.notify())
+        forward!(self, p => p.notify())
     }
 
     fn capabilities(&self) -> Capabilities {
-        dispatch!(self, p => p.capabilities())
+        forward!(self, p => p.capabilities())
     }
 }

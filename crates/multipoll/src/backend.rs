@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use crate::Poller;
 
-/// Generic code to run with a backend chosen at runtime; see [`Backend::dispatch`].
+/// Generic code to run with a backend chosen at runtime; see [`Backend::with_poller`].
 pub trait WithPoller {
     /// What the work returns.
     type Output;
@@ -85,8 +85,8 @@ impl Backend {
     }
 
     /// Runs `work` with this backend's concrete poller type: the runtime choice made once,
-    /// the code after it monomorphized (no `dyn`, no [`AnyPoller`](crate::AnyPoller)
-    /// dispatch per call).
+    /// the code after it monomorphized (no `dyn`, and no [`AnyPoller`](crate::AnyPoller)
+    /// `match` per call).
     ///
     /// ```
     /// use multipoll::{Backend, Poller, WithPoller};
@@ -100,7 +100,7 @@ impl Backend {
     /// }
     ///
     /// for backend in Backend::available() {
-    ///     assert_eq!(backend.dispatch(Name)??, backend.name());
+    ///     assert_eq!(backend.with_poller(Name)??, backend.name());
     /// }
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -108,7 +108,7 @@ impl Backend {
     /// # Errors
     /// `Unsupported` when the backend is not in this build (the message lists those that
     /// are).
-    pub fn dispatch<W: WithPoller>(self, work: W) -> io::Result<W::Output> {
+    pub fn with_poller<W: WithPoller>(self, work: W) -> io::Result<W::Output> {
         match self {
             #[cfg(has_select)]
             Backend::Select => Ok(work.run::<crate::Select>()),

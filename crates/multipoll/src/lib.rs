@@ -12,7 +12,7 @@
 //! - **At runtime**, [`AnyPoller`] wraps whichever [`Backend`] you name
 //!   (`"epoll".parse::<Backend>()`), for command-line flags and comparisons. Its
 //!   [`Poller::new`] takes the backend from the `MULTIPOLL_BACKEND` environment variable
-//!   when set, [`DefaultPoller`]'s otherwise. For hot loops, [`Backend::dispatch`] makes
+//!   when set, [`DefaultPoller`]'s otherwise. For hot loops, [`Backend::with_poller`] makes
 //!   the runtime choice once and runs generic code on the concrete type.
 //!
 //! To use one backend alone, depend on its crate (`multipoll-epoll`, …) instead.

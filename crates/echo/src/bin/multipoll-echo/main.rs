@@ -1,7 +1,7 @@
 //! `multipoll-echo`: the echo server on the command line.
 //!
 //! The backend is picked at runtime but the loop is not dynamic: `main` hands `serve` to
-//! [`Backend::dispatch`], which calls `serve::<Epoll>()` (or `Poll`, ...) once, so each
+//! [`Backend::with_poller`], which calls `serve::<Epoll>()` (or `Poll`, ...) once, so each
 //! backend runs its own monomorphised loop.
 
 mod cli;
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         Err(e) => usage_error(&e.to_string()),
     }
     let result = backend
-        .dispatch(Serve { cli: &cli, config })
+        .with_poller(Serve { cli: &cli, config })
         .unwrap_or_else(|e| usage_error(&e.to_string()));
     match result {
         Ok(()) => ExitCode::SUCCESS,
