@@ -134,7 +134,7 @@ fn main() -> io::Result<()> {
     if filter.is_some_and(|f| !"wait_paired".contains(f.as_str()) && !f.contains("wait_paired")) {
         return Ok(());
     }
-    common::raise_nofile()?;
+    multipoll_conformance::util::raise_fd_limit(u64::MAX)?;
     if args.iter().any(|a| a == "--bench") {
         for n in [1000, 10_000] {
             measure(n, 300, 2000)?;

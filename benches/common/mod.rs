@@ -14,6 +14,7 @@ use std::io;
 use std::time::Duration;
 
 use criterion::Criterion;
+use multipoll_conformance::util::raise_fd_limit;
 use nix::sched::{CpuSet, sched_setaffinity};
 use nix::unistd::Pid;
 
@@ -27,17 +28,13 @@ pub use subject::{Mio, Ours, PollingCrate, Subject, Trigger, Want};
 /// Ratios between subjects are what we read, always from the same run; command-line flags
 /// (`--measurement-time`, `--sample-size`, ...) still override these.
 pub fn criterion() -> Criterion {
-    raise_nofile().expect("raise RLIMIT_NOFILE");
+    // To the hard limit: `wait_scaling` holds over 10 000 fds.
+    raise_fd_limit(u64::MAX).expect("raise RLIMIT_NOFILE");
     Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .configure_from_args()
-}
-
-/// Raises the soft fd limit to the hard limit: `wait_scaling` holds over 10 000 fds.
-pub fn raise_nofile() -> io::Result<u64> {
-    multipoll_conformance::util::raise_fd_limit(u64::MAX)
 }
 
 /// Pins the calling thread to `cpu`; threads it spawns afterwards inherit that.

@@ -6,8 +6,6 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
-use multipoll_core::backend::syscall::{cvt, nonblocking_pipe};
-
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -51,13 +49,9 @@ pub fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
     Ok((a, b))
 }
 
-/// A non-blocking, close-on-exec pipe: `(read end, write end)`.
-///
-/// # Errors
-/// `pipe2(2)`'s (`EMFILE`); see [`nonblocking_pipe`].
-pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    nonblocking_pipe()
-}
+/// A non-blocking, close-on-exec pipe, `(read end, write end)`: the backends' own
+/// (core's `nonblocking_pipe`), under a short name.
+pub use multipoll_core::backend::syscall::nonblocking_pipe as pipe;
 
 /// Writes all of `data` to `fd` (a socket or pipe with room for it).
 ///
@@ -186,14 +180,12 @@ pub fn replace_fd(source: BorrowedFd<'_>, mut target: OwnedFd) -> io::Result<Own
     Ok(target)
 }
 
-/// Whether `fd` is an open file descriptor number.
-pub fn is_open(fd: RawFd) -> bool {
-    // SAFETY: F_GETFD reads the flags of a descriptor number; any number is acceptable.
-    cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) }).is_ok()
-}
+/// Whether `fd` is an open file descriptor number: the backends' own probe (core's).
+pub use multipoll_core::backend::probe::is_open;
 
 /// Raises the soft `RLIMIT_NOFILE` to at least `want` (if the hard limit allows) and
-/// returns the soft limit now in force.
+/// returns the soft limit now in force: `u64::MAX` raises it to the hard limit. The one
+/// place the workspace raises it (the suite, the select and echo tests, the benches).
 ///
 /// # Errors
 /// `getrlimit(2)`/`setrlimit(2)`'s.

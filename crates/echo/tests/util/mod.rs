@@ -116,11 +116,6 @@ pub fn one_mode(
     Ok(())
 }
 
-/// Raises this process's `RLIMIT_NOFILE` soft limit to the hard limit; returns the limit.
-pub fn raise_nofile() -> io::Result<u64> {
-    multipoll_conformance::util::raise_fd_limit(u64::MAX)
-}
-
 /// The CPU time (user + system) in a `/proc/.../stat` file: of a process
 /// (`/proc/PID/stat`) or of one thread (`/proc/self/task/TID/stat`).
 pub fn cpu_time(stat: &str) -> io::Result<Duration> {
