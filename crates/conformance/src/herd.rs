@@ -2,18 +2,19 @@
 //! recorded as it returns, and which can always be released.
 //!
 //! [`wait_in_thread`](crate::util::wait_in_thread) runs one waiter for one `wait`; the
-//! several-waiter promises (who is woken, who reports what, whether anything is lost)
-//! need several, each possibly waiting again after it returns. The same rule holds: a
-//! broken backend fails the test, it does not hang it. The herd registers a pipe of its own
-//! under [`BACKSTOP_KEY`] and releases its waiters by making it readable: level mode
-//! reports it to every wait, whoever is in the kernel and whoever is queued.
+//! several-waiter promises (no waiter queues behind another, who is woken, who reports
+//! what, whether anything is lost) need several, each possibly waiting again after it
+//! returns, some started before the action and some by it. The same rule holds: a broken
+//! backend fails the test, it does not hang it. The herd registers a pipe of its own under
+//! [`BACKSTOP_KEY`] and releases its waiters by making it readable: level mode reports it
+//! to every wait, whoever is in the kernel and whoever is queued.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
-use std::thread;
+use std::thread::{self, Scope};
 use std::time::{Duration, Instant};
 
 use multipoll_core::{Event, Events, Interest, Mode, Poller};
@@ -42,12 +43,18 @@ impl Waiter {
     pub const fn once(timeout: Option<Duration>) -> Waiter {
         Waiter { timeout, waits: 1 }
     }
+
+    /// Waits `waits` times, each time with `timeout`.
+    pub const fn times(timeout: Option<Duration>, waits: usize) -> Waiter {
+        Waiter { timeout, waits }
+    }
 }
 
 /// One `wait` of one waiter of a herd.
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// Which waiter: its index in the slice given to [`wait_in_threads`].
+    /// Which waiter: the order it was started in (first those of the slice given to
+    /// [`wait_in_threads`], then those of [`Herd::start`]).
     pub waiter: usize,
     /// What the wait reported, without the herd's own pipe.
     pub events: Vec<Event>,
@@ -64,20 +71,35 @@ impl Report {
     pub fn has(&self, key: usize) -> bool {
         self.events.iter().any(|e| e.key() == key)
     }
+
+    /// How long the wait took.
+    pub fn elapsed(&self) -> Duration {
+        self.returned - self.started
+    }
 }
 
 enum Message {
     Returned(Report),
-    /// A waiter thread is over: its last wait's error, if any (also sent when it panics).
-    Done(io::Result<()>),
+    /// Waiter `.0`'s thread is over: its last wait's error, if any (also sent when it
+    /// panics).
+    Done(usize, io::Result<()>),
 }
 
 /// The herd while its waiters run: what the action passed to [`wait_in_threads`] sees.
-#[derive(Debug)]
-pub struct Herd {
-    waiters: usize,
+pub struct Herd<'scope, 'env, P: Poller> {
+    poller: &'env P,
+    scope: &'scope Scope<'scope, 'env>,
+    released: &'env AtomicBool,
+    tx: SyncSender<Message>,
     messages: Receiver<Message>,
+    waiters: Cell<usize>,
     log: RefCell<Log>,
+}
+
+impl<P: Poller> std::fmt::Debug for Herd<'_, '_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Herd").field("waiters", &self.waiters.get()).finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -87,14 +109,34 @@ struct Log {
     error: Option<io::Error>,
 }
 
-impl Herd {
-    /// How many waiters the herd has.
+impl<P: Poller> Herd<'_, '_, P> {
+    /// How many waiters the herd has started.
     pub fn waiters(&self) -> usize {
-        self.waiters
+        self.waiters.get()
+    }
+
+    /// Starts one more waiter, and returns its number once it is about to call `wait`
+    /// (and a little after, so that waiters started one after the other reach the kernel
+    /// in that order on a backend that queues them). Give it [`SETTLE`] before relying on
+    /// it being blocked in the kernel.
+    pub fn start(&self, waiter: Waiter) -> usize {
+        let index = self.waiters.get();
+        self.waiters.set(index + 1);
+        let (poller, released, tx) = (self.poller, self.released, self.tx.clone());
+        let (started_tx, started_rx) = mpsc::channel();
+        self.scope.spawn(move || run_waiter(poller, index, waiter, released, &tx, &started_tx));
+        let _ = started_rx.recv_timeout(LONG);
+        thread::sleep(SETTLE / 10);
+        index
     }
 
     /// The next wait to return, from any waiter, if one returns within `within`. Never
     /// later, however many reports are queued: a caller looping until its deadline ends.
+    ///
+    /// # Panics
+    /// When a waiter's wait failed (or its thread panicked): the behaviour fails there,
+    /// with the waiter's error, rather than waiting for a report that cannot come.
+    #[track_caller]
     pub fn next(&self, within: Duration) -> Option<Report> {
         let end = Instant::now() + within;
         loop {
@@ -104,7 +146,12 @@ impl Herd {
                     self.log.borrow_mut().reports.push(report.clone());
                     return Some(report);
                 }
-                Ok(Message::Done(result)) => self.finished(result),
+                Ok(Message::Done(waiter, result)) => {
+                    if let Err(e) = &result {
+                        panic!("waiter {waiter} of {} failed: {e}", self.waiters());
+                    }
+                    self.finished(result);
+                }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
             }
         }
@@ -120,12 +167,35 @@ impl Herd {
         loop {
             let left = end.saturating_duration_since(Instant::now());
             let Some(report) = self.next(left) else {
-                panic!("no waiter of {} reported key {key} within {PROMPT:?}", self.waiters);
+                panic!("no waiter of {} reported key {key} within {PROMPT:?}", self.waiters());
             };
             if report.has(key) {
                 return report;
             }
         }
+    }
+
+    /// The next `count` waits to return, all within `within` and all of them waiter
+    /// `waiter`'s: a wait of any other waiter returning first fails the behaviour (with
+    /// `what` in the message), as do waits that have not all returned by then.
+    #[track_caller]
+    pub fn expect_waits_of(
+        &self,
+        waiter: usize,
+        count: usize,
+        within: Duration,
+        what: &str,
+    ) -> Vec<Report> {
+        let end = Instant::now() + within;
+        let mut waits = Vec::with_capacity(count);
+        for i in 0..count {
+            let Some(report) = self.next(end.saturating_duration_since(Instant::now())) else {
+                panic!("{what}: wait {i} of waiter {waiter} had not returned after {within:?}");
+            };
+            assert_eq!(report.waiter, waiter, "{what}: another waiter returned: {report:?}");
+            waits.push(report);
+        }
+        waits
     }
 
     fn finished(&self, result: io::Result<()>) {
@@ -168,48 +238,51 @@ impl<R> Herded<R> {
 }
 
 /// Runs `waiters.len()` threads that wait on `poller` as their [`Waiter`] says, while
-/// `act` runs on this one; returns every wait they made.
+/// `act` runs on this one (and may start more with [`Herd::start`]); returns every wait
+/// they made.
 ///
-/// The waiters start one after the other, in slice order, each a little after the previous
-/// one is about to call `wait`, so that (on a backend that queues waiters) they queue in
-/// that order; `act` starts [`SETTLE`] after the last. When `act` is over (or fails, or
-/// panics), the herd is released: each waiter's wait in progress returns (the herd's pipe
-/// is ready for every wait from then on) and no waiter waits again.
+/// The waiters start one after the other, in slice order (see [`Herd::start`]); `act`
+/// starts [`SETTLE`] after the last. When `act` is over (or fails, or panics), the herd is
+/// released: each waiter's wait in progress returns (the herd's pipe is ready for every
+/// wait from then on) and no waiter waits again. A waiter that does not return within
+/// [`LONG`] of the release fails the behaviour.
 ///
 /// # Errors
 /// Those of `act`, of the waiters' waits and of registering the herd's pipe.
 pub fn wait_in_threads<P: Poller, R>(
     poller: &P,
     waiters: &[Waiter],
-    act: impl FnOnce(&Herd) -> io::Result<R>,
+    act: impl FnOnce(&Herd<'_, '_, P>) -> io::Result<R>,
 ) -> io::Result<Herded<R>> {
     let (release_read, release_write) = pipe()?;
     poller.add(release_read.as_fd(), BACKSTOP_KEY, Interest::READABLE, Mode::Level)?;
     let released = AtomicBool::new(false);
-    let result = thread::scope(|s| {
+    let result = thread::scope(|scope| {
         // Bounded: waiters that return at once (a level-ready fd, a backend that turns a
         // second waiter away) then wait for the action to read their reports, instead of
         // burying the one it waits for under millions.
-        let (tx, rx) = mpsc::sync_channel(REPORTS_IN_FLIGHT);
-        let (started_tx, started_rx) = mpsc::channel();
-        for (index, &waiter) in waiters.iter().enumerate() {
-            let (tx, started_tx, released) = (tx.clone(), started_tx.clone(), &released);
-            s.spawn(move || run_waiter(poller, index, waiter, released, &tx, &started_tx));
-            // Ordered starts: the next waiter is spawned once this one is about to wait.
-            let _ = started_rx.recv_timeout(LONG);
-            thread::sleep(SETTLE / 10);
-        }
-        drop(tx);
-        let herd = Herd { waiters: waiters.len(), messages: rx, log: RefCell::default() };
+        let (tx, messages) = mpsc::sync_channel(REPORTS_IN_FLIGHT);
+        let herd = Herd {
+            poller,
+            scope,
+            released: &released,
+            tx,
+            messages,
+            waiters: Cell::new(0),
+            log: RefCell::default(),
+        };
         let mut release = Release { pipe: release_write.as_fd(), released: &released };
+        for &waiter in waiters {
+            herd.start(waiter);
+        }
         thread::sleep(SETTLE);
         let output = act(&herd);
         release.fire();
         // Each waiter returns at once now; LONG only bounds a backend that misses the pipe.
-        while herd.log.borrow().done < herd.waiters {
+        while herd.log.borrow().done < herd.waiters() {
             match herd.messages.recv_timeout(LONG) {
                 Ok(Message::Returned(report)) => herd.log.borrow_mut().reports.push(report),
-                Ok(Message::Done(result)) => herd.finished(result),
+                Ok(Message::Done(_, result)) => herd.finished(result),
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
                     panic!("a waiter did not return within {LONG:?} of the herd's release")
@@ -237,14 +310,14 @@ fn run_waiter<P: Poller>(
     started: &Sender<()>,
 ) {
     // Reports the end of this thread however it ends, so the herd never waits for it.
-    struct Done<'a>(&'a SyncSender<Message>, Option<io::Result<()>>);
+    struct Done<'a>(&'a SyncSender<Message>, usize, Option<io::Result<()>>);
     impl Drop for Done<'_> {
         fn drop(&mut self) {
-            let result = self.1.take().unwrap_or_else(|| Err(io::Error::other("panicked")));
-            let _ = self.0.send(Message::Done(result));
+            let result = self.2.take().unwrap_or_else(|| Err(io::Error::other("panicked")));
+            let _ = self.0.send(Message::Done(self.1, result));
         }
     }
-    let mut done = Done(tx, None);
+    let mut done = Done(tx, index, None);
     let mut events = Events::new();
     let _ = started.send(());
     let mut result = Ok(());
@@ -270,7 +343,7 @@ fn run_waiter<P: Poller>(
         };
         let _ = tx.send(Message::Returned(report));
     }
-    done.1 = Some(result);
+    done.2 = Some(result);
 }
 
 /// Releases the herd on every way out of the action: return, error, panic.
