@@ -1,0 +1,492 @@
+//! A multipoll backend over Linux `io_uring(7)`: readiness through poll requests.
+//!
+//! Each registration is an `IORING_OP_POLL_ADD` request in one ring per poller; its
+//! completion carries the `poll(2)` bits. What makes it worth a fifth backend is that
+//! changes need no syscall of their own: a re-arm (a oneshot `modify`, a level
+//! registration's next poll) is a submission queue entry that goes to the kernel in the
+//! same `io_uring_enter(2)` as the next wait. A oneshot server loop — wait, handle,
+//! re-arm — makes one syscall per round where epoll makes two (`epoll_ctl`, `epoll_wait`).
+//!
+//! | [`Mode`] | request | after it completes |
+//! |---|---|---|
+//! | `Level` | single-shot poll | re-armed by the backend, in the next enter |
+//! | `Oneshot`, `EdgeOneshot` | single-shot poll | nothing until `modify` |
+//! | `Edge` | multishot poll (`IORING_POLL_ADD_MULTI`): a completion per wake-up | re-armed only if the kernel ends it (a completion without `IORING_CQE_F_MORE`) |
+//!
+//! A single-shot poll of a ready fd completes at once (so a re-armed level fd is reported
+//! again, and a oneshot re-arm reports data that arrived while disarmed); a multishot poll
+//! posts a completion each time the file's wait queue is woken with a matching event,
+//! which is what `EPOLLET` reports too ([IORING_OP_POLL_ADD in io_uring_enter(2)]).
+//!
+//! Quirks handled here, so the [`Poller`] contract holds as on every backend:
+//!
+//! - **Completions outlive changes.** A completion may already sit in the queue when its
+//!   registration is modified or deleted. Every request is tagged (`user_data`) with the
+//!   fd and a generation that changes with each new request; completions of an older
+//!   generation, or of an fd no longer in the table, are dropped, under the same lock as
+//!   the change. So nothing is reported after `delete` returns.
+//! - **A poll request holds the file.** Until the kernel drops the request, closing the fd
+//!   does not close the file (a socket sends no FIN). So `delete` of an armed registration
+//!   submits its `IORING_OP_POLL_REMOVE` at once, and the socket closes when you close
+//!   the fd; other changes wait for the next enter. An fd closed *without* `delete` stays
+//!   open in the kernel while its request is armed, and nothing is reported for it (its
+//!   file is still there); if its request had not reached the kernel yet, that request
+//!   fails with `EBADF`, which is reported once as an error and forgets the registration.
+//!   An `add` of the same number then finds a different file (`fstat(2)`: device and inode)
+//!   and replaces the stale registration, releasing the old file; for files that share one
+//!   inode (anonymous-inode fds: eventfd, timerfd, epoll, io_uring) it says
+//!   `AlreadyExists` until you `delete` the old registration.
+//! - **Unasked bits.** The kernel always matches `POLLERR`, `POLLHUP` and `POLLRDHUP`. A
+//!   write-only registration on a socket whose peer shut down its side hears `POLLRDHUP`,
+//!   which it did not ask for (the event is filtered by interest, as elsewhere); a
+//!   single-shot re-arm would then complete at once, for ever. After such a completion
+//!   the registration waits with a multishot poll (the next wake-up) instead.
+//! - **Several waiters.** The lock guards the queues and the table only; the blocking
+//!   enter happens outside it, and several threads can block in `io_uring_enter` at once.
+//!   A change made while another thread is blocked is submitted at once (a queued entry
+//!   would not wake it), and so is a level re-arm, so that every waiter hears of a
+//!   level-ready fd. Every completion wakes all of them; the first takes it.
+//! - **Full queues.** A full submission queue is submitted before more is queued. A full
+//!   completion queue overflows into the kernel (`IORING_FEAT_NODROP`), which hands the
+//!   completions over in later enters; a multishot request that could not post is ended
+//!   by the kernel and re-armed here. `EBUSY` and `EAGAIN` from `io_uring_enter` ("the
+//!   application should wait for some completions and try again") are retried after
+//!   taking completions out of the ring; those taken outside a wait are reported by the
+//!   next one. `EBADR` (completions were dropped after all) re-arms every registration,
+//!   so readiness is reported afresh.
+//! - **Notify** is an `eventfd` (the shared [`multipoll_core::backend::notify::Notifier`])
+//!   watched by a multishot poll; its completions never reach the caller.
+//! - **Which thread completes.** A poll's wake-up runs as task work on the thread that
+//!   submitted it. If that thread has exited, the kernel completes the request from a
+//!   worker instead, about a scheduler tick later: registrations armed by short-lived
+//!   threads are reported a little late.
+//!
+//! Kernel requirements, checked by [`Poller::new`] (which fails with
+//! [`Unsupported`](std::io::ErrorKind::Unsupported), naming what is missing, and by
+//! [`is_supported`]): `io_uring_setup(2)` allowed (not disabled by
+//! `kernel.io_uring_disabled`, Linux 6.6+, nor by a seccomp filter); `IORING_FEAT_NODROP`
+//! (Linux 5.5); `IORING_REGISTER_PROBE` (5.6) listing `POLL_ADD`, `POLL_REMOVE` and `NOP`;
+//! `IORING_FEAT_EXT_ARG` for nanosecond wait timeouts (5.11); multishot poll (5.13). So
+//! Linux 5.13 or later.
+//!
+//! [IORING_OP_POLL_ADD in io_uring_enter(2)]: https://man7.org/linux/man-pages/man2/io_uring_enter.2.html
+//!
+//! ```
+//! use std::io::Write;
+//! use std::net::{TcpListener, TcpStream};
+//! use std::os::fd::AsFd;
+//! use std::time::Duration;
+//! use multipoll_uring::{Events, Interest, Mode, Poller, Uring};
+//!
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let mut client = TcpStream::connect(listener.local_addr()?)?;
+//! let (server, _) = listener.accept()?;
+//!
+//! let poller = Uring::new()?;
+//! poller.add(server.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+//! client.write_all(b"hello")?;
+//!
+//! let mut events = Events::new();
+//! poller.wait(&mut events, Some(Duration::from_secs(5)))?;
+//! let event = events.iter().next().expect("readable");
+//! assert!(event.key() == 1 && event.is_readable());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(missing_docs, missing_debug_implementations)]
+#![doc(test(attr(deny(warnings))))]
+#![cfg(any(target_os = "linux", target_os = "android"))]
+
+mod registry;
+mod sys;
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use multipoll_core::backend::EventsExt;
+use multipoll_core::backend::notify::Notifier;
+use multipoll_core::backend::sys::{self as core_sys, Deadline};
+use multipoll_core::backend::table::lock;
+use multipoll_core::fault::{self, Call};
+
+use registry::{Outcome, Registration, State};
+use sys::Ring;
+
+pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
+
+/// Submission slots of [`Uring::new`]'s ring: room for many changes between two waits
+/// (more are submitted at once when it fills).
+const ENTRIES: u32 = 256;
+/// Completion slots of [`Uring::new`]'s ring: one completion per ready fd per wait, for
+/// servers with thousands of connections (more overflow into the kernel, nothing is lost).
+const CQ_ENTRIES: u32 = 4096;
+
+const CAPS: Capabilities = Capabilities::new("uring", ModeSet::of(Mode::ALL)).with_priority(true);
+
+/// Whether this kernel and process can run the backend: io_uring is allowed and has
+/// what [`Uring::new`] needs (see the [crate docs](crate)). Probed once per process, by
+/// creating a ring of one entry; later calls cost nothing.
+///
+/// [`Uring::new`] gives the reason when it is not.
+pub fn is_supported() -> bool {
+    sys::availability().is_ok()
+}
+
+/// The `io_uring(7)` poller.
+#[derive(Debug)]
+pub struct Uring {
+    ring: Ring,
+    notifier: Notifier,
+    state: Mutex<State>,
+    /// Threads blocked (or about to block) in `io_uring_enter`: while there are any, a
+    /// change is submitted at once, as an entry left in the queue would not wake them.
+    blocked: AtomicUsize,
+    /// The ring fd was lent out ([`AsFd`]): someone may wait on it instead of calling
+    /// `wait`, so nothing may wait in the submission queue for our next enter.
+    watched: AtomicBool,
+}
+
+impl Uring {
+    /// A poller whose ring has `entries` submission slots and twice as many completion
+    /// slots (the kernel rounds both up to powers of two; [`Uring::new`] has 256 and
+    /// 4096).
+    ///
+    /// Any size works: a full submission queue is submitted before more is queued, and
+    /// completions that do not fit wait in the kernel. Tiny rings are for tests, which
+    /// drive those paths with the real kernel.
+    ///
+    /// # Errors
+    /// As [`Uring::new`]; `InvalidInput` for fewer than 2 entries (a change may take two:
+    /// a removal and a new poll) or more than the kernel allows (32 768).
+    pub fn with_entries(entries: u32) -> io::Result<Uring> {
+        if !(2..=32_768).contains(&entries) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("the ring needs 2 to 32768 submission slots, not {entries}"),
+            ));
+        }
+        Uring::build(entries, entries * 2)
+    }
+
+    fn build(entries: u32, cq_entries: u32) -> io::Result<Uring> {
+        let (ring, queues) = Ring::new(entries, cq_entries)?;
+        let notifier = Notifier::new()?;
+        let state = State::new(queues, notifier.fd().as_raw_fd());
+        let poller = Uring {
+            ring,
+            notifier,
+            state: Mutex::new(state),
+            blocked: AtomicUsize::new(0),
+            watched: AtomicBool::new(false),
+        };
+        let mut state = poller.lock();
+        state.arm_notifier(false);
+        state.push_planned(&poller.ring);
+        poller.submit_now(&mut state, None)?;
+        drop(state);
+        Ok(poller)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// Whether a change must go to the kernel now rather than with the next wait.
+    fn urgent(&self) -> bool {
+        self.blocked.load(Ordering::Acquire) > 0 || self.watched.load(Ordering::Relaxed)
+    }
+
+    /// Makes room for `slots` entries, submitting what is queued if need be.
+    fn reserve(&self, state: &mut State, slots: usize, call: Option<Call>) -> io::Result<()> {
+        if self.ring.sq_capacity() - self.ring.sq_len(&mut state.queues) < slots {
+            self.submit_now(state, call)?;
+        }
+        Ok(())
+    }
+
+    /// Submits everything queued, without waiting: the kernel has processed it all when
+    /// this returns. `call` is the fault-injection point of the caller's kind.
+    fn submit_now(&self, state: &mut State, call: Option<Call>) -> io::Result<()> {
+        let mut busy = 0;
+        while self.ring.sq_len(&mut state.queues) > 0 {
+            let result = call.map_or(Ok(()), fault::inject).and_then(|()| self.ring.enter(0, None));
+            match result {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_busy(&e) && busy < BUSY_RETRIES => {
+                    busy += 1;
+                    // The kernel wants completions taken first: keep them for the next
+                    // wait, and wake the threads blocked now so that they collect them.
+                    let mut moved = false;
+                    while let Some(c) = self.ring.pop(&mut state.queues) {
+                        state.backlog.push_back(c);
+                        moved = true;
+                    }
+                    if moved && self.blocked.load(Ordering::Acquire) > 0 {
+                        let _ = self.ring.push(&mut state.queues, &sys::nop(registry::IGNORED));
+                    }
+                    if !moved {
+                        std::thread::sleep(BUSY_PAUSE);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves completions into `events` until it is full: those kept aside first, then the
+    /// ring's. Returns whether a notify was among them.
+    fn collect(&self, state: &mut State, events: &mut Events) -> io::Result<bool> {
+        state.begin_pass();
+        let mut woken = false;
+        while !events.is_full() {
+            // A completion may plan two entries: make room before taking it, so that a
+            // failure leaves it in the ring.
+            self.reserve(state, 2, None)?;
+            let Some(completion) =
+                state.backlog.pop_front().or_else(|| self.ring.pop(&mut state.queues))
+            else {
+                break;
+            };
+            match state.complete(completion) {
+                Outcome::Nothing => {}
+                Outcome::Woken => woken = true,
+                Outcome::Report(event) => {
+                    events.push(event);
+                }
+            }
+            state.push_planned(&self.ring);
+        }
+        state.end_pass(events);
+        Ok(woken)
+    }
+
+    /// Queues the polls that completions deferred ([`State::arm_deferred`]).
+    fn arm_deferred(&self, state: &mut State) -> io::Result<()> {
+        while state.has_deferred() {
+            self.reserve(state, 2, None)?;
+            state.arm_deferred();
+            state.push_planned(&self.ring);
+        }
+        Ok(())
+    }
+
+    /// After `EBADR`: completions were lost, so every armed registration is polled anew.
+    fn resync(&self, state: &mut State) -> io::Result<()> {
+        for fd in state.armed_fds() {
+            self.reserve(state, 2, None)?;
+            state.rearm(fd);
+            state.push_planned(&self.ring);
+        }
+        self.reserve(state, 2, None)?;
+        state.arm_notifier(true);
+        state.push_planned(&self.ring);
+        Ok(())
+    }
+}
+
+/// How often `EBUSY`/`EAGAIN` from a submission is retried before it is returned.
+const BUSY_RETRIES: u32 = 100;
+/// The pause between retries when taking completions made no room.
+const BUSY_PAUSE: Duration = Duration::from_millis(1);
+
+fn is_busy(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EAGAIN))
+}
+
+/// The ring fd, so that this poller can be registered in another poller (or an async
+/// runtime's reactor): it is readable while completions wait in the ring (an event or a
+/// notify to report).
+///
+/// Lending it out changes one thing: from then on every change, and every level re-arm,
+/// is submitted at once, since an entry left for the next `wait` would never make the fd
+/// readable. A level registration is re-armed as the wait that reported it returns; if
+/// the fd is still ready then, the ring is readable again (as it should be: the next
+/// `wait` reports it), even if you drain the fd right after — a spurious wake-up.
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::fd::AsFd;
+/// use std::time::Duration;
+/// use multipoll_uring::{Events, Interest, Mode, Poller, Uring};
+///
+/// let (inner, outer) = (Uring::new()?, Uring::new()?);
+/// outer.add(inner.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+/// let (mut a, b) = std::os::unix::net::UnixStream::pair()?;
+/// inner.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+/// a.write_all(b"x")?;
+/// let mut events = Events::new();
+/// outer.wait(&mut events, Some(Duration::from_secs(5)))?; // the inner poller is ready
+/// assert_eq!(events.iter().next().map(|e| e.key()), Some(1));
+/// inner.wait(&mut events, Some(Duration::ZERO))?; // so its wait returns at once
+/// assert_eq!(events.iter().next().map(|e| e.key()), Some(2));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl AsFd for Uring {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        if !self.watched.swap(true, Ordering::AcqRel) {
+            let mut state = self.lock();
+            // What is queued so far goes now. Should this fail, it stays queued and goes
+            // with the next change (each is submitted at once from now on) or wait.
+            let _ = self.submit_now(&mut state, None);
+        }
+        self.ring.fd()
+    }
+}
+
+impl Poller for Uring {
+    /// Creates a poller (see [`Uring::with_entries`] for the ring's size).
+    ///
+    /// # Errors
+    /// `Unsupported`, naming the cause, where io_uring is disabled, blocked or too old
+    /// (see the [crate docs](crate)); otherwise the OS errors of creating the ring and the
+    /// wake-up fd (`EMFILE`, `ENOMEM`).
+    fn new() -> io::Result<Uring> {
+        Uring::build(ENTRIES, CQ_ENTRIES)
+    }
+
+    fn add(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        core_sys::check_registration(&CAPS, key, interest, mode)?;
+        let raw = fd.as_raw_fd();
+        // The kernel learns of the fd only when the request is submitted, maybe later: so
+        // `fstat` checks it now (and tells a reused number from the registered file).
+        let file = fault::inject(Call::Register)
+            .and_then(|()| sys::file_identity(fd))
+            .map_err(|e| core_sys::registration_error(raw, e))?;
+        let mut state = self.lock();
+        let stale = match state.table.get(raw) {
+            Some(old) if old.interest.is_none() || old.file == file => {
+                return Err(core_sys::already_registered(raw));
+            }
+            Some(_) => true,
+            None => false,
+        };
+        self.reserve(&mut state, 2, Some(Call::Register))?;
+        state.insert(raw, Registration::new(key, interest, mode, file));
+        state.push_planned(&self.ring);
+        if stale || self.urgent() {
+            // A stale registration's request holds the old file, released by this.
+            self.submit_now(&mut state, Some(Call::Register))?;
+        }
+        Ok(())
+    }
+
+    fn modify(
+        &self,
+        fd: BorrowedFd<'_>,
+        key: usize,
+        interest: Interest,
+        mode: Mode,
+    ) -> io::Result<()> {
+        core_sys::check_registration(&CAPS, key, interest, mode)?;
+        let fd = fd.as_raw_fd();
+        let mut state = self.lock();
+        if state.table.get(fd).is_none() {
+            return Err(core_sys::not_registered(fd));
+        }
+        self.reserve(&mut state, 2, Some(Call::Register))?;
+        state.modify(fd, key, interest, mode);
+        state.push_planned(&self.ring);
+        if self.urgent() {
+            self.submit_now(&mut state, Some(Call::Register))?;
+        }
+        Ok(())
+    }
+
+    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let fd = fd.as_raw_fd();
+        let mut state = self.lock();
+        if state.table.get(fd).is_none() {
+            return Err(core_sys::not_registered(fd));
+        }
+        self.reserve(&mut state, 1, Some(Call::Register))?;
+        if state.remove(fd) {
+            // The request holds the file: until the kernel has dropped it, closing the fd
+            // would not close the file. So the removal goes in now.
+            state.push_planned(&self.ring);
+            self.submit_now(&mut state, Some(Call::Register))?;
+        }
+        Ok(())
+    }
+
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        events.clear();
+        let deadline = Deadline::after(timeout);
+        let (mut entered, mut woken) = (false, false);
+        loop {
+            let mut state = self.lock();
+            self.arm_deferred(&mut state)?;
+            let ready = !state.backlog.is_empty() || self.ring.has_completions(&mut state.queues);
+            let overflowed = self.ring.overflowed(&mut state.queues);
+            if entered && !ready && !overflowed && deadline.expired() {
+                return Ok(0);
+            }
+            // Enter to submit what is queued (so that this wait sees level re-arms and
+            // changes), to move overflowed completions in, or to wait for one.
+            if self.ring.sq_len(&mut state.queues) > 0 || overflowed || !ready {
+                let block = !ready && !overflowed && !deadline.expired();
+                if block {
+                    self.blocked.fetch_add(1, Ordering::AcqRel);
+                }
+                drop(state);
+                let result = fault::inject(Call::Wait).and_then(|()| {
+                    self.ring.enter(usize::from(block), deadline.remaining().filter(|_| block))
+                });
+                if block {
+                    self.blocked.fetch_sub(1, Ordering::AcqRel);
+                }
+                entered = true;
+                state = self.lock();
+                match result {
+                    Ok(()) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if is_busy(&e) => {
+                        if !ready && !self.ring.has_completions(&mut state.queues) {
+                            drop(state);
+                            std::thread::sleep(BUSY_PAUSE);
+                            continue;
+                        }
+                    }
+                    Err(e) if e.raw_os_error() == Some(libc::EBADR) => {
+                        // A notify may be among what was lost: return, maybe early.
+                        self.resync(&mut state)?;
+                        woken = true;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            woken |= self.collect(&mut state, events)?;
+            let more = !events.is_full() && self.ring.overflowed(&mut state.queues);
+            if (!events.is_empty() || woken) && !more {
+                if self.urgent() {
+                    // The re-arms this wait planned, for the others blocked in the kernel.
+                    self.arm_deferred(&mut state)?;
+                    self.submit_now(&mut state, None)?;
+                }
+                drop(state);
+                if woken {
+                    self.notifier.drain();
+                }
+                return Ok(events.len());
+            }
+        }
+    }
+
+    fn notify(&self) -> io::Result<()> {
+        self.notifier.wake()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        CAPS
+    }
+}

@@ -1,0 +1,337 @@
+//! The registrations and what each completion means for them: which request is current,
+//! what a completion reports, and which request follows it.
+//!
+//! Everything here runs under the poller's lock. Methods *plan* submission entries, which
+//! the poller then queues ([`State::push_planned`]) after making room for them. A
+//! completion never plans a new poll at once: it *defers* it ([`State::arm_deferred`]),
+//! to be queued by the next wait just before it enters the kernel. A poll queued earlier
+//! could be submitted early (when the queue fills up) and complete while the fd is still
+//! ready, before the caller has drained it: a stale report.
+
+use std::collections::VecDeque;
+use std::os::fd::RawFd;
+
+use io_uring::squeue::Entry;
+use multipoll_core::backend::EventsExt;
+use multipoll_core::backend::sys::Readiness;
+use multipoll_core::backend::table::FdTable;
+use multipoll_core::{Event, Events, Interest, Mode};
+
+use crate::sys::{self, Completion, Queues, Ring};
+
+/// The tag of requests whose completion means nothing to us (removals, wake-up NOPs):
+/// generation 0, which no poll request gets.
+pub(crate) const IGNORED: u64 = 0;
+/// The tag of the notifier's poll request (its fd half is no valid fd).
+pub(crate) const NOTIFY: u64 = u64::MAX;
+
+/// A poll request's tag: the generation in the high half, the fd in the low half.
+fn tag(generation: u32, fd: RawFd) -> u64 {
+    // An fd is never negative, so its bits are its value.
+    (u64::from(generation) << 32) | u64::from(fd as u32)
+}
+
+fn untag(user_data: u64) -> (u32, RawFd) {
+    ((user_data >> 32) as u32, user_data as u32 as RawFd)
+}
+
+/// Which request of a registration is in the ring (queued or in the kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arm {
+    /// None: a oneshot that fired, `Interest::NONE`, or a re-arm not planned yet.
+    Idle,
+    /// A single-shot poll, tagged with the registration's generation.
+    Single,
+    /// A multishot poll, tagged with the registration's generation.
+    Multi,
+}
+
+/// One registered fd.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Registration {
+    key: usize,
+    pub(crate) interest: Interest,
+    mode: Mode,
+    /// The registered file's device and inode, to tell it from a later file that reuses
+    /// the number (the fd closed without `delete`).
+    pub(crate) file: (u64, u64),
+    /// The tag of the current request; completions of older ones are dropped.
+    generation: u32,
+    arm: Arm,
+    /// The collection pass that last reported it (two in one pass are merged).
+    reported: u64,
+}
+
+impl Registration {
+    pub(crate) fn new(key: usize, interest: Interest, mode: Mode, file: (u64, u64)) -> Self {
+        Registration { key, interest, mode, file, generation: 0, arm: Arm::Idle, reported: 0 }
+    }
+}
+
+/// What one completion amounts to.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Nothing,
+    /// A notify.
+    Woken,
+    Report(Event),
+}
+
+/// Everything the poller's lock guards.
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The right to touch the ring's queues.
+    pub(crate) queues: Queues,
+    pub(crate) table: FdTable<Registration>,
+    /// Completions taken out of the ring outside a wait, to make room; reported first.
+    pub(crate) backlog: VecDeque<Completion>,
+    planned: Vec<Entry>,
+    /// Polls that completions asked for: fd, the generation then, multishot.
+    deferred: Vec<(RawFd, u32, bool)>,
+    notifier: RawFd,
+    generation: u32,
+    pass: u64,
+    /// A registration was reported twice in this pass (multishot wake-ups).
+    merge: bool,
+}
+
+impl State {
+    pub(crate) fn new(queues: Queues, notifier: RawFd) -> State {
+        State {
+            queues,
+            table: FdTable::default(),
+            backlog: VecDeque::new(),
+            planned: Vec::new(),
+            deferred: Vec::new(),
+            notifier,
+            generation: 0,
+            pass: 0,
+            merge: false,
+        }
+    }
+
+    /// Queues the planned entries; the caller made room for them.
+    pub(crate) fn push_planned(&mut self, ring: &Ring) {
+        for entry in self.planned.drain(..) {
+            let pushed = ring.push(&mut self.queues, &entry);
+            debug_assert!(pushed, "entries were planned without room for them");
+        }
+    }
+
+    /// Whether polls wait in [`State::arm_deferred`].
+    pub(crate) fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
+    /// Plans the next deferred poll, unless its registration changed meanwhile (a change
+    /// plans its own).
+    pub(crate) fn arm_deferred(&mut self) {
+        let Some((fd, generation, multishot)) = self.deferred.pop() else {
+            return;
+        };
+        if let Some(r) = self.table.get(fd)
+            && r.generation == generation
+            && r.arm == Arm::Idle
+            && !r.interest.is_none()
+        {
+            self.arm(fd, multishot);
+        }
+    }
+
+    fn defer_arm(&mut self, fd: RawFd, generation: u32, multishot: bool) {
+        self.deferred.push((fd, generation, multishot));
+    }
+
+    /// Plans the notifier's multishot poll; with `replace`, the removal of the old one.
+    pub(crate) fn arm_notifier(&mut self, replace: bool) {
+        if replace {
+            self.planned.push(sys::poll_remove(NOTIFY, IGNORED));
+        }
+        self.planned.push(sys::poll_add(self.notifier, libc::POLLIN as u32, true, NOTIFY));
+    }
+
+    /// Registers `fd` (replacing a stale registration of its number) and plans its request.
+    pub(crate) fn insert(&mut self, fd: RawFd, registration: Registration) {
+        self.disarm(fd);
+        self.table.insert(fd, registration);
+        self.arm_as_registered(fd);
+    }
+
+    /// Changes `fd`'s registration and plans its new request, as epoll's `EPOLL_CTL_MOD`
+    /// re-evaluates readiness: a ready fd is reported by the new request.
+    pub(crate) fn modify(&mut self, fd: RawFd, key: usize, interest: Interest, mode: Mode) {
+        self.disarm(fd);
+        if let Some(r) = self.table.get_mut(fd) {
+            (r.key, r.interest, r.mode) = (key, interest, mode);
+        }
+        self.arm_as_registered(fd);
+    }
+
+    /// Forgets `fd`; `true` if a removal was planned (it had a request in the ring).
+    pub(crate) fn remove(&mut self, fd: RawFd) -> bool {
+        let armed = self.table.get(fd).is_some_and(|r| r.arm != Arm::Idle);
+        self.disarm(fd);
+        self.table.remove(fd);
+        armed
+    }
+
+    /// The fds with a request in the ring.
+    pub(crate) fn armed_fds(&self) -> Vec<RawFd> {
+        self.table.iter().filter(|(_, r)| r.arm != Arm::Idle).map(|(fd, _)| fd).collect()
+    }
+
+    /// Plans a fresh request for `fd` in place of its current one.
+    pub(crate) fn rearm(&mut self, fd: RawFd) {
+        self.disarm(fd);
+        self.arm_as_registered(fd);
+    }
+
+    fn arm_as_registered(&mut self, fd: RawFd) {
+        if let Some(r) = self.table.get(fd)
+            && !r.interest.is_none()
+        {
+            self.arm(fd, r.mode == Mode::Edge);
+        }
+    }
+
+    fn arm(&mut self, fd: RawFd, multishot: bool) {
+        self.generation = self.generation.wrapping_add(1).max(1);
+        let generation = self.generation;
+        let Some(r) = self.table.get_mut(fd) else {
+            return;
+        };
+        r.generation = generation;
+        r.arm = if multishot { Arm::Multi } else { Arm::Single };
+        // POLL* bits as the kernel takes them: a `u32` whose low half is `poll(2)`'s.
+        let mask = u32::from(Readiness::poll_bits(r.interest) as u16);
+        self.planned.push(sys::poll_add(fd, mask, multishot, tag(generation, fd)));
+    }
+
+    fn disarm(&mut self, fd: RawFd) {
+        if let Some(r) = self.table.get_mut(fd)
+            && r.arm != Arm::Idle
+        {
+            r.arm = Arm::Idle;
+            self.planned.push(sys::poll_remove(tag(r.generation, fd), IGNORED));
+        }
+    }
+
+    /// Starts a collection pass (one `wait`'s taking of completions).
+    pub(crate) fn begin_pass(&mut self) {
+        self.pass += 1;
+        self.merge = false;
+    }
+
+    /// Ends a pass: one event per fd.
+    pub(crate) fn end_pass(&mut self, events: &mut Events) {
+        if self.merge {
+            events.merge_same_keys();
+        }
+    }
+
+    /// What `c` reports, and the requests that follow it (planned; at most two).
+    pub(crate) fn complete(&mut self, c: Completion) -> Outcome {
+        if c.user_data == NOTIFY {
+            if !c.more {
+                // The kernel ended the multishot poll (a full completion queue): anew.
+                self.arm_notifier(false);
+            }
+            return Outcome::Woken;
+        }
+        let (generation, fd) = untag(c.user_data);
+        let pass = self.pass;
+        let Some(r) = self.table.get_mut(fd) else {
+            return Outcome::Nothing;
+        };
+        if generation == 0 || r.generation != generation || r.arm == Arm::Idle {
+            return Outcome::Nothing; // deleted, changed or disarmed since
+        }
+        let multishot = r.arm == Arm::Multi;
+        if !c.more {
+            r.arm = Arm::Idle; // the kernel is done with this request
+        }
+        if c.result < 0 {
+            return self.failed(fd, -c.result);
+        }
+        // The kernel reports the wake-up's key when there was one, not the file's state:
+        // a socket's data wakes with `POLLIN | POLLPRI`, its urgent byte with the same. Only
+        // priority registrations care enough to ask the file (one `poll(2)`).
+        let bits = if r.interest.is_priority() {
+            sys::revents_now(fd, Readiness::poll_bits(r.interest)).unwrap_or(c.result)
+        } else {
+            c.result
+        };
+        let event = Readiness::from_poll_bits(bits).to_event(r.key, r.interest);
+        let (mode, more) = (r.mode, c.more);
+        if !event.is_empty() {
+            if r.reported == pass {
+                self.merge = true;
+            }
+            r.reported = pass;
+        }
+        match (mode, event.is_empty()) {
+            // The kernel ended the multishot (it could not post to a full queue): anew.
+            (Mode::Edge, _) if !more => self.defer_arm(fd, generation, true),
+            (Mode::Edge, _) => {}
+            // Nothing it asked for: POLLRDHUP on a write-only registration, or a wake-up
+            // key that the file's state no longer bears out. A single-shot poll could
+            // complete again at once, so wait for a wake-up.
+            (_, true) if !more => self.defer_arm(fd, generation, true),
+            (_, true) => {}
+            (Mode::Level, false) => {
+                if multishot && more {
+                    self.disarm(fd);
+                }
+                let generation = self.table.get(fd).map_or(0, |r| r.generation);
+                self.defer_arm(fd, generation, false);
+            }
+            // Oneshot, edge-oneshot: disarmed until `modify`.
+            (_, false) => {
+                if more {
+                    self.disarm(fd);
+                }
+            }
+        }
+        if event.is_empty() { Outcome::Nothing } else { Outcome::Report(event) }
+    }
+
+    /// A request of `fd` failed with `errno`.
+    fn failed(&mut self, fd: RawFd, errno: i32) -> Outcome {
+        let Some(&r) = self.table.get(fd) else {
+            return Outcome::Nothing;
+        };
+        match errno {
+            // Not ours (ours are dropped by generation): the kernel cancelled it. Anew.
+            libc::ECANCELED => {
+                self.defer_arm(fd, r.generation, r.mode == Mode::Edge);
+                Outcome::Nothing
+            }
+            // Closed before its request reached the kernel: reported once, then forgotten,
+            // as poll(2) reports POLLNVAL.
+            libc::EBADF => {
+                self.table.remove(fd);
+                let closed = Readiness { closed: true, ..Readiness::default() };
+                Outcome::Report(closed.to_event(r.key, r.interest))
+            }
+            // Anything else cannot be polled (again): an error, and silence until `modify`.
+            _ => {
+                let error = Readiness::from_poll_bits(i32::from(libc::POLLERR));
+                Outcome::Report(error.to_event(r.key, r.interest))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip_and_never_collide_with_internal_ones() {
+        for (generation, fd) in [(1, 0), (7, 3), (u32::MAX, RawFd::MAX)] {
+            let t = tag(generation, fd);
+            assert_eq!(untag(t), (generation, fd));
+            assert!(t != IGNORED && t != NOTIFY, "{generation} {fd}");
+        }
+    }
+}
