@@ -107,7 +107,9 @@ use std::time::Duration;
 
 use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::notify::Notifier;
-use multipoll_core::backend::sys::{self as core_sys, Deadline};
+use multipoll_core::backend::checks::check_registration;
+use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
+use multipoll_core::backend::timeout::Deadline;
 use multipoll_core::backend::table::lock;
 use multipoll_core::fault::{self, Call};
 
@@ -355,17 +357,17 @@ impl Poller for Uring {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&CAPS, key, interest, mode)?;
+        check_registration(&CAPS, key, interest, mode)?;
         let raw = fd.as_raw_fd();
         // The kernel learns of the fd only when the request is submitted, maybe later: so
         // `fstat` checks it now (and tells a reused number from the registered file).
         let file = fault::inject(Call::Register)
             .and_then(|()| sys::file_identity(fd))
-            .map_err(|e| core_sys::registration_error(raw, e))?;
+            .map_err(|e| registration_error(raw, e))?;
         let mut state = self.lock();
         let stale = match state.table.get(raw) {
             Some(old) if old.interest.is_none() || old.file == file => {
-                return Err(core_sys::already_registered(raw));
+                return Err(already_registered(raw));
             }
             Some(_) => true,
             None => false,
@@ -387,11 +389,11 @@ impl Poller for Uring {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        core_sys::check_registration(&CAPS, key, interest, mode)?;
+        check_registration(&CAPS, key, interest, mode)?;
         let fd = fd.as_raw_fd();
         let mut state = self.lock();
         if state.table.get(fd).is_none() {
-            return Err(core_sys::not_registered(fd));
+            return Err(not_registered(fd));
         }
         self.reserve(&mut state, 2, Some(Call::Register))?;
         state.modify(fd, key, interest, mode);
@@ -406,7 +408,7 @@ impl Poller for Uring {
         let fd = fd.as_raw_fd();
         let mut state = self.lock();
         if state.table.get(fd).is_none() {
-            return Err(core_sys::not_registered(fd));
+            return Err(not_registered(fd));
         }
         self.reserve(&mut state, 1, Some(Call::Register))?;
         if state.remove(fd) {

@@ -13,7 +13,7 @@ use std::os::fd::RawFd;
 
 use io_uring::squeue::Entry;
 use multipoll_core::backend::EventsExt;
-use multipoll_core::backend::sys::Readiness;
+use multipoll_core::backend::readiness::Readiness;
 use multipoll_core::backend::table::FdTable;
 use multipoll_core::{Event, Events, Interest, Mode};
 

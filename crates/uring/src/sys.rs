@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use io_uring::types::{Fd, SubmitArgs, Timespec};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue};
-use multipoll_core::backend::sys as core_sys;
+use multipoll_core::backend::syscall::cvt;
 
 /// One completion, copied out of the ring.
 #[derive(Clone, Copy, Debug)]
@@ -164,7 +164,7 @@ pub(crate) fn file_identity(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
 pub(crate) fn revents_now(fd: RawFd, events: i16) -> io::Result<i32> {
     let mut pfd = libc::pollfd { fd, events, revents: 0 };
     // SAFETY: one live pollfd, which the kernel may write; a zero timeout never blocks.
-    core_sys::cvt(unsafe { libc::poll(&mut pfd, 1, 0) })?;
+    cvt(unsafe { libc::poll(&mut pfd, 1, 0) })?;
     Ok(i32::from(pfd.revents))
 }
 
