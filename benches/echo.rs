@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use common::Lazy;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use multipoll::{Backend, Epoll, Poll, Poller, Select};
+use multipoll::{Backend, Epoll, Poll, Poller, Select, Uring};
 use multipoll_echo::{Echo, EchoServer, ShutdownHandle};
 use multipoll_loadgen::peers;
 use multipoll_loadgen::{Config, Limit};
@@ -63,6 +63,7 @@ const SERVERS: &[Server] = &[
     Server { name: "select", start: ours::<Select> },
     Server { name: "poll", start: ours::<Poll> },
     Server { name: "epoll", start: ours::<Epoll> },
+    Server { name: "uring", start: ours::<Uring> },
     Server { name: "tokio", start: || peer(peers::tokio_echo::spawn) },
     Server { name: "mio", start: || peer(peers::mio_echo::spawn) },
     Server { name: "raw-epoll", start: || peer(peers::raw_epoll::spawn) },

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::subject::Waker;
 use common::{Lazy, Mio, Ours, PollingCrate, Subject};
 use criterion::{Criterion, criterion_group, criterion_main};
-use multipoll::{Epoll, Poll, Select};
+use multipoll::{Epoll, Poll, Select, Uring};
 
 /// Thread B: echoes every wake-up back to A until told to stop.
 struct Echo {
@@ -80,6 +80,7 @@ fn notify(c: &mut Criterion) {
     round_trip::<Ours<Select>>(&mut group);
     round_trip::<Ours<Poll>>(&mut group);
     round_trip::<Ours<Epoll>>(&mut group);
+    round_trip::<Ours<Uring>>(&mut group);
     round_trip::<PollingCrate>(&mut group);
     round_trip::<Mio>(&mut group);
     group.finish();

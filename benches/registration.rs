@@ -19,7 +19,7 @@ use std::os::fd::AsFd;
 
 use common::{Lazy, Mio, Ours, PollingCrate, Subject, Trigger, Want, fds};
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use multipoll::{Epoll, Poll, Select};
+use multipoll::{Epoll, Poll, Select, Uring};
 
 type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
@@ -109,11 +109,13 @@ fn registration(c: &mut Criterion) {
     add_modify_delete::<Ours<Select>>(&mut group);
     add_modify_delete::<Ours<Poll>>(&mut group);
     add_modify_delete::<Ours<Epoll>>(&mut group);
+    add_modify_delete::<Ours<Uring>>(&mut group);
     add_modify_delete::<PollingCrate>(&mut group);
     add_modify_delete::<Mio>(&mut group);
     rearm_oneshot::<Ours<Select>>(&mut group);
     rearm_oneshot::<Ours<Poll>>(&mut group);
     rearm_oneshot::<Ours<Epoll>>(&mut group);
+    rearm_oneshot::<Ours<Uring>>(&mut group);
     rearm_oneshot::<PollingCrate>(&mut group);
     rearm_oneshot::<Mio>(&mut group);
     group.finish();

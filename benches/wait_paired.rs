@@ -7,8 +7,8 @@
 //! `BLOCK` waits each, round after round. Per poller we keep every block's time per wait
 //! and report the minimum (noise only adds time) and the median.
 //!
-//! Contenders: ours (`Epoll`) and `polling`, level-triggered on an always-ready UDP
-//! socket; ours, `polling` and mio edge-triggered on their own eventfd, bumped before each
+//! Contenders: ours (`Epoll`, `Uring`) and `polling`, level-triggered on an always-ready
+//! UDP socket; ours, `polling` and mio edge-triggered on their own eventfd, bumped before each
 //! wait; and the bump alone, so that mio (edge only) can be compared on the wait alone:
 //! `(edge − bump)`.
 //!
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use common::fds::{self, EventFd};
 use common::{Mio, Ours, PollingCrate, Setup, Subject, Trigger};
-use multipoll::Epoll;
+use multipoll::{Epoll, Uring};
 
 /// Times `k` iterations of one contender.
 type Timer = Box<dyn FnMut(u64) -> Duration>;
@@ -67,8 +67,10 @@ fn contenders(n: usize) -> io::Result<Vec<Contender>> {
     let bump = EventFd::new()?;
     let list: Vec<(&'static str, Timer)> = vec![
         ("epoll level", level::<Ours<Epoll>>(&idle)?),
+        ("uring level", level::<Ours<Uring>>(&idle)?),
         ("polling level", level::<PollingCrate>(&idle)?),
         ("epoll edge", edge::<Ours<Epoll>>(&idle)?),
+        ("uring edge", edge::<Ours<Uring>>(&idle)?),
         ("polling edge", edge::<PollingCrate>(&idle)?),
         ("mio edge", edge::<Mio>(&idle)?),
         ("bump only", timed(move || bump.bump().expect("bump"))),

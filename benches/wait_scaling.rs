@@ -16,7 +16,7 @@ use std::hint::black_box;
 use common::fds::{self, EventFd};
 use common::{Lazy, Mio, Ours, PollingCrate, Setup, Subject, Trigger};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
-use multipoll::{Epoll, Poll, Select};
+use multipoll::{Epoll, Poll, Select, Uring};
 
 type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
@@ -50,6 +50,7 @@ fn wait_scaling(c: &mut Criterion) {
     level::<Ours<Select>>(&mut group);
     level::<Ours<Poll>>(&mut group);
     level::<Ours<Epoll>>(&mut group);
+    level::<Ours<Uring>>(&mut group);
     level::<PollingCrate>(&mut group);
 
     let mut bump = Lazy::new();
@@ -58,6 +59,7 @@ fn wait_scaling(c: &mut Criterion) {
         b.iter(|| efd.bump())
     });
     edge::<Ours<Epoll>>(&mut group);
+    edge::<Ours<Uring>>(&mut group);
     edge::<PollingCrate>(&mut group);
     edge::<Mio>(&mut group);
     group.finish();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the peer matrix in docs/backends.md from a real run: the conformance suite on
-# polling and mio (checked against tests/matrix/expected.txt) and on our select, poll and
-# epoll. The matrix replaces what stands between the peer-matrix markers; the rest of the
+# polling and mio (checked against tests/matrix/expected.txt) and on our select, poll,
+# epoll and uring. The matrix replaces what stands between the peer-matrix markers; the rest of the
 # file is left as it is. Fails, changing nothing, if the run differs from the table.
 #
 #     bash scripts/peer-matrix.sh

@@ -27,7 +27,7 @@ use peers::{MioPeer, PollingPeer};
 /// overlap instead of adding up.
 const THREADS: usize = 8;
 
-const OURS: [&str; 3] = ["select", "poll", "epoll"];
+const OURS: [&str; 4] = ["select", "poll", "epoll", "uring"];
 const PEERS: [&str; 2] = ["polling", "mio"];
 
 #[test]
@@ -41,6 +41,7 @@ fn peer_matrix() -> io::Result<()> {
         subjects.push(Subject::of::<multipoll::Select>("select"));
         subjects.push(Subject::of::<multipoll::Poll>("poll"));
         subjects.push(Subject::of::<multipoll::Epoll>("epoll"));
+        subjects.push(Subject::of::<multipoll::Uring>("uring"));
     }
 
     let start = Instant::now();

@@ -12,8 +12,8 @@
 
 mod model;
 
-use model::{Op, run};
-use multipoll::{Epoll, Poll, Poller, Select};
+use model::{Op, fail, run};
+use multipoll::{Epoll, Poll, Poller, Select, Uring};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
@@ -44,6 +44,11 @@ proptest! {
         run::<Epoll>(&ops, capacity)?;
     }
 
+    #[test]
+    fn model_uring(ops in ops(), capacity in 1..6usize) {
+        run::<Uring>(&ops, capacity)?;
+    }
+
     /// With room for every event, two backends must report exactly the same thing.
     #[test]
     fn same_as_poll_epoll(ops in ops()) {
@@ -54,14 +59,22 @@ proptest! {
     fn same_as_select_poll(ops in ops()) {
         differential::<Select, Poll>(&ops)?;
     }
+
+    #[test]
+    fn same_as_epoll_uring(ops in ops()) {
+        differential::<Epoll, Uring>(&ops)?;
+    }
 }
 
 fn differential<A: Poller, B: Poller>(ops: &[Op]) -> Result<(), TestCaseError> {
     let a = run::<A>(ops, 64)?;
     let b = run::<B>(ops, 64)?;
-    // Edge mode is `Unsupported` on poll and select and not on epoll (the model checks
-    // both); sequences using it diverge by design from there on.
-    if !uses_edge(ops) {
+    // Edge mode is `Unsupported` on poll and select and not on epoll or uring (the model
+    // checks both); sequences using it diverge by design from there on, unless both have it.
+    let edge = |caps: multipoll::Capabilities| caps.supports(multipoll::Mode::Edge);
+    let both_edge = edge(A::new().map_err(fail)?.capabilities())
+        && edge(B::new().map_err(fail)?.capabilities());
+    if both_edge || !uses_edge(ops) {
         prop_assert_eq!(a, b);
     }
     Ok(())
@@ -74,8 +87,10 @@ fn regression(ops: &[Op], capacity: usize) {
     run::<Poll>(ops, capacity).unwrap();
     run::<Select>(ops, capacity).unwrap();
     run::<Epoll>(ops, capacity).unwrap();
+    run::<Uring>(ops, capacity).unwrap();
     differential::<Select, Poll>(ops).unwrap();
     differential::<Poll, Epoll>(ops).unwrap();
+    differential::<Epoll, Uring>(ops).unwrap();
 }
 
 /// poll and epoll reported `hangup` to a write-only registration; select cannot see it.

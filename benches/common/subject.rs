@@ -89,6 +89,9 @@ impl Named for multipoll::Poll {
 impl Named for multipoll::Epoll {
     const NAME: &'static str = "epoll";
 }
+impl Named for multipoll::Uring {
+    const NAME: &'static str = "uring";
+}
 
 /// One of our backends, through the `Poller` trait.
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! Names the backend conditions once (`has_select`, `has_poll`, `has_epoll`, `has_kqueue`:
+//! Names the backend conditions once (`has_select`, `has_poll`, `has_epoll`, `has_kqueue`, `has_uring`:
 //! feature on *and* the target has the syscall), so the facade's sources use short cfgs
 //! instead of repeating the platform lists.
 
@@ -15,6 +15,7 @@ fn main() {
         ("has_poll", feature("poll")),
         ("has_epoll", feature("epoll") && linux),
         ("has_kqueue", feature("kqueue") && bsd),
+        ("has_uring", feature("uring") && linux),
     ];
     for (cfg, on) in backends {
         println!("cargo::rustc-check-cfg=cfg({cfg})");

@@ -384,6 +384,7 @@ fn check_wait<P: Poller>(
     Ok(report)
 }
 
-fn fail(e: io::Error) -> TestCaseError {
+/// A setup error as a test failure.
+pub fn fail(e: io::Error) -> TestCaseError {
     TestCaseError::fail(e.to_string())
 }

@@ -34,6 +34,9 @@ pub enum AnyPoller {
     /// The kqueue backend.
     #[cfg(has_kqueue)]
     Kqueue(crate::Kqueue),
+    /// The io_uring backend.
+    #[cfg(has_uring)]
+    Uring(crate::Uring),
 }
 
 /// Calls the same method on whichever backend `self` holds.
@@ -48,6 +51,8 @@ macro_rules! forward {
             AnyPoller::Epoll($p) => $call,
             #[cfg(has_kqueue)]
             AnyPoller::Kqueue($p) => $call,
+            #[cfg(has_uring)]
+            AnyPoller::Uring($p) => $call,
         }
     };
 }
@@ -57,7 +62,8 @@ impl AnyPoller {
     ///
     /// # Errors
     /// `Unsupported` when the backend is not in this build (the message lists those that
-    /// are), or the backend's own creation errors.
+    /// are), or the backend's own creation errors (io_uring refused by the kernel is
+    /// `Unsupported` too, naming the cause).
     pub fn new(backend: Backend) -> io::Result<AnyPoller> {
         match backend {
             #[cfg(has_select)]
@@ -68,8 +74,10 @@ impl AnyPoller {
             Backend::Epoll => Ok(AnyPoller::Epoll(Poller::new()?)),
             #[cfg(has_kqueue)]
             Backend::Kqueue => Ok(AnyPoller::Kqueue(Poller::new()?)),
+            #[cfg(has_uring)]
+            Backend::Uring => Ok(AnyPoller::Uring(Poller::new()?)),
             #[allow(unreachable_patterns, reason = "reachable when a backend is compiled out")]
-            other => Err(Backend::unavailable(other.name())),
+            other => Err(other.unavailable()),
         }
     }
 
@@ -84,6 +92,8 @@ impl AnyPoller {
             AnyPoller::Epoll(_) => Backend::Epoll,
             #[cfg(has_kqueue)]
             AnyPoller::Kqueue(_) => Backend::Kqueue,
+            #[cfg(has_uring)]
+            AnyPoller::Uring(_) => Backend::Uring,
         }
     }
 }

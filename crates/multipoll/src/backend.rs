@@ -17,11 +17,12 @@ pub trait WithPoller {
 
 /// One of multipoll's backends, by name.
 ///
-/// `FromStr`/`Display` use the lower-case names `select`, `poll`, `epoll`, `kqueue`. Each
-/// variant names a poller type of this crate, present where its feature is on and the
-/// target has its syscall ([`Backend::is_available`]).
+/// `FromStr`/`Display` use the lower-case names `select`, `poll`, `epoll`, `kqueue`,
+/// `uring`. Each variant names a poller type of this crate, present where its feature is on
+/// and the target has its syscall ([`Backend::is_compiled`]); io_uring may also be refused
+/// by the running kernel, which [`Backend::is_available`] asks.
 ///
-/// More backends will come (io_uring is next): match with a wildcard arm.
+/// More backends may come: match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Backend {
@@ -33,12 +34,16 @@ pub enum Backend {
     Epoll,
     /// `kqueue(2)`, BSD and macOS: the `Kqueue` poller (feature `kqueue`).
     Kqueue,
+    /// `io_uring(7)` poll requests, Linux 5.13+: the `Uring` poller (feature `uring`).
+    /// The kernel may refuse it at run time (`kernel.io_uring_disabled`, a seccomp
+    /// filter): [`Backend::is_available`] tells.
+    Uring,
 }
 
 impl Backend {
     /// Every backend multipoll has, available here or not.
     pub const ALL: &'static [Backend] =
-        &[Backend::Select, Backend::Poll, Backend::Epoll, Backend::Kqueue];
+        &[Backend::Select, Backend::Poll, Backend::Epoll, Backend::Kqueue, Backend::Uring];
 
     /// The backend's lower-case name.
     pub const fn name(self) -> &'static str {
@@ -47,21 +52,35 @@ impl Backend {
             Backend::Poll => "poll",
             Backend::Epoll => "epoll",
             Backend::Kqueue => "kqueue",
+            Backend::Uring => "uring",
         }
     }
 
     /// Whether this build has the backend: its feature is on and the target has its
-    /// syscall.
-    pub const fn is_available(self) -> bool {
+    /// syscall. Whether the running kernel lets it work is [`Backend::is_available`].
+    pub const fn is_compiled(self) -> bool {
         match self {
             Backend::Select => cfg!(has_select),
             Backend::Poll => cfg!(has_poll),
             Backend::Epoll => cfg!(has_epoll),
             Backend::Kqueue => cfg!(has_kqueue),
+            Backend::Uring => cfg!(has_uring),
         }
     }
 
-    /// The backends this build has, in [`Backend::ALL`] order.
+    /// Whether the backend can be used here: it is in this build
+    /// ([`Backend::is_compiled`]) and the running kernel allows it. Only io_uring can be
+    /// compiled and still refused (disabled by `kernel.io_uring_disabled`, blocked by a
+    /// seccomp filter, or a kernel older than it needs); that is probed once per process.
+    pub fn is_available(self) -> bool {
+        match self {
+            #[cfg(has_uring)]
+            Backend::Uring => multipoll_uring::is_supported(),
+            other => other.is_compiled(),
+        }
+    }
+
+    /// The backends usable here ([`Backend::is_available`]), in [`Backend::ALL`] order.
     pub fn available() -> impl Iterator<Item = Backend> {
         Backend::ALL.iter().copied().filter(|b| b.is_available())
     }
@@ -107,7 +126,8 @@ impl Backend {
     ///
     /// # Errors
     /// `Unsupported` when the backend is not in this build (the message lists those that
-    /// are).
+    /// are). A backend in this build that the kernel refuses (io_uring) runs `work`, whose
+    /// `P::new()` then fails with `Unsupported` naming the cause.
     pub fn with_poller<W: WithPoller>(self, work: W) -> io::Result<W::Output> {
         match self {
             #[cfg(has_select)]
@@ -118,19 +138,27 @@ impl Backend {
             Backend::Epoll => Ok(work.run::<crate::Epoll>()),
             #[cfg(has_kqueue)]
             Backend::Kqueue => Ok(work.run::<crate::Kqueue>()),
+            #[cfg(has_uring)]
+            Backend::Uring => Ok(work.run::<crate::Uring>()),
             #[allow(unreachable_patterns, reason = "reachable when a backend is compiled out")]
-            other => Err(Backend::unavailable(other.name())),
+            other => Err(other.unavailable()),
         }
     }
 
-    /// The error for a backend that is not in this build.
-    pub(crate) fn unavailable(name: &str) -> io::Error {
+    /// The error for a backend that is not [available](Backend::is_available): not in
+    /// this build, or refused by the kernel (then the backend's own error says why).
+    pub(crate) fn unavailable(self) -> io::Error {
+        let why = match self {
+            #[cfg(has_uring)]
+            Backend::Uring => match multipoll_uring::Uring::new() {
+                Err(e) => format!("cannot run here: {e}"),
+                Ok(_) => "is available after all (probed again)".to_owned(),
+            },
+            _ => "is not available in this build".to_owned(),
+        };
         io::Error::new(
             io::ErrorKind::Unsupported,
-            format!(
-                "backend `{name}` is not available in this build (available: {})",
-                Backend::available_names()
-            ),
+            format!("backend `{self}` {why} (available: {})", Backend::available_names()),
         )
     }
 
@@ -149,7 +177,8 @@ impl fmt::Display for Backend {
 impl FromStr for Backend {
     type Err = io::Error;
 
-    /// Parses a backend name; fails for unknown names and for backends not in this build.
+    /// Parses a backend name; fails for unknown names (`InvalidInput`) and for backends
+    /// not [available](Backend::is_available) here (`Unsupported`, saying why).
     fn from_str(s: &str) -> io::Result<Backend> {
         let Some(&backend) = Backend::ALL.iter().find(|b| b.name() == s) else {
             return Err(io::Error::new(
@@ -157,6 +186,6 @@ impl FromStr for Backend {
                 format!("unknown backend `{s}` (available: {})", Backend::available_names()),
             ));
         };
-        if backend.is_available() { Ok(backend) } else { Err(Backend::unavailable(s)) }
+        if backend.is_available() { Ok(backend) } else { Err(backend.unavailable()) }
     }
 }

@@ -1,13 +1,15 @@
 //! Pluggable I/O readiness backends behind one trait.
 //!
-//! multipoll implements the [`Poller`] contract over each readiness syscall — `select(2)`,
-//! `poll(2)`, `epoll(7)`, `kqueue(2)` — as separate crates that behave identically (a shared
+//! multipoll implements the [`Poller`] contract over each readiness mechanism — `select(2)`,
+//! `poll(2)`, `epoll(7)`, `kqueue(2)`, `io_uring(7)` poll requests — as separate crates that behave identically (a shared
 //! conformance suite proves it). This facade is the one place that knows them all:
 //!
 //! - **At compile time**, each backend is a Cargo feature (`select`, `poll`, `epoll`,
-//!   `kqueue`; all on by default, each compiling to nothing where its syscall does not
-//!   exist). [`DefaultPoller`] is the best one enabled for the target: kqueue on
-//!   BSD/macOS, epoll on Linux, then poll, then select. Code generic over `P: Poller`
+//!   `kqueue`, `uring`; all on by default, each compiling to nothing where its syscall
+//!   does not exist). [`DefaultPoller`] is the best one enabled for the target: kqueue on
+//!   BSD/macOS, epoll on Linux, then poll, then select (io_uring only when it is the one
+//!   Linux backend enabled: a kernel may refuse it at run time, see
+//!   [`Backend::is_available`]). Code generic over `P: Poller`
 //!   pays nothing for the choice.
 //! - **At runtime**, [`AnyPoller`] wraps whichever [`Backend`] you name
 //!   (`"epoll".parse::<Backend>()`), for command-line flags and comparisons. Its
@@ -55,6 +57,8 @@ pub use multipoll_kqueue::Kqueue;
 pub use multipoll_poll::Poll;
 #[cfg(has_select)]
 pub use multipoll_select::Select;
+#[cfg(has_uring)]
+pub use multipoll_uring::Uring;
 
 cfg_if::cfg_if! {
     if #[cfg(has_kqueue)] {
@@ -65,6 +69,10 @@ cfg_if::cfg_if! {
         /// The best backend enabled for this target (here: epoll).
         pub type DefaultPoller = Epoll;
         const DEFAULT_BACKEND: Backend = Backend::Epoll;
+    } else if #[cfg(has_uring)] {
+        /// The best backend enabled for this target (here: io_uring).
+        pub type DefaultPoller = Uring;
+        const DEFAULT_BACKEND: Backend = Backend::Uring;
     } else if #[cfg(has_poll)] {
         /// The best backend enabled for this target (here: poll).
         pub type DefaultPoller = Poll;
@@ -76,7 +84,7 @@ cfg_if::cfg_if! {
     } else {
         compile_error!(
             "multipoll: no backend is enabled for this target; enable one of the features \
-             `epoll` (Linux), `kqueue` (BSD, macOS), `poll` or `select`"
+             `epoll` or `uring` (Linux), `kqueue` (BSD, macOS), `poll` or `select`"
         );
     }
 }

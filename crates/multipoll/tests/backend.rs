@@ -22,18 +22,56 @@ fn unknown_backend_lists_available() {
     }
 }
 
+/// Whether the environment says io_uring is refused here on purpose (a container that
+/// blocks it, `kernel.io_uring_disabled`); without it, a missing io_uring fails the tests.
+fn uring_expected_unavailable() -> bool {
+    std::env::var_os("MULTIPOLL_URING_UNAVAILABLE").is_some_and(|v| v == "1")
+}
+
 #[test]
-fn linux_has_three_backends() {
+fn linux_has_four_backends() {
     if cfg!(target_os = "linux") {
         let got: Vec<Backend> = Backend::available().collect();
-        assert_eq!(got, [Backend::Select, Backend::Poll, Backend::Epoll]);
+        if uring_expected_unavailable() {
+            assert_eq!(got, [Backend::Select, Backend::Poll, Backend::Epoll]);
+        } else {
+            assert_eq!(got, [Backend::Select, Backend::Poll, Backend::Epoll, Backend::Uring]);
+        }
         assert_eq!(Backend::compiled_default(), Backend::Epoll);
-        assert!(!Backend::Kqueue.is_available());
+        assert!(!Backend::Kqueue.is_compiled() && !Backend::Kqueue.is_available());
         let err = "kqueue".parse::<Backend>().unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        assert!(err.to_string().contains("not available in this build"), "{err}");
         let err = AnyPoller::new(Backend::Kqueue).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::Unsupported);
     }
+}
+
+/// io_uring is compiled on Linux whether or not the kernel lets it run; when it does not
+/// (and only when the environment says so), every way in names the cause.
+#[test]
+fn uring_compiled_and_runs_unless_refused() -> io::Result<()> {
+    if !cfg!(target_os = "linux") {
+        assert!(!Backend::Uring.is_compiled());
+        return Ok(());
+    }
+    assert!(Backend::Uring.is_compiled());
+    if uring_expected_unavailable() {
+        assert!(!Backend::Uring.is_available());
+        let err = "uring".parse::<Backend>().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        assert!(err.to_string().contains("cannot run here"), "{err}");
+        let err = AnyPoller::new(Backend::Uring).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+    } else {
+        assert!(
+            Backend::Uring.is_available(),
+            "io_uring refused: set MULTIPOLL_URING_UNAVAILABLE=1 if expected"
+        );
+        assert_eq!("uring".parse::<Backend>()?, Backend::Uring);
+        assert_eq!(AnyPoller::new(Backend::Uring)?.capabilities().name(), "uring");
+    }
+    Ok(())
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! A poller that is an fd (epoll, kqueue: `AsFd`) registered inside each backend built here.
+//! A poller that is an fd (epoll, kqueue, io_uring: `AsFd`) registered inside each backend
+//! built here.
 
 use std::io;
 
@@ -33,4 +34,9 @@ nested! {
     kqueue_in_select: Select, Kqueue, cfg(all(has_kqueue, has_select));
     kqueue_in_poll: Poll, Kqueue, cfg(all(has_kqueue, has_poll));
     kqueue_in_kqueue: Kqueue, Kqueue, cfg(has_kqueue);
+    uring_in_select: Select, Uring, cfg(all(has_uring, has_select));
+    uring_in_poll: Poll, Uring, cfg(all(has_uring, has_poll));
+    uring_in_epoll: Epoll, Uring, cfg(all(has_uring, has_epoll));
+    uring_in_uring: Uring, Uring, cfg(has_uring);
+    epoll_in_uring: Uring, Epoll, cfg(all(has_uring, has_epoll));
 }

@@ -106,11 +106,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use multipoll_core::backend::EventsExt;
-use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::checks::check_registration;
 use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
-use multipoll_core::backend::timeout::Deadline;
+use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::table::lock;
+use multipoll_core::backend::timeout::Deadline;
 use multipoll_core::fault::{self, Call};
 
 use registry::{Outcome, Registration, State};
