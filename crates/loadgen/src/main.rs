@@ -40,8 +40,8 @@ struct Args {
     /// Seconds of load before measuring.
     #[arg(long, default_value_t = 1.0)]
     warmup: f64,
-    /// Readiness backend: select, poll, epoll, kqueue (default: $MULTIPOLL_BACKEND, else
-    /// the platform's best).
+    /// Readiness backend: select, poll, epoll, kqueue, uring (default: $MULTIPOLL_BACKEND,
+    /// else the platform's best).
     #[arg(long, short = 'b')]
     backend: Option<Backend>,
     /// Event-loop threads; connections are spread over them.

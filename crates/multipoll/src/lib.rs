@@ -1,7 +1,8 @@
 //! Pluggable I/O readiness backends behind one trait.
 //!
-//! multipoll implements the [`Poller`] contract over each readiness mechanism — `select(2)`,
-//! `poll(2)`, `epoll(7)`, `kqueue(2)`, `io_uring(7)` poll requests — as separate crates that behave identically (a shared
+//! multipoll implements the [`Poller`] contract over each readiness mechanism —
+//! `select(2)`, `poll(2)`, `epoll(7)`, `kqueue(2)`, `io_uring(7)` poll requests — as
+//! separate crates that behave identically (a shared
 //! conformance suite proves it). This facade is the one place that knows them all:
 //!
 //! - **At compile time**, each backend is a Cargo feature (`select`, `poll`, `epoll`,
