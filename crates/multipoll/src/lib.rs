@@ -2,8 +2,8 @@
 //!
 //! multipoll implements the [`Poller`] contract over each readiness mechanism —
 //! `select(2)`, `poll(2)`, `epoll(7)`, `kqueue(2)`, `io_uring(7)` poll requests — as
-//! separate crates that behave identically (a shared
-//! conformance suite proves it). This facade is the one place that knows them all:
+//! separate crates that behave identically (a shared conformance suite proves it). This
+//! facade is the one place that knows them all:
 //!
 //! - **At compile time**, each backend is a Cargo feature (`select`, `poll`, `epoll`,
 //!   `kqueue`, `uring`; all on by default, each compiling to nothing where its syscall
