@@ -17,34 +17,12 @@ use multipoll_core::backend::sys;
 use multipoll_core::fault::{self, Call};
 use nix::errno::Errno;
 
-/// `send`'s flags: `MSG_NOSIGNAL` where the platform has it, as std's `TcpStream::write`
-/// sends it, so that a closed peer gives `EPIPE`, never `SIGPIPE`. Elsewhere (Apple
-/// systems) std sends no flag either and relies on its runtime ignoring `SIGPIPE`.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "solaris",
-    target_os = "illumos",
-    target_os = "fuchsia",
-    target_os = "haiku"
-))]
+/// `send`'s flags: `MSG_NOSIGNAL`, as std's `TcpStream::write` sends it, so that a closed
+/// peer gives `EPIPE`, never `SIGPIPE`. On Apple systems std sends no flag and relies on
+/// its runtime ignoring `SIGPIPE`; so do we.
+#[cfg(not(target_vendor = "apple"))]
 const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "solaris",
-    target_os = "illumos",
-    target_os = "fuchsia",
-    target_os = "haiku"
-)))]
+#[cfg(target_vendor = "apple")]
 const SEND_FLAGS: libc::c_int = 0;
 
 /// Accepts one connection (`accept4` with `SOCK_CLOEXEC` on Linux, as std does); `None`
