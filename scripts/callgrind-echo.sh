@@ -17,7 +17,8 @@
 #
 # Usage: scripts/callgrind-echo.sh [SERVER...]   (default: epoll poll select mio raw-epoll)
 #        SERVER is a backend name (multipoll-echo on it, level-triggered unless MODE is
-#        set), or tokio, mio, raw-epoll (the peers of crates/loadgen/src/peers).
+#        set, with ECHO_FLAGS added, e.g. ECHO_FLAGS="--idle-timeout 60s"), or tokio,
+#        mio, raw-epoll (the peers of crates/loadgen/src/peers).
 # Load:  CONNECTIONS=50 SIZE=64 PIPELINE=1 WARMUP=20000 MESSAGES=100000 (environment)
 # Keep:  KEEP=DIR keeps each server's dump there (callgrind_annotate DIR/NAME.out).
 set -euo pipefail
@@ -30,6 +31,7 @@ PIPELINE="${PIPELINE:-1}"
 WARMUP="${WARMUP:-20000}"
 MESSAGES="${MESSAGES:-100000}"
 MODE="${MODE:-level}"
+ECHO_FLAGS="${ECHO_FLAGS:-}"
 PORT="${PORT:-17600}"
 servers=("$@")
 [ ${#servers[@]} -gt 0 ] || servers=(epoll poll select mio raw-epoll)
@@ -64,7 +66,8 @@ PY
 }
 
 echo "# $(date -u +%FT%TZ)  $(uname -r)  $(valgrind --version)  connections=$CONNECTIONS" \
-    "size=$SIZE pipeline=$PIPELINE warmup=$WARMUP messages=$MESSAGES"
+    "size=$SIZE pipeline=$PIPELINE warmup=$WARMUP messages=$MESSAGES mode=$MODE" \
+    "echo flags: ${ECHO_FLAGS:-none}"
 printf '| %-22s | %9s | %6s | %9s |\n' server "instr/msg" "wait" "the rest"
 echo "|------------------------|-----------|--------|-----------|"
 for name in "${servers[@]}"; do
@@ -78,7 +81,7 @@ for name in "${servers[@]}"; do
     cmd=$(server_cmd "$name" "$addr")
     case "$name" in
         tokio | mio | raw-epoll) ;;
-        *) cmd="$cmd --mode $MODE" ;;
+        *) cmd="$cmd --mode $MODE $ECHO_FLAGS" ;;
     esac
     # shellcheck disable=SC2086
     taskset -c "$SERVER_CPU" valgrind --tool=callgrind --callgrind-out-file="$out" \

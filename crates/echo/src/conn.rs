@@ -43,6 +43,11 @@ pub(crate) const READ_BUDGET: usize = 16;
 #[derive(Clone, Copy, Debug)]
 struct Rules {
     mode: Mode,
+    /// `mode.is_oneshot()`, `mode.is_edge()`: tested on every event.
+    oneshot: bool,
+    edge: bool,
+    /// Whether connections close when idle: only then is `last_active` kept.
+    idle: bool,
     high_water: usize,
     /// Stop reading once more than this is queued: less room left than a worthwhile read.
     pause_above: usize,
@@ -71,6 +76,9 @@ impl<H> Shared<H> {
         let worthwhile = config.read_buffer.min(high_water / 4).max(1);
         let rules = Rules {
             mode,
+            oneshot: mode.is_oneshot(),
+            edge: mode.is_edge(),
+            idle: config.idle_timeout.is_some(),
             high_water,
             pause_above: high_water.saturating_sub(worthwhile),
             resume_at: high_water / 2,
@@ -195,6 +203,7 @@ pub(crate) struct Conn<S> {
     ready: bool,
     /// Unique for the loop's lifetime (slab keys are reused), to match timer entries.
     id: u64,
+    /// When it last moved data: kept only when an idle timeout is set.
     last_active: Instant,
     session: S,
 }
@@ -248,7 +257,7 @@ impl<S> Conn<S> {
         poller: &P,
         shared: &mut Shared<H>,
     ) -> After {
-        if shared.rules.mode.is_oneshot() {
+        if shared.rules.oneshot {
             self.watching.disarm();
         }
         let result = self.serve(event, shared);
@@ -271,7 +280,7 @@ impl<S> Conn<S> {
         if event.is_writable() {
             more = self.flush(shared)?;
         }
-        if event.is_hangup() || (event.is_readable() && shared.rules.mode.is_edge()) {
+        if event.is_hangup() || (event.is_readable() && shared.rules.edge) {
             // The edge modes must read until `WouldBlock`; after a hang-up the rest of the
             // input, then end of file, must be read without an event.
             more |= self.read(READ_BUDGET, shared)?;
@@ -364,9 +373,20 @@ impl<S> Conn<S> {
                     return Ok(false);
                 }
                 Some(n) => {
-                    self.last_active = shared.now;
-                    // A lingering connection's input is thrown away.
-                    if self.phase != Phase::Lingering {
+                    if shared.rules.idle {
+                        self.last_active = shared.now;
+                    }
+                    // A draining connection's input counts against its allowance; a
+                    // lingering one's is thrown away.
+                    let answered = match self.phase {
+                        Phase::Open | Phase::Closing => true,
+                        Phase::Draining => {
+                            self.allowance -= n;
+                            true
+                        }
+                        Phase::Lingering => false,
+                    };
+                    if answered {
                         self.answer(n, shared)?;
                     }
                     left -= 1;
@@ -388,9 +408,6 @@ impl<S> Conn<S> {
         n: usize,
         shared: &mut Shared<H>,
     ) -> io::Result<()> {
-        if self.phase == Phase::Draining {
-            self.allowance -= n;
-        }
         let mut out = Output::new(&self.stream, &mut self.out);
         shared.protocol.on_data(&mut self.session, &shared.buf[..n], &mut out);
         let (written, close) = out.finish();
@@ -425,7 +442,9 @@ impl<S> Conn<S> {
             let counts = shared.counts();
             counts.written(written.bytes);
             counts.queue_shrank(written.bytes);
-            self.last_active = shared.now;
+            if shared.rules.idle {
+                self.last_active = shared.now;
+            }
         }
         if let Some(e) = written.error {
             return Err(e);

@@ -186,6 +186,8 @@ impl<H: Protocol> Conns<H> {
         }
     }
 
+    /// Once per connection: kept out of line, so that the event path does not carry it.
+    #[inline(never)]
     fn close<P: Poller>(&mut self, key: usize, timed_out: bool, poller: &P) {
         let Some(conn) = self.table.try_remove(key) else { return };
         conn.close(key, timed_out, poller, &mut self.shared);

@@ -40,7 +40,8 @@ fn write_some(stream: &TcpStream, data: &[u8]) -> Written {
     Written { bytes, queued: 0, error: None }
 }
 
-/// Output the kernel has not taken yet: `buf[pos..]`.
+/// Output the kernel has not taken yet: `buf[pos..]`. Empty, it holds no buffer (`flush`
+/// frees it), so `buf` is empty exactly when the queue is.
 #[derive(Debug, Default)]
 pub(crate) struct OutQueue {
     buf: Vec<u8>,
@@ -56,7 +57,7 @@ impl OutQueue {
 
     #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.buf.len() == self.pos
+        self.buf.is_empty()
     }
 
     /// Sends `data` after what is already queued: written at once while nothing is
@@ -80,7 +81,7 @@ impl OutQueue {
     pub(crate) fn flush(&mut self, stream: &TcpStream) -> Written {
         let written = write_some(stream, &self.buf[self.pos..]);
         self.pos += written.bytes;
-        if self.is_empty() {
+        if self.pos == self.buf.len() {
             *self = OutQueue::default();
         }
         written
