@@ -1,5 +1,5 @@
 //! One connection: its socket and registration, its output queue, where it is in its life
-//! ([`Phase`]), and the one read path that feeds its protocol session; and [`Shared`],
+//! ([`Phase`]), and the one read path that feeds its protocol session; and [`Kit`],
 //! what the connections of a loop share (the read buffer, the protocol, the rules, the
 //! counters), lent to one connection at a time.
 //!
@@ -57,7 +57,7 @@ struct Rules {
 
 /// What the connections of a loop share, lent to one at a time.
 #[derive(Debug)]
-pub(crate) struct Shared<H> {
+pub(crate) struct Kit<H> {
     protocol: H,
     /// The one read buffer.
     buf: Box<[u8]>,
@@ -70,7 +70,7 @@ pub(crate) struct Shared<H> {
     now: Instant,
 }
 
-impl<H> Shared<H> {
+impl<H> Kit<H> {
     pub(crate) fn new(index: usize, config: &Config, protocol: H, stats: Arc<Stats>) -> Self {
         let (mode, high_water) = (config.mode, config.high_water);
         let worthwhile = config.read_buffer.min(high_water / 4).max(1);
@@ -84,15 +84,7 @@ impl<H> Shared<H> {
             resume_at: high_water / 2,
         };
         let buf = vec![0; config.read_buffer].into_boxed_slice();
-        Shared {
-            protocol,
-            buf,
-            rules,
-            counts: Counts::default(),
-            stats,
-            index,
-            now: Instant::now(),
-        }
+        Kit { protocol, buf, rules, counts: Counts::default(), stats, index, now: Instant::now() }
     }
 
     /// Starts a turn at `now`.
@@ -219,11 +211,11 @@ impl<S> Conn<S> {
         key: usize,
         id: u64,
         poller: &P,
-        shared: &mut Shared<H>,
+        kit: &mut Kit<H>,
     ) -> io::Result<Conn<S>> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(true)?;
-        poller.add(stream.as_fd(), key, Interest::READABLE, shared.rules.mode)?;
+        poller.add(stream.as_fd(), key, Interest::READABLE, kit.rules.mode)?;
         Ok(Conn {
             stream,
             out: OutQueue::default(),
@@ -233,8 +225,8 @@ impl<S> Conn<S> {
             watching: Watching::new(true, false),
             ready: false,
             id,
-            last_active: shared.now,
-            session: shared.protocol.open(),
+            last_active: kit.now,
+            session: kit.protocol.open(),
         })
     }
 
@@ -255,13 +247,13 @@ impl<S> Conn<S> {
         key: usize,
         event: Event,
         poller: &P,
-        shared: &mut Shared<H>,
+        kit: &mut Kit<H>,
     ) -> After {
-        if shared.rules.oneshot {
+        if kit.rules.oneshot {
             self.watching.disarm();
         }
-        let result = self.serve(event, shared);
-        self.settle(key, result, poller, shared)
+        let result = self.serve(event, kit);
+        self.settle(key, result, poller, kit)
     }
 
     /// Reads, writes or fails as `event` says; returns whether input is left to read.
@@ -269,7 +261,7 @@ impl<S> Conn<S> {
     fn serve<H: Protocol<Session = S>>(
         &mut self,
         event: Event,
-        shared: &mut Shared<H>,
+        kit: &mut Kit<H>,
     ) -> io::Result<bool> {
         let mut more = false;
         if event.is_error()
@@ -278,15 +270,15 @@ impl<S> Conn<S> {
             return Err(e);
         }
         if event.is_writable() {
-            more = self.flush(shared)?;
+            more = self.flush(kit)?;
         }
-        if event.is_hangup() || (event.is_readable() && shared.rules.edge) {
+        if event.is_hangup() || (event.is_readable() && kit.rules.edge) {
             // The edge modes must read until `WouldBlock`; after a hang-up the rest of the
             // input, then end of file, must be read without an event.
-            more |= self.read(READ_BUDGET, shared)?;
+            more |= self.read(READ_BUDGET, kit)?;
         } else if event.is_readable() {
             // Level and oneshot modes read once per event: the next wait reports the rest.
-            more |= self.read(1, shared)?;
+            more |= self.read(1, kit)?;
         }
         Ok(more)
     }
@@ -296,11 +288,11 @@ impl<S> Conn<S> {
         &mut self,
         key: usize,
         poller: &P,
-        shared: &mut Shared<H>,
+        kit: &mut Kit<H>,
     ) -> After {
         self.ready = false;
-        let result = self.read(READ_BUDGET, shared);
-        self.settle(key, result, poller, shared)
+        let result = self.read(READ_BUDGET, kit);
+        self.settle(key, result, poller, kit)
     }
 
     /// Shutdown has begun: what it received before this moment is answered, what comes
@@ -309,7 +301,7 @@ impl<S> Conn<S> {
         &mut self,
         key: usize,
         poller: &P,
-        shared: &mut Shared<H>,
+        kit: &mut Kit<H>,
     ) -> After {
         let mut more = false;
         if self.phase == Phase::Open {
@@ -318,7 +310,7 @@ impl<S> Conn<S> {
             self.allowance = budget;
             more = budget > 0;
         }
-        self.settle(key, Ok(more), poller, shared)
+        self.settle(key, Ok(more), poller, kit)
     }
 
     /// Deletes it from the poller, then closes it.
@@ -327,16 +319,16 @@ impl<S> Conn<S> {
         key: usize,
         timed_out: bool,
         poller: &P,
-        shared: &mut Shared<H>,
+        kit: &mut Kit<H>,
     ) {
         if let Err(e) = poller.delete(self.stream.as_fd()) {
-            log::warn!("loop {}: connection {key}: delete: {e}", shared.index);
+            log::warn!("loop {}: connection {key}: delete: {e}", kit.index);
         }
-        let counts = shared.counts();
+        let counts = kit.counts();
         counts.queue_shrank(self.out.len());
         counts.closed(timed_out);
         // Before the socket closes: whoever sees it closed sees it counted.
-        shared.publish();
+        kit.publish();
     }
 
     /// Whether input is wanted now (paused connections and closed read sides wait).
@@ -356,15 +348,15 @@ impl<S> Conn<S> {
     fn read<H: Protocol<Session = S>>(
         &mut self,
         budget: usize,
-        shared: &mut Shared<H>,
+        kit: &mut Kit<H>,
     ) -> io::Result<bool> {
         let mut left = budget;
         while self.wants_input() {
             // Read no more than the queue has room for: echo answers byte for byte, so the
             // queue cannot pass the mark.
-            let room = shared.rules.high_water.saturating_sub(self.out.len());
-            let limit = room.min(self.allowance).min(shared.buf.len());
-            match socket::read(&self.stream, &mut shared.buf[..limit])? {
+            let room = kit.rules.high_water.saturating_sub(self.out.len());
+            let limit = room.min(self.allowance).min(kit.buf.len());
+            match socket::read(&self.stream, &mut kit.buf[..limit])? {
                 Some(0) => {
                     // Nothing more will come: flush what is queued, then close (at once
                     // when lingering: our output is all sent).
@@ -373,8 +365,8 @@ impl<S> Conn<S> {
                     return Ok(false);
                 }
                 Some(n) => {
-                    if shared.rules.idle {
-                        self.last_active = shared.now;
+                    if kit.rules.idle {
+                        self.last_active = kit.now;
                     }
                     // A draining connection's input counts against its allowance; a
                     // lingering one's is thrown away.
@@ -387,7 +379,7 @@ impl<S> Conn<S> {
                         Phase::Lingering => false,
                     };
                     if answered {
-                        self.answer(n, shared)?;
+                        self.answer(n, kit)?;
                     }
                     left -= 1;
                     if left == 0 {
@@ -400,21 +392,17 @@ impl<S> Conn<S> {
         Ok(false)
     }
 
-    /// Hands `shared.buf[..n]` to the protocol and accounts for what it wrote and
+    /// Hands `kit.buf[..n]` to the protocol and accounts for what it wrote and
     /// queued.
     #[inline(always)]
-    fn answer<H: Protocol<Session = S>>(
-        &mut self,
-        n: usize,
-        shared: &mut Shared<H>,
-    ) -> io::Result<()> {
+    fn answer<H: Protocol<Session = S>>(&mut self, n: usize, kit: &mut Kit<H>) -> io::Result<()> {
         let mut out = Output::new(&self.stream, &mut self.out);
-        shared.protocol.on_data(&mut self.session, &shared.buf[..n], &mut out);
+        kit.protocol.on_data(&mut self.session, &kit.buf[..n], &mut out);
         let (written, close) = out.finish();
-        shared.counts.read(n);
-        shared.counts.written(written.bytes);
+        kit.counts.read(n);
+        kit.counts.written(written.bytes);
         if written.queued > 0 {
-            shared.counts.queue_grew(written.queued, self.out.len());
+            kit.counts.queue_grew(written.queued, self.out.len());
         }
         if let Some(e) = written.error {
             return Err(e);
@@ -424,7 +412,7 @@ impl<S> Conn<S> {
             self.phase = Phase::Draining;
             self.allowance = 0;
         }
-        if self.out.len() > shared.rules.pause_above {
+        if self.out.len() > kit.rules.pause_above {
             self.paused = true; // See `Rules` for the backpressure rule.
         }
         Ok(())
@@ -436,21 +424,21 @@ impl<S> Conn<S> {
     /// # Errors
     /// The write error: the connection is closed.
     #[inline(never)]
-    fn flush<H>(&mut self, shared: &mut Shared<H>) -> io::Result<bool> {
+    fn flush<H>(&mut self, kit: &mut Kit<H>) -> io::Result<bool> {
         let written = self.out.flush(&self.stream);
         if written.bytes > 0 {
-            let counts = shared.counts();
+            let counts = kit.counts();
             counts.written(written.bytes);
             counts.queue_shrank(written.bytes);
-            if shared.rules.idle {
-                self.last_active = shared.now;
+            if kit.rules.idle {
+                self.last_active = kit.now;
             }
         }
         if let Some(e) = written.error {
             return Err(e);
         }
         // See `Rules` for the backpressure rule.
-        let resumed = self.paused && self.out.len() <= shared.rules.resume_at;
+        let resumed = self.paused && self.out.len() <= kit.rules.resume_at;
         if resumed {
             self.paused = false;
         }
@@ -496,11 +484,11 @@ impl<S> Conn<S> {
         key: usize,
         want: Watching,
         poller: &P,
-        shared: &Shared<H>,
+        kit: &Kit<H>,
     ) -> bool {
-        let (fd, mode) = (self.stream.as_fd(), shared.rules.mode);
+        let (fd, mode) = (self.stream.as_fd(), kit.rules.mode);
         if let Err(e) = poller.modify(fd, key, want.interest(), mode) {
-            log::warn!("loop {}: connection {key}: cannot re-register: {e}", shared.index);
+            log::warn!("loop {}: connection {key}: cannot re-register: {e}", kit.index);
             return false;
         }
         self.watching = want;
@@ -515,17 +503,17 @@ impl<S> Conn<S> {
         key: usize,
         result: io::Result<bool>,
         poller: &P,
-        shared: &mut Shared<H>,
+        kit: &mut Kit<H>,
     ) -> After {
         let more = match result {
             Ok(more) => more,
-            Err(e) => return self.failed(key, &e, shared.index),
+            Err(e) => return self.failed(key, &e, kit.index),
         };
         if self.phase != Phase::Open && self.out.is_empty() && self.shut_write() {
             return After::Close;
         }
         let want = Watching::new(self.wants_input(), !self.out.is_empty());
-        if want != self.watching && !self.rewatch(key, want, poller, shared) {
+        if want != self.watching && !self.rewatch(key, want, poller, kit) {
             return After::Close;
         }
         if more && !self.ready {

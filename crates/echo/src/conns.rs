@@ -1,5 +1,5 @@
 //! The connections of one loop: the table from keys to [`Conn`]s, what they share (the
-//! read buffer, the protocol, the [`Rules`]), the ready list, and the idle deadlines.
+//! read buffer, the protocol, the rules), the ready list, and the idle deadlines.
 //!
 //! Fairness: in edge mode a connection must be read until `WouldBlock`, and a fast client
 //! could keep one read loop busy for ever. So each connection gets a budget of reads per
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use multipoll::{Event, Poller};
 use slab::Slab;
 
-use crate::conn::{After, Conn, Shared};
+use crate::conn::{After, Conn, Kit};
 use crate::stats::Stats;
 use crate::timer::Timers;
 use crate::{Config, Protocol};
@@ -28,7 +28,7 @@ use crate::{Config, Protocol};
 pub(crate) struct Conns<H: Protocol> {
     table: Slab<Conn<H::Session>>,
     next_id: u64,
-    shared: Shared<H>,
+    kit: Kit<H>,
     /// Keys to serve without waiting for an event.
     ready: Vec<usize>,
     ready_spare: Vec<usize>,
@@ -44,7 +44,7 @@ impl<H: Protocol> Conns<H> {
         Conns {
             table: Slab::new(),
             next_id: 0,
-            shared: Shared::new(index, config, protocol, stats),
+            kit: Kit::new(index, config, protocol, stats),
             ready: Vec::new(),
             ready_spare: Vec::new(),
             idle: config.idle_timeout,
@@ -63,20 +63,20 @@ impl<H: Protocol> Conns<H> {
 
     /// Serves a connection just accepted, or closes it at once past `max_conns`.
     pub(crate) fn admit<P: Poller>(&mut self, stream: TcpStream, poller: &P) {
-        let now = self.shared.now();
-        let index = self.shared.index();
-        if !self.shared.server_stats().reserve(self.max_conns) {
+        let now = self.kit.now();
+        let index = self.kit.index();
+        if !self.kit.server_stats().reserve(self.max_conns) {
             log::debug!("loop {index}: refusing a connection: max-conns reached");
-            self.shared.counts().refused();
-            self.shared.publish(); // Before the client sees the close.
+            self.kit.counts().refused();
+            self.kit.publish(); // Before the client sees the close.
             return; // Dropping `stream` closes it: the client sees end of file.
         }
         let (key, id) = (self.table.vacant_key(), self.next_id);
-        match Conn::open(stream, key, id, poller, &mut self.shared) {
+        match Conn::open(stream, key, id, poller, &mut self.kit) {
             Ok(conn) => {
                 self.table.insert(conn);
                 self.next_id += 1;
-                self.shared.counts().opened();
+                self.kit.counts().opened();
                 if let Some(idle) = self.idle {
                     self.timers.schedule(now + idle, (id, key));
                 }
@@ -84,7 +84,7 @@ impl<H: Protocol> Conns<H> {
             Err(e) => {
                 // E.g. select cannot watch an fd this large: drop this one, serve the rest.
                 log::warn!("loop {index}: cannot serve a new connection: {e}");
-                self.shared.server_stats().release();
+                self.kit.server_stats().release();
             }
         }
     }
@@ -96,23 +96,23 @@ impl<H: Protocol> Conns<H> {
         let Some(conn) = self.table.get_mut(key) else {
             return; // Closed earlier in this batch.
         };
-        let after = conn.on_event(key, event, poller, &mut self.shared);
+        let after = conn.on_event(key, event, poller, &mut self.kit);
         self.apply(key, after, poller);
     }
 
     /// Starts a turn: what the connections do now happens at `now`.
     pub(crate) fn begin_turn(&mut self, now: Instant) {
-        self.shared.set_now(now);
+        self.kit.set_now(now);
     }
 
     /// Makes the loop's counts visible in the server's stats (before each wait).
     pub(crate) fn publish(&self) {
-        self.shared.publish();
+        self.kit.publish();
     }
 
     /// Bytes queued for clients now, over all connections.
     pub(crate) fn queued(&self) -> u64 {
-        self.shared.queued()
+        self.kit.queued()
     }
 
     /// Whether a connection waits on the ready list.
@@ -128,7 +128,7 @@ impl<H: Protocol> Conns<H> {
         let mut ready = mem::replace(&mut self.ready, mem::take(&mut self.ready_spare));
         for key in ready.drain(..) {
             let Some(conn) = self.table.get_mut(key) else { continue };
-            let after = conn.on_ready(key, poller, &mut self.shared);
+            let after = conn.on_ready(key, poller, &mut self.kit);
             self.apply(key, after, poller);
         }
         self.ready_spare = ready;
@@ -142,14 +142,14 @@ impl<H: Protocol> Conns<H> {
     /// Closes the connections idle for the idle timeout.
     pub(crate) fn expire<P: Poller>(&mut self, poller: &P) {
         let Some(idle) = self.idle else { return };
-        let now = self.shared.now();
+        let now = self.kit.now();
         while let Some((id, key)) = self.timers.pop_due(now) {
             let Some(conn) = self.table.get(key).filter(|c| c.id() == id) else {
                 continue; // Closed meanwhile (and maybe the key reused).
             };
             let due = conn.idle_at(idle);
             if due <= now {
-                log::debug!("loop {}: connection {key}: idle for {idle:?}", self.shared.index());
+                log::debug!("loop {}: connection {key}: idle for {idle:?}", self.kit.index());
                 self.close(key, true, poller);
             } else {
                 self.timers.schedule(due, (id, key));
@@ -160,7 +160,7 @@ impl<H: Protocol> Conns<H> {
     /// Shutdown has begun: every connection answers what it received before now.
     pub(crate) fn begin_drain<P: Poller>(&mut self, poller: &P) {
         for key in self.keys() {
-            let after = self.table[key].begin_drain(key, poller, &mut self.shared);
+            let after = self.table[key].begin_drain(key, poller, &mut self.kit);
             self.apply(key, after, poller);
         }
     }
@@ -190,7 +190,7 @@ impl<H: Protocol> Conns<H> {
     #[inline(never)]
     fn close<P: Poller>(&mut self, key: usize, timed_out: bool, poller: &P) {
         let Some(conn) = self.table.try_remove(key) else { return };
-        conn.close(key, timed_out, poller, &mut self.shared);
-        self.shared.server_stats().release();
+        conn.close(key, timed_out, poller, &mut self.kit);
+        self.kit.server_stats().release();
     }
 }

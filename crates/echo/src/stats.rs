@@ -71,8 +71,9 @@ impl Counts {
     }
 }
 
-/// The counters of one event loop, as it last published them (see the [module
-/// docs](self)); written by its loop's thread only, read by anyone.
+/// The counters of one event loop, as it last published them: before each wait, and
+/// before it closes a connection's socket. Written by its loop's thread only, read by
+/// anyone.
 #[derive(Debug, Default)]
 pub struct LoopStats {
     accepted: AtomicU64,
