@@ -17,7 +17,7 @@
 //!
 //! [`Config::threads`] loops run on as many threads, each with its own poller and its
 //! own `SO_REUSEPORT` listener. [`Stats`] counts connections, bytes and queued output,
-//! per loop, live.
+//! per loop, as each loop publishes them before it waits (so exact whenever it is idle).
 //!
 //! The `multipoll-echo` binary wraps this in a command line; see its `--help`.
 //!

@@ -125,7 +125,7 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
         self.capabilities
     }
 
-    /// The counters of every loop, live.
+    /// The counters of every loop, as each last published them (before each wait).
     pub fn stats(&self) -> Arc<Stats> {
         Arc::clone(&self.stats)
     }

@@ -11,7 +11,7 @@
 
 use std::io;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 
 use multipoll_core::backend::sys;
 use multipoll_core::fault::{self, Call};
@@ -94,5 +94,5 @@ fn retry(call: Call, mut syscall: impl FnMut() -> nix::Result<usize>) -> io::Res
 ///
 /// Shutdown answers exactly these bytes: "what the server had received" when it began.
 pub(crate) fn bytes_readable(stream: &TcpStream) -> io::Result<usize> {
-    sys::bytes_queued(stream.as_fd().as_raw_fd())
+    sys::bytes_queued(stream.as_raw_fd())
 }
