@@ -69,10 +69,10 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
     /// Binds `addr` and creates [`Config::threads`] loops, each with a `P::new()` poller.
     ///
     /// # Errors
-    /// `InvalidInput` or `Unsupported`: the configuration, as [`Config::validate`] says,
-    /// checked before anything is bound (and after one poller is made, to learn what its
-    /// backend can do). Any other kind: resolving or binding the address, creating a
-    /// poller.
+    /// `InvalidInput` or `Unsupported`: what was asked for cannot run: the configuration,
+    /// as [`Config::validate`] says, checked before anything is bound (and after one
+    /// poller is made, to learn what its backend can do), or an address that resolves to
+    /// nothing. Any other kind: resolving or binding the address, creating a poller.
     pub fn bind(addr: impl ToSocketAddrs, config: Config, protocol: H) -> io::Result<Self> {
         Server::with_pollers(addr, config, protocol, P::new)
     }
