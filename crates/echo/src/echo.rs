@@ -22,6 +22,7 @@ impl Protocol for Echo {
 
     fn open(&mut self) {}
 
+    #[inline(always)]
     fn on_data(&mut self, _: &mut (), data: &[u8], out: &mut Output<'_>) {
         out.send(data);
     }

@@ -17,7 +17,7 @@
 //!
 //! [`Config::threads`] loops run on as many threads, each with its own poller and its
 //! own `SO_REUSEPORT` listener. [`Stats`] counts connections, bytes and queued output,
-//! per loop, live.
+//! per loop, as each loop publishes them before it waits (so exact whenever it is idle).
 //!
 //! The `multipoll-echo` binary wraps this in a command line; see its `--help`.
 //!
@@ -50,22 +50,26 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg(unix)]
 
-mod accept;
 mod config;
 mod conn;
+mod conns;
 mod echo;
 mod event_loop;
-mod io;
+mod listener;
+mod output;
 mod protocol;
 mod server;
+mod shutdown;
+mod socket;
 mod stats;
-mod sys;
 mod timer;
 
 pub use config::Config;
 pub use echo::Echo;
-pub use protocol::{Output, Protocol};
-pub use server::{Server, ShutdownHandle};
+pub use output::Output;
+pub use protocol::Protocol;
+pub use server::Server;
+pub use shutdown::ShutdownHandle;
 pub use stats::{LoopStats, Snapshot, Stats};
 
 /// A [`Server`] of [`Echo`].

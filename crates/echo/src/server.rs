@@ -1,5 +1,5 @@
-//! [`Server`]: binds the listeners, builds one event loop per thread, and runs them;
-//! [`ShutdownHandle`] stops them from anywhere.
+//! [`Server`]: binds the listeners, builds one event loop per thread, and runs them until
+//! its [`ShutdownHandle`] stops them.
 //!
 //! Many cores: each loop has its own poller and its own listening socket, all bound to
 //! the same address with `SO_REUSEPORT`, so the kernel spreads new connections over the
@@ -11,13 +11,13 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 
 use multipoll::{Capabilities, Poller};
 use socket2::{Domain, Socket, Type};
 
 use crate::event_loop::EventLoop;
+use crate::shutdown::ShutdownHandle;
 use crate::stats::Stats;
 use crate::{Config, Protocol};
 
@@ -69,8 +69,10 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
     /// Binds `addr` and creates [`Config::threads`] loops, each with a `P::new()` poller.
     ///
     /// # Errors
-    /// Resolving or binding the address; creating a poller; a `config` the backend cannot
-    /// run (see [`Config::validate`]).
+    /// `InvalidInput` or `Unsupported`: what was asked for cannot run: the configuration,
+    /// as [`Config::validate`] says, checked before anything is bound (and after one
+    /// poller is made, to learn what its backend can do), or an address that resolves to
+    /// nothing. Any other kind: resolving or binding the address, creating a poller.
     pub fn bind(addr: impl ToSocketAddrs, config: Config, protocol: H) -> io::Result<Self> {
         Server::with_pollers(addr, config, protocol, P::new)
     }
@@ -86,30 +88,31 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
         protocol: H,
         mut new_poller: impl FnMut() -> io::Result<P>,
     ) -> io::Result<Self> {
+        let first = Arc::new(new_poller()?);
+        let capabilities = first.capabilities();
+        config.validate(&capabilities)?;
         let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "the address resolved to nothing")
         })?;
-        let pollers = (0..config.threads.max(1))
-            .map(|_| new_poller().map(Arc::new))
-            .collect::<io::Result<Vec<Arc<P>>>>()?;
-        let capabilities = pollers[0].capabilities();
-        config.validate(&capabilities)?;
+        let mut pollers = vec![first];
+        for _ in 1..config.threads {
+            pollers.push(Arc::new(new_poller()?));
+        }
         let listeners = bind_listeners(addr, config.threads, config.backlog)?;
         let local_addr = listeners[0].local_addr()?;
         let stats = Arc::new(Stats::new(config.threads));
-        let wakers = pollers.iter().map(|p| Arc::clone(p) as Arc<dyn Poller>).collect();
-        let inner = Arc::new(ShutdownInner { requested: AtomicBool::new(false), wakers });
+        let shutdown =
+            ShutdownHandle::new(pollers.iter().map(|p| Arc::clone(p) as Arc<dyn Poller>).collect());
         let loops = pollers
             .into_iter()
             .zip(listeners)
             .enumerate()
             .map(|(index, (poller, listener))| {
-                let (config, protocol) = (config.clone(), protocol.clone());
-                let (stats, inner) = (Arc::clone(&stats), Arc::clone(&inner));
-                EventLoop::new(index, poller, listener, config, protocol, stats, inner)
+                let stats = Arc::clone(&stats);
+                EventLoop::new(index, poller, listener, &config, protocol.clone(), stats, &shutdown)
             })
-            .collect();
-        Ok(Server { loops, local_addr, capabilities, stats, shutdown: ShutdownHandle { inner } })
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Server { loops, local_addr, capabilities, stats, shutdown })
     }
 
     /// The address the loops listen on (with the port the kernel chose for port 0).
@@ -122,7 +125,7 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
         self.capabilities
     }
 
-    /// The counters of every loop, live.
+    /// The counters of every loop, as each last published them (before each wait).
     pub fn stats(&self) -> Arc<Stats> {
         Arc::clone(&self.stats)
     }
@@ -145,7 +148,7 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
             .map(|l| {
                 let stop = self.shutdown.clone();
                 thread::Builder::new()
-                    .name(format!("echo-loop-{}", l.index))
+                    .name(format!("echo-loop-{}", l.index()))
                     .spawn(move || stop.on_error(l.run()))
             })
             .collect::<io::Result<Vec<_>>>();
@@ -161,62 +164,6 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
         for handle in spawned {
             let joined = handle.join().unwrap_or_else(|_| Err(io::Error::other("a loop panicked")));
             result = result.and(joined);
-        }
-        result
-    }
-}
-
-/// Stops a [`Server`]: its loops stop accepting, answer what they received, flush (up to
-/// [`Config::drain_timeout`]), close everything and return from [`Server::run`].
-///
-/// Cheap to clone, `Send + Sync`; [`shutdown`](ShutdownHandle::shutdown) is a flag and one
-/// `notify` per loop, fine to call from a signal-handling thread.
-#[derive(Clone)]
-pub struct ShutdownHandle {
-    inner: Arc<ShutdownInner>,
-}
-
-pub(crate) struct ShutdownInner {
-    pub(crate) requested: AtomicBool,
-    /// The loops' pollers, to wake them. Shutdown is not the hot path, so `dyn` is fine.
-    wakers: Vec<Arc<dyn Poller>>,
-}
-
-impl fmt::Debug for ShutdownInner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ShutdownInner")
-            .field("requested", &self.requested)
-            .field("loops", &self.wakers.len())
-            .finish()
-    }
-}
-
-impl fmt::Debug for ShutdownHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-impl ShutdownHandle {
-    /// Asks every loop to stop; returns at once (wait for [`Server::run`] to return).
-    /// Calling it again does nothing more.
-    ///
-    /// # Errors
-    /// A poller's `notify` failed (the loop then stops at its next wake-up).
-    pub fn shutdown(&self) -> io::Result<()> {
-        self.inner.requested.store(true, Ordering::Release);
-        self.inner.wakers.iter().try_for_each(|p| p.notify())
-    }
-
-    /// Whether shutdown was asked for.
-    pub fn is_requested(&self) -> bool {
-        self.inner.requested.load(Ordering::Acquire)
-    }
-
-    /// Passes `result` on, shutting the other loops down first if it is an error.
-    fn on_error(&self, result: io::Result<()>) -> io::Result<()> {
-        if result.is_err() {
-            let _ = self.shutdown();
         }
         result
     }

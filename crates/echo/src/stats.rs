@@ -1,26 +1,79 @@
-//! Counters each loop updates as it goes and anyone may read at any time: [`Stats`] holds
-//! one [`LoopStats`] of relaxed atomics per loop (each written by its loop's thread only,
-//! so updates never contend), and [`Snapshot`] is a plain copy to print or assert on.
+//! Counters each loop keeps and anyone may read at any time: [`Stats`] holds one
+//! [`LoopStats`] of atomics per loop, and [`Snapshot`] is a plain copy to print or
+//! assert on.
+//!
+//! A loop counts in plain integers ([`Counts`]: an add per message, no atomic
+//! read-modify-write, no shared cache line written per message) and publishes them to its
+//! `LoopStats` once per turn, before it waits, and before it closes a connection's
+//! socket: whoever sees a connection closed (or the loop idle) sees counts that include
+//! it. `active` is published last (release) and read first (acquire), so no other
+//! counter of a snapshot is older than its `active`.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
-/// Adds `n` to a counter that only one thread writes: a plain load and store instead of
-/// `fetch_add`, whose locked read-modify-write (~20 cycles on x86) is for counters with
-/// several writers. Readers still see whole values, never torn ones.
-#[inline]
-fn add(counter: &AtomicU64, n: u64) {
-    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+/// A loop's counters as the loop keeps them; see the [module docs](self).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Counts {
+    accepted: u64,
+    refused: u64,
+    active: u64,
+    closed: u64,
+    timed_out: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    queued: u64,
+    peak_queued: u64,
 }
 
-/// Subtracts `n` from a counter that only one thread writes; see [`add`].
-#[inline]
-fn sub(counter: &AtomicU64, n: u64) {
-    counter.store(counter.load(Relaxed).wrapping_sub(n), Relaxed);
+impl Counts {
+    pub(crate) fn opened(&mut self) {
+        self.accepted += 1;
+        self.active += 1;
+    }
+
+    pub(crate) fn refused(&mut self) {
+        self.refused += 1;
+    }
+
+    pub(crate) fn closed(&mut self, timed_out: bool) {
+        self.active -= 1;
+        self.closed += 1;
+        self.timed_out += u64::from(timed_out);
+    }
+
+    #[inline(always)] // Per message.
+    pub(crate) fn read(&mut self, n: usize) {
+        self.bytes_in += n as u64;
+    }
+
+    #[inline(always)] // Per message.
+    pub(crate) fn written(&mut self, n: usize) {
+        self.bytes_out += n as u64;
+    }
+
+    /// Records that one connection's queue grew by `by` bytes, to `len`.
+    pub(crate) fn queue_grew(&mut self, by: usize, len: usize) {
+        self.queued += by as u64;
+        self.peak_queued = self.peak_queued.max(len as u64);
+    }
+
+    /// Records that one connection's queue shrank by `by` bytes.
+    pub(crate) fn queue_shrank(&mut self, by: usize) {
+        self.queued -= by as u64;
+    }
+
+    /// Bytes queued for clients now, all connections.
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued
+    }
 }
 
-/// The counters of one event loop. Each is written by its loop's thread only (so an update
-/// is a plain load and store, not a locked `fetch_add`), read by anyone.
+/// The counters of one event loop, as it last published them: before each wait, and
+/// before it closes a connection's socket. Written by its loop's thread only, read by
+/// anyone.
 #[derive(Debug, Default)]
 pub struct LoopStats {
     accepted: AtomicU64,
@@ -38,10 +91,11 @@ pub struct LoopStats {
 impl LoopStats {
     /// A copy of the counters now.
     pub fn snapshot(&self) -> Snapshot {
+        let active = self.active.load(Acquire);
         Snapshot {
             accepted: self.accepted.load(Relaxed),
             refused: self.refused.load(Relaxed),
-            active: self.active.load(Relaxed),
+            active,
             closed: self.closed.load(Relaxed),
             timed_out: self.timed_out.load(Relaxed),
             accept_errors: self.accept_errors.load(Relaxed),
@@ -52,48 +106,23 @@ impl LoopStats {
         }
     }
 
-    pub(crate) fn opened(&self) {
-        add(&self.accepted, 1);
-        add(&self.active, 1);
+    /// Publishes the loop's `counts` (`accept_errors` is the listener's, counted at once).
+    pub(crate) fn publish(&self, counts: &Counts) {
+        self.accepted.store(counts.accepted, Relaxed);
+        self.refused.store(counts.refused, Relaxed);
+        self.closed.store(counts.closed, Relaxed);
+        self.timed_out.store(counts.timed_out, Relaxed);
+        self.bytes_in.store(counts.bytes_in, Relaxed);
+        self.bytes_out.store(counts.bytes_out, Relaxed);
+        self.queued.store(counts.queued, Relaxed);
+        self.peak_queued.store(counts.peak_queued, Relaxed);
+        self.active.store(counts.active, Release);
     }
 
-    pub(crate) fn refused(&self) {
-        add(&self.refused, 1);
-    }
-
-    pub(crate) fn closed(&self, timed_out: bool) {
-        sub(&self.active, 1);
-        add(&self.closed, 1);
-        if timed_out {
-            add(&self.timed_out, 1);
-        }
-    }
-
+    /// Counts a failed `accept` (rare: each starts a back-off).
     pub(crate) fn accept_error(&self) {
-        add(&self.accept_errors, 1);
-    }
-
-    #[inline] // Per message.
-    pub(crate) fn read(&self, n: usize) {
-        add(&self.bytes_in, n as u64);
-    }
-
-    #[inline] // Per message.
-    pub(crate) fn written(&self, n: usize) {
-        add(&self.bytes_out, n as u64);
-    }
-
-    /// Records that one connection's queue went from `before` to `after` bytes.
-    #[inline] // Per message.
-    pub(crate) fn queue_changed(&self, before: usize, after: usize) {
-        if after > before {
-            add(&self.queued, (after - before) as u64);
-            if after as u64 > self.peak_queued.load(Relaxed) {
-                self.peak_queued.store(after as u64, Relaxed);
-            }
-        } else if before > after {
-            sub(&self.queued, (before - after) as u64);
-        }
+        // One writer: a load and a store, not a locked read-modify-write.
+        self.accept_errors.store(self.accept_errors.load(Relaxed) + 1, Relaxed);
     }
 }
 

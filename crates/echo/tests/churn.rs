@@ -12,7 +12,7 @@
 //! `MULTIPOLL_SOAK_SECS=600 cargo test -p multipoll-echo --test churn -- soak --test-threads 3`
 //! (`-- soak::epoll` for one backend).
 
-mod util;
+pub mod util;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
@@ -28,23 +28,7 @@ use util::{ChildServer, Rng, check, first_difference, round_trip};
 /// One test per backend, each running every mode the backend has.
 mod soak {
     use super::*;
-
-    #[test]
-    fn select() -> io::Result<()> {
-        each_mode(Backend::Select)
-    }
-    #[test]
-    fn poll() -> io::Result<()> {
-        each_mode(Backend::Poll)
-    }
-    #[test]
-    fn epoll() -> io::Result<()> {
-        each_mode(Backend::Epoll)
-    }
-    #[test]
-    fn kqueue() -> io::Result<()> {
-        each_mode(Backend::Kqueue)
-    }
+    crate::backend_tests!(run);
 }
 
 /// Seconds of churn per backend in CI (`$MULTIPOLL_SOAK_SECS` overrides it).
@@ -124,31 +108,12 @@ impl Tally {
     }
 }
 
-/// Churns for the test's duration, split between `backend`'s modes.
-fn each_mode(backend: Backend) -> io::Result<()> {
-    if !backend.is_available() {
-        eprintln!("{backend}: not in this build, skipped");
-        return Ok(());
-    }
-    let caps = AnyPoller::new(backend)?.capabilities();
-    let modes: Vec<Mode> = caps.supported_modes().collect();
-    let total = util::soak_duration(Duration::from_secs_f64(DEFAULT_SECS))?;
-    for &mode in &modes {
-        run(backend, mode, total / modes.len() as u32)
-            .map_err(|e| io::Error::new(e.kind(), format!("{backend}/{mode}: {e}")))?;
-    }
-    Ok(())
-}
-
-fn run(backend: Backend, mode: Mode, duration: Duration) -> io::Result<()> {
-    let mut server = ChildServer::spawn(&[
-        "--backend",
-        backend.name(),
-        "--mode",
-        mode.name(),
-        "--stats-interval",
-        "100ms",
-    ])?;
+/// Churns in `mode` for its share of the test's duration, split between `backend`'s
+/// modes.
+fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+    let modes = AnyPoller::new(backend)?.capabilities().supported_modes().count();
+    let duration = util::soak_duration(Duration::from_secs_f64(DEFAULT_SECS))? / modes as u32;
+    let mut server = ChildServer::start(backend, mode, &["--stats-interval", "100ms"], None)?;
     let baseline = server.fd_count()?;
     let rss_start = server.rss_kib()?;
     let tally = Mutex::new(Tally::default());

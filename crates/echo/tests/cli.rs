@@ -1,20 +1,17 @@
 //! The command line: `--help` documents every flag; bad flags, unknown or unavailable
 //! backends and modes a backend cannot do are clear usage errors with exit code 2.
 
-mod util;
+pub mod util;
 
 use std::io;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use multipoll::Backend;
 
 use util::check;
 
 fn echo(args: &[&str]) -> io::Result<Output> {
-    Command::new(env!("CARGO_BIN_EXE_multipoll-echo"))
-        .args(args)
-        .env_remove("MULTIPOLL_BACKEND")
-        .output()
+    util::child::command().args(args).output()
 }
 
 /// Runs the binary with `args`; expects exit code 2 and `needle` in its stderr.
@@ -64,9 +61,7 @@ fn unavailable_backend() -> io::Result<()> {
 
 #[test]
 fn unknown_backend_from_env() -> io::Result<()> {
-    let out = Command::new(env!("CARGO_BIN_EXE_multipoll-echo"))
-        .env("MULTIPOLL_BACKEND", "fancy")
-        .output()?;
+    let out = util::child::command().env("MULTIPOLL_BACKEND", "fancy").output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     check(out.status.code() == Some(2) && stderr.contains("MULTIPOLL_BACKEND"), || {
         format!("exit {}: {stderr}", out.status)

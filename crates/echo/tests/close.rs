@@ -3,7 +3,7 @@
 //! back at its baseline. The server is a child process, so `/proc/PID/fd` counts only its
 //! fds.
 
-mod util;
+pub mod util;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -15,7 +15,7 @@ use socket2::SockRef;
 
 use util::{ChildServer, Rng, check, round_trip, transfer};
 
-util::backend_tests!(run);
+crate::backend_tests!(run);
 
 const CLIENTS: usize = 8;
 
@@ -23,7 +23,7 @@ const CLIENTS: usize = 8;
 type Case = fn(&ChildServer, usize) -> io::Result<()>;
 
 fn run(backend: Backend, mode: Mode) -> io::Result<()> {
-    let mut server = ChildServer::spawn(&["--backend", backend.name(), "--mode", mode.name()])?;
+    let mut server = ChildServer::start(backend, mode, &[], None)?;
     let baseline = server.fd_count()?;
     let cases: [(&str, Case); 4] = [
         ("half-close", half_close),

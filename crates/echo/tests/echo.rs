@@ -1,7 +1,7 @@
 //! Byte-exact echo: many concurrent clients with random sizes and random write splits,
 //! and one connection carrying 64 MiB, on every backend and mode.
 
-mod util;
+pub mod util;
 
 use std::io;
 use std::net::TcpStream;
@@ -15,7 +15,7 @@ use util::{Rng, TestServer, check};
 mod many_clients {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
         let server = TestServer::start(backend, mode, Config::default())?;
@@ -44,7 +44,7 @@ mod many_clients {
 mod one_connection_64mib {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     /// Data bytes are `BLOCK[i % BLOCK.len()]` with a prime block length, so a chunk
     /// delivered twice, dropped or out of order (chunks are powers of two) never lines up.

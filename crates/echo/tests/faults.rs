@@ -14,7 +14,7 @@
 //! `EBADF` from a registered fd closed behind the poller's back is the poller's business,
 //! checked by the conformance suite (`closed_without_delete`).
 
-mod util;
+pub mod util;
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -164,7 +164,7 @@ impl Fixture {
 mod eintr_everywhere {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     const CLIENTS: usize = 20;
     /// Enough for every syscall of the test: arming is per failure, not per call.
@@ -225,7 +225,7 @@ mod eintr_everywhere {
 mod accept_exhaustion {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     const BACKOFF: Duration = Duration::from_millis(50);
     const FAILURES: u32 = 4;
@@ -248,24 +248,26 @@ mod accept_exhaustion {
             let late = util::connect(fixture.server.addr)?;
             late.set_nonblocking(true)?;
             (&late).write_all(b"late")?;
-            // Served meanwhile: the bystanders, while the late client waits.
+            // Served meanwhile: the bystanders, while the late client waits (polled every
+            // 20 ms, pacing the bystanders).
             let mut got = Vec::new();
-            let mut rounds = 0;
-            while got.len() < 4 {
-                check(rounds < 1000 && start.elapsed() < Duration::from_secs(5), || {
-                    format!("errno {errno}: the late client was never served")
-                })?;
-                fixture.bystanders_served()?;
-                let mut buf = [0; 4];
-                match (&late).read(&mut buf) {
-                    Ok(0) => return Err(io::Error::other("the late client was closed")),
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(e),
-                }
-                rounds += 1;
-                std::thread::sleep(Duration::from_millis(20)); // pacing the bystanders
-            }
+            let what = format!("errno {errno}: the late client served");
+            util::wait_until_every(
+                Duration::from_secs(5),
+                Duration::from_millis(20),
+                &what,
+                || {
+                    fixture.bystanders_served()?;
+                    let mut buf = [0; 4];
+                    match (&late).read(&mut buf) {
+                        Ok(0) => return Err(io::Error::other("the late client was closed")),
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                    Ok(got.len() >= 4)
+                },
+            )?;
             let waited = start.elapsed();
             let cpu = fixture.server.cpu_time()? - cpu_before;
             check(got == b"late", || format!("echo {got:?}"))?;
@@ -297,7 +299,7 @@ mod accept_exhaustion {
 mod accept_aborted {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
         // A back-off longer than the test, so that one would show.
@@ -325,7 +327,7 @@ mod accept_aborted {
 mod eagain_storm {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     const STORM: u32 = 1000;
 
@@ -362,7 +364,7 @@ mod eagain_storm {
 mod dropped_connection {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     /// Name, the faults armed by the victim's own message, and whether the victim gets
     /// that message back (yes when only its next read fails).
@@ -416,7 +418,7 @@ mod dropped_connection {
 mod register_fails {
     use super::*;
 
-    util::backend_tests_in!(Level, run);
+    crate::backend_tests_in!(Level, run);
 
     const BACKOFF: Duration = Duration::from_millis(300);
 
@@ -490,7 +492,7 @@ mod register_fails {
 mod wait_fails {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
         let mut fixture = Fixture::start(backend, mode, Config::default())?;

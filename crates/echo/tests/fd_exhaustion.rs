@@ -2,7 +2,7 @@
 //! back-off period instead of spinning on `EMFILE`, keeps serving the connections it has,
 //! and accepts the waiting ones once clients leave.
 
-mod util;
+pub mod util;
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
@@ -12,7 +12,7 @@ use multipoll::{Backend, Mode};
 
 use util::{ChildServer, check, round_trip};
 
-util::backend_tests!(run);
+crate::backend_tests!(run);
 
 const NOFILE: u64 = 64;
 const CLIENTS: usize = 100;
@@ -43,10 +43,8 @@ impl Client {
 }
 
 fn run(backend: Backend, mode: Mode) -> io::Result<()> {
-    let mut server = ChildServer::spawn_limited(
-        &["--backend", backend.name(), "--mode", mode.name(), "--accept-backoff", "100ms"],
-        Some(NOFILE),
-    )?;
+    let mut server =
+        ChildServer::start(backend, mode, &["--accept-backoff", "100ms"], Some(NOFILE))?;
     let mut clients = (0..CLIENTS)
         .map(|i| {
             let mut stream = util::connect(server.addr)?;

@@ -8,7 +8,7 @@
 //! this is the flood: attempts that keep coming, held open by the client, while others
 //! are being served.
 
-mod util;
+pub mod util;
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -38,7 +38,7 @@ const AFTER: usize = 20;
 mod past_max_conns {
     use super::*;
 
-    util::backend_tests_in!(Level, run);
+    crate::backend_tests_in!(Level, run);
 
     const MAX: usize = 100;
 
@@ -60,7 +60,7 @@ mod past_max_conns {
 mod past_fd_limit {
     use super::*;
 
-    util::backend_tests_in!(Level, run);
+    crate::backend_tests_in!(Level, run);
 
     const NOFILE: u64 = 256;
 
@@ -108,10 +108,8 @@ impl Report {
 /// Runs a flood against the server started with `args` (and `RLIMIT_NOFILE` `nofile`),
 /// checks the promises in the module docs, and reports.
 fn flood(backend: Backend, mode: Mode, args: &[&str], nofile: Option<u64>) -> io::Result<Report> {
-    let mut all_args = vec!["--backend", backend.name(), "--mode", mode.name()];
-    all_args.extend_from_slice(&["--stats-interval", "100ms"]);
-    all_args.extend_from_slice(args);
-    let mut server = ChildServer::spawn_limited(&all_args, nofile)?;
+    let all_args = [&["--stats-interval", "100ms"], args].concat();
+    let mut server = ChildServer::start(backend, mode, &all_args, nofile)?;
     let existing =
         (0..EXISTING).map(|_| util::connect(server.addr)).collect::<io::Result<Vec<_>>>()?;
     for client in &existing {

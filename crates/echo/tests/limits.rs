@@ -1,7 +1,7 @@
 //! Per-connection limits: the idle timeout closes idle connections and keeps active ones;
 //! `max_conns` refuses extra connections while serving the existing ones.
 
-mod util;
+pub mod util;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -14,7 +14,7 @@ use util::{TestServer, check, closed_by_server, round_trip};
 mod idle_timeout {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     /// Long enough that a loaded machine does not make the active client look idle.
     const IDLE: Duration = Duration::from_millis(600);
@@ -50,7 +50,7 @@ mod idle_timeout {
 mod max_conns {
     use super::*;
 
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 
     const MAX: usize = 5;
 

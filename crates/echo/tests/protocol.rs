@@ -1,17 +1,17 @@
 //! The loop serves protocols other than echo: one that answers in upper case and closes
 //! the connection when asked, through [`Output::close`].
 
-mod util;
+pub mod util;
 
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use multipoll::{AnyPoller, Backend, Mode};
-use multipoll_echo::{Config, Output, Protocol, Server};
+use multipoll::{Backend, Mode};
+use multipoll_echo::{Config, Output, Protocol};
 
-use util::check;
+use util::{TestServer, check};
 
-util::backend_tests!(run);
+crate::backend_tests!(run);
 
 /// Upper-cases what it receives; `q` ends the session with `BYE`.
 #[derive(Clone, Debug)]
@@ -39,19 +39,15 @@ impl Protocol for Shout {
 }
 
 fn run(backend: Backend, mode: Mode) -> io::Result<()> {
-    let config = Config { mode, ..Config::default() };
-    let server = Server::with_pollers("127.0.0.1:0", config, Shout, || AnyPoller::new(backend))?;
-    let (addr, stats, stop) = (server.local_addr(), server.stats(), server.shutdown_handle());
-    let loops = std::thread::spawn(move || server.run());
+    let server = TestServer::start_with(backend, mode, Config::default(), Shout, |run| run())?;
 
-    let mut client = util::connect(addr)?;
+    let mut client = util::connect(server.addr)?;
     client.write_all(b"hello q ignored")?;
     let mut reply = Vec::new();
     client.read_to_end(&mut reply)?; // the server closes its side after BYE
     check(reply == b"HELLO BYE", || format!("got {:?}", String::from_utf8_lossy(&reply)))?;
     drop(client); // the server lingers until we close, then closes too
-    util::wait_until(Duration::from_secs(5), "closed", || Ok(stats.total().closed == 1))?;
+    util::wait_until(Duration::from_secs(5), "closed", || Ok(server.total().closed == 1))?;
 
-    stop.shutdown()?;
-    loops.join().map_err(|_| io::Error::other("loop panicked"))?
+    server.stop()
 }

@@ -5,7 +5,7 @@
 //! then all send a second one at once. The server holds exactly one fd per client, and
 //! gives them all back.
 
-mod util;
+pub mod util;
 
 use std::io;
 use std::sync::Mutex;
@@ -15,7 +15,7 @@ use multipoll::{Backend, Mode};
 
 use util::{ChildServer, Swarm, check};
 
-util::backend_tests!(run);
+crate::backend_tests!(run);
 
 const CONNS: usize = 10_000;
 /// Clients waiting for their first echo at once: below the server's listen backlog
@@ -43,10 +43,8 @@ fn run(backend: Backend, mode: Mode) -> io::Result<()> {
     if conns < CONNS {
         eprintln!("{backend}: hard RLIMIT_NOFILE {nofile}: {conns} connections, not {CONNS}");
     }
-    let mut server = ChildServer::spawn_limited(
-        &["--backend", backend.name(), "--mode", mode.name(), "--stats-interval", "100ms"],
-        Some(nofile),
-    )?;
+    let mut server =
+        ChildServer::start(backend, mode, &["--stats-interval", "100ms"], Some(nofile))?;
     let baseline = server.fd_count()?;
     let rss_before = server.rss_kib()?;
     let mut swarm = Swarm::new(server.addr)?;

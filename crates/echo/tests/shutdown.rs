@@ -1,7 +1,7 @@
 //! Graceful shutdown: SIGTERM while clients have data in flight. Every byte the server
 //! received is echoed before it closes, it exits 0, and it prints its final stats.
 
-mod util;
+pub mod util;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -16,13 +16,13 @@ use util::{ChildServer, Rng, TestServer, check};
 /// SIGTERM to the binary while 16 clients stream data.
 mod signal {
     use super::*;
-    util::backend_tests!(run);
+    crate::backend_tests!(run);
 }
 
 /// A paused client's bytes still in the server's receive buffer at shutdown are echoed.
 mod receive_buffer {
     use super::*;
-    util::backend_tests!(drain_receive_buffer);
+    crate::backend_tests!(drain_receive_buffer);
 }
 
 const CLIENTS: usize = 16;
@@ -30,16 +30,8 @@ const CLIENTS: usize = 16;
 const MAX_SEND: usize = 4 << 20;
 
 fn run(backend: Backend, mode: Mode) -> io::Result<()> {
-    let mut server = ChildServer::spawn(&[
-        "--backend",
-        backend.name(),
-        "--mode",
-        mode.name(),
-        "--drain-timeout",
-        "5s",
-        "--stats-interval",
-        "100ms",
-    ])?;
+    let args = ["--drain-timeout", "5s", "--stats-interval", "100ms"];
+    let mut server = ChildServer::start(backend, mode, &args, None)?;
     let mut rng = Rng::new(0x5167);
     let data: Vec<Vec<u8>> = (0..CLIENTS).map(|_| rng.bytes(MAX_SEND)).collect();
     let streams =

@@ -2,19 +2,19 @@
 //! the high-water mark of server memory, does not slow another client, and then gets all
 //! its bytes back intact.
 
-mod util;
+pub mod util;
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use multipoll::{Backend, Mode};
 use multipoll_echo::Config;
 
 use util::{Rng, TestServer, check, round_trip};
 
-util::backend_tests!(run);
+crate::backend_tests!(run);
 
 const TOTAL: usize = 32 << 20;
 const HIGH_WATER: usize = 256 * 1024;
@@ -78,17 +78,19 @@ fn write_counting(mut stream: &TcpStream, data: &[u8], sent: &AtomicUsize) -> io
 /// Waits until `sent` has not moved for 200 ms (at most 10 s).
 #[track_caller]
 fn wait_for_stall(sent: &AtomicUsize) -> io::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
     let mut last = usize::MAX;
-    while Instant::now() < deadline {
-        let now = sent.load(Ordering::Relaxed);
-        if now == last {
-            return Ok(());
-        }
-        last = now;
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    Err(io::Error::new(io::ErrorKind::TimedOut, "the slow client's writes never stalled"))
+    let every = Duration::from_millis(200);
+    util::wait_until_every(
+        Duration::from_secs(10),
+        every,
+        "the slow client's writes stalled",
+        || {
+            let now = sent.load(Ordering::Relaxed);
+            let stalled = now == last;
+            last = now;
+            Ok(stalled)
+        },
+    )
 }
 
 fn read_all(mut stream: &TcpStream) -> io::Result<Vec<u8>> {

@@ -3,7 +3,7 @@
 //! time; without a timeout, they cost the server (the binary, in a child process) only
 //! their socket: no buffer each, less than [`MAX_BYTES_PER_CONN`] of RSS apiece.
 
-mod util;
+pub mod util;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -29,21 +29,13 @@ fn byte(client: usize) -> Vec<u8> {
 mod idle_timeout {
     use super::*;
 
-    util::backend_tests_in!(Level, run);
+    crate::backend_tests_in!(Level, run);
 
     const IDLE: Duration = Duration::from_millis(500);
 
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
-        let mut server = ChildServer::spawn(&[
-            "--backend",
-            backend.name(),
-            "--mode",
-            mode.name(),
-            "--idle-timeout",
-            "500ms",
-            "--stats-interval",
-            "100ms",
-        ])?;
+        let args = ["--idle-timeout", "500ms", "--stats-interval", "100ms"];
+        let mut server = ChildServer::start(backend, mode, &args, None)?;
         let baseline = server.fd_count()?;
         let mut swarm = Swarm::new(server.addr)?;
         // Each sends its first byte and gets it back; its next would come after a second,
@@ -75,7 +67,7 @@ mod idle_timeout {
 mod idle_cost {
     use super::*;
 
-    util::backend_tests_in!(Level, run);
+    crate::backend_tests_in!(Level, run);
 
     /// Bytes each client sends after its first, one per round.
     const ROUNDS: usize = 5;
@@ -83,14 +75,8 @@ mod idle_cost {
     const PACE: Duration = Duration::from_millis(100);
 
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
-        let mut server = ChildServer::spawn(&[
-            "--backend",
-            backend.name(),
-            "--mode",
-            mode.name(),
-            "--stats-interval",
-            "100ms",
-        ])?;
+        let args = ["--stats-interval", "100ms"];
+        let mut server = ChildServer::start(backend, mode, &args, None)?;
         let baseline = server.fd_count()?;
         let rss_before = server.rss_kib()?;
         let mut swarm = Swarm::new(server.addr)?;

@@ -1,6 +1,6 @@
 //! `threads: 2`: two loops on SO_REUSEPORT listeners share the clients, and all are served.
 
-mod util;
+pub mod util;
 
 use std::io;
 
@@ -9,7 +9,7 @@ use multipoll_echo::Config;
 
 use util::{Rng, TestServer, check, round_trip};
 
-util::backend_tests!(run);
+crate::backend_tests!(run);
 
 /// With 64 connections, the chance that the kernel's hash sends all to one loop is 2^-63.
 const CLIENTS: usize = 64;

@@ -1,5 +1,6 @@
 //! The `multipoll-echo` binary as a child process, for what needs a process of its own:
-//! counting its fds and CPU time in `/proc`, limiting its fds, signalling it.
+//! counting its fds and CPU time in `/proc`, limiting its fds, signalling it; and
+//! [`command`], the one way the tests start it.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
@@ -8,34 +9,46 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use multipoll::{Backend, Mode};
 use nix::sys::resource::{Resource, setrlimit};
 
 use super::wait_until;
+
+/// The `multipoll-echo` binary of this build, with no `MULTIPOLL_BACKEND` from the
+/// environment (a test sets the backend itself): how every test starts it.
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_multipoll-echo"));
+    cmd.env_remove("MULTIPOLL_BACKEND");
+    cmd
+}
 
 /// A running `multipoll-echo`; killed on drop if still running.
 #[derive(Debug)]
 pub struct ChildServer {
     child: Child,
+    /// Where it listens.
     pub addr: SocketAddr,
+    /// Its process id.
     pub pid: u32,
     lines: Arc<Mutex<Vec<String>>>,
     readers: Vec<JoinHandle<()>>,
 }
 
 impl ChildServer {
-    /// Starts the binary on 127.0.0.1:0 with `args`, and waits for its listening line.
+    /// Starts the binary on 127.0.0.1:0 with `backend`, `mode` and the flags `args` (and
+    /// `RLIMIT_NOFILE` set to `nofile` in the child, if given), and waits for its
+    /// listening line.
     #[track_caller]
-    pub fn spawn(args: &[&str]) -> io::Result<ChildServer> {
-        ChildServer::spawn_limited(args, None)
-    }
-
-    /// Like [`ChildServer::spawn`], with `RLIMIT_NOFILE` set to `nofile` in the child.
-    #[track_caller]
-    pub fn spawn_limited(args: &[&str], nofile: Option<u64>) -> io::Result<ChildServer> {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_multipoll-echo"));
-        cmd.args(["--addr", "127.0.0.1:0"])
+    pub fn start(
+        backend: Backend,
+        mode: Mode,
+        args: &[&str],
+        nofile: Option<u64>,
+    ) -> io::Result<ChildServer> {
+        let mut cmd = command();
+        cmd.args(["--addr", "127.0.0.1:0", "--backend", backend.name(), "--mode", mode.name()])
             .args(args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -110,24 +123,16 @@ impl ChildServer {
     /// Waits up to `timeout` for the server to exit.
     #[track_caller]
     pub fn wait_exit(&mut self, timeout: Duration) -> io::Result<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                // The pipes close with the process: collect everything it printed.
-                for reader in self.readers.drain(..) {
-                    let _ = reader.join();
-                }
-                return Ok(status);
-            }
-            if Instant::now() >= deadline {
-                let at = std::panic::Location::caller();
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("{at}: server still running after {timeout:?}"),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        let mut status = None;
+        wait_until(timeout, "exited", || {
+            status = self.child.try_wait()?;
+            Ok(status.is_some())
+        })?;
+        // The pipes close with the process: collect everything it printed.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
         }
+        status.ok_or_else(|| io::Error::other("no exit status"))
     }
 
     /// Whether the server is still running.

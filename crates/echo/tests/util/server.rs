@@ -20,7 +20,9 @@ pub type Run = Box<dyn FnOnce() -> io::Result<()>>;
 /// A server on its own thread; shut down and joined on drop.
 #[derive(Debug)]
 pub struct TestServer {
+    /// Where it listens.
     pub addr: SocketAddr,
+    /// Its counters, live.
     pub stats: Arc<Stats>,
     stop: ShutdownHandle,
     thread: Option<JoinHandle<io::Result<()>>>,
@@ -65,6 +67,7 @@ impl TestServer {
         Ok(TestServer { addr, stats, stop, thread: Some(thread), cpu })
     }
 
+    /// Its counters, all loops added up.
     pub fn total(&self) -> Snapshot {
         self.stats.total()
     }

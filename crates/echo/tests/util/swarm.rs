@@ -49,6 +49,7 @@ pub struct Swarm {
 }
 
 impl Swarm {
+    /// No clients yet, of the server at `addr`.
     pub fn new(addr: SocketAddr) -> io::Result<Swarm> {
         Ok(Swarm {
             addr,
@@ -58,11 +59,6 @@ impl Swarm {
             events: Events::with_capacity(1024),
             buf: vec![0; 64 * 1024].into_boxed_slice(),
         })
-    }
-
-    /// How many clients there are (open or closed by the server).
-    pub fn len(&self) -> usize {
-        self.clients.len()
     }
 
     /// How many clients the server closed.

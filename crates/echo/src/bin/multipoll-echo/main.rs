@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread;
 
 use clap::{CommandFactory, Parser};
-use multipoll::{AnyPoller, Backend, Poller, WithPoller};
+use multipoll::{Backend, Poller, WithPoller};
 use multipoll_echo::{Config, Echo, EchoServer, ShutdownHandle, Stats};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -30,15 +30,6 @@ fn main() -> ExitCode {
         }
     };
     let config = cli.config();
-    // Check the flags against the backend before binding, as a usage error (exit 2).
-    match AnyPoller::new(backend) {
-        Ok(poller) => {
-            if let Err(e) = config.validate(&poller.capabilities()) {
-                usage_error(&e.to_string());
-            }
-        }
-        Err(e) => usage_error(&e.to_string()),
-    }
     let result = backend
         .with_poller(Serve { cli: &cli, config })
         .unwrap_or_else(|e| usage_error(&e.to_string()));
@@ -72,7 +63,15 @@ impl WithPoller for Serve<'_> {
 
 /// Runs the server on backend `P` until a signal stops it.
 fn serve<P: Poller + 'static>(cli: &Cli, config: Config) -> io::Result<()> {
-    let server = EchoServer::<P>::bind(cli.addr, config.clone(), Echo)?;
+    let server = match EchoServer::<P>::bind(cli.addr, config.clone(), Echo) {
+        Ok(server) => server,
+        // The flags ask for what this backend cannot do (`Server::bind` checks the
+        // configuration before binding, with these two kinds): a usage error, exit 2.
+        Err(e) if matches!(e.kind(), io::ErrorKind::Unsupported | io::ErrorKind::InvalidInput) => {
+            usage_error(&e.to_string())
+        }
+        Err(e) => return Err(e),
+    };
     println!(
         "multipoll-echo listening on {} (backend {}, mode {}, {} thread{})",
         server.local_addr(),

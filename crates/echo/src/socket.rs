@@ -1,0 +1,98 @@
+//! The loop's socket syscalls, one place each: `accept`, `recv` and `send`, where tests
+//! inject faults (see [`multipoll_core::fault`]), and `ioctl(FIONREAD)` (core's, shared
+//! with the backends' hang-up probe).
+//!
+//! Each one retries `EINTR` itself and reports `EAGAIN` as `Ok(None)`, so a caller has
+//! three cases to handle, not five. `recv` and `send` are libc's, called directly, once
+//! per echoed message each: std's `Read`/`Write` for `TcpStream` and nix's wrappers are
+//! not inlined across crates and cost 15 to 20 instructions more per call, and matching an
+//! `io::ErrorKind` is one more call per error, where an `Errno` is compared by its number
+//! (callgrind, `scripts/callgrind-echo.sh`).
+
+use std::io;
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+
+use multipoll_core::backend::probe;
+use multipoll_core::fault::{self, Call};
+use nix::errno::Errno;
+
+/// `send`'s flags: `MSG_NOSIGNAL`, as std's `TcpStream::write` sends it, so that a closed
+/// peer gives `EPIPE`, never `SIGPIPE`. On Apple systems std sends no flag and relies on
+/// its runtime ignoring `SIGPIPE`; so do we.
+#[cfg(not(target_vendor = "apple"))]
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(target_vendor = "apple")]
+const SEND_FLAGS: libc::c_int = 0;
+
+/// Accepts one connection (`accept4` with `SOCK_CLOEXEC` on Linux, as std does); `None`
+/// when none is waiting.
+///
+/// # Errors
+/// The `accept` error, `EINTR` and `EAGAIN` aside.
+pub(crate) fn accept(listener: &TcpListener) -> io::Result<Option<TcpStream>> {
+    loop {
+        let result = fault::inject(Call::Accept).and_then(|()| listener.accept());
+        match result {
+            Ok((stream, _)) => return Ok(Some(stream)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads once from `stream` into `buf`: `Some(0)` at end of file, `None` when nothing is
+/// there now.
+///
+/// # Errors
+/// The `recv` error (`ECONNRESET`, ...), `EINTR` and `EAGAIN` aside.
+#[inline(always)]
+pub(crate) fn read(stream: &TcpStream, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    let fd = stream.as_raw_fd();
+    retry(Call::Read, || {
+        // SAFETY: recv writes at most `buf.len()` bytes to `buf`, which is live and ours.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        usize::try_from(n).map_err(|_| Errno::last())
+    })
+}
+
+/// Writes once to `stream`: how much the kernel took, `None` when it takes nothing now.
+///
+/// # Errors
+/// The `send` error (`EPIPE`, `ECONNRESET`, ...), `EINTR` and `EAGAIN` aside.
+#[inline(always)]
+pub(crate) fn write(stream: &TcpStream, data: &[u8]) -> io::Result<Option<usize>> {
+    let fd = stream.as_raw_fd();
+    retry(Call::Write, || {
+        // SAFETY: send reads at most `data.len()` bytes from `data`, which is live.
+        let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), SEND_FLAGS) };
+        usize::try_from(n).map_err(|_| Errno::last())
+    })
+}
+
+/// Runs `syscall` (after the fault point of `call`) until it is not interrupted.
+#[inline(always)]
+fn retry(call: Call, mut syscall: impl FnMut() -> nix::Result<usize>) -> io::Result<Option<usize>> {
+    loop {
+        let result = match fault::inject(call) {
+            Ok(()) => syscall(),
+            // Injected faults are errnos (`fault::fail_next` takes one).
+            Err(e) => Err(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))),
+        };
+        match result {
+            Ok(n) => return Ok(Some(n)),
+            Err(Errno::EINTR) => {}
+            // The same number on every platform we build for, but POSIX allows two.
+            Err(e) if e == Errno::EAGAIN || e == Errno::EWOULDBLOCK => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// How many bytes are waiting in `stream`'s receive buffer (`ioctl(FIONREAD)`).
+///
+/// Shutdown answers exactly these bytes: "what the server had received" when it began.
+pub(crate) fn bytes_readable(stream: &TcpStream) -> io::Result<usize> {
+    probe::bytes_queued(stream.as_raw_fd())
+}
