@@ -21,13 +21,13 @@ pub(crate) struct Cli {
     #[arg(long, default_value = "127.0.0.1:7007")]
     pub(crate) addr: SocketAddr,
 
-    /// Readiness backend: select, poll, epoll or kqueue, among those built in and
+    /// Readiness backend: select, poll, epoll, kqueue or uring, among those built in and
     /// supported here [default: $MULTIPOLL_BACKEND, else the best one built in].
     #[arg(long, value_name = "BACKEND")]
     pub(crate) backend: Option<Backend>,
 
     /// How fds are registered: level, edge, oneshot or edge-oneshot (the edge modes need
-    /// epoll or kqueue).
+    /// epoll, kqueue or uring).
     #[arg(long, default_value = "level", value_name = "MODE")]
     pub(crate) mode: Mode,
 
