@@ -181,10 +181,11 @@ impl Uring {
             blocked: AtomicUsize::new(0),
             watched: AtomicBool::new(false),
         };
+        // Queued, not submitted: the first enter (a wait, most likely the event loop's
+        // thread) submits it, and completions run on the thread that submitted.
         let mut state = poller.lock();
         state.arm_notifier(false);
         state.push_planned(&poller.ring);
-        poller.submit_now(&mut state, None)?;
         drop(state);
         Ok(poller)
     }
@@ -237,11 +238,10 @@ impl Uring {
         Ok(())
     }
 
-    /// Moves completions into `events` until it is full: those kept aside first, then the
-    /// ring's. Returns whether a notify was among them.
-    fn collect(&self, state: &mut State, events: &mut Events) -> io::Result<bool> {
-        state.begin_pass();
-        let mut woken = false;
+    /// Moves completions into `events` until it is full, in collection pass `pass`: those
+    /// kept aside first, then the ring's. Returns whether a notify was among them.
+    fn collect(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<bool> {
+        let (mut woken, mut again) = (false, false);
         while !events.is_full() {
             // A completion may plan two entries: make room before taking it, so that a
             // failure leaves it in the ring.
@@ -251,22 +251,35 @@ impl Uring {
             else {
                 break;
             };
-            match state.complete(completion) {
+            match state.complete(completion, pass) {
                 Outcome::Nothing => {}
                 Outcome::Woken => woken = true,
                 Outcome::Report(event) => {
                     events.push(event);
                 }
+                Outcome::ReportAgain(event) => {
+                    events.push(event);
+                    again = true;
+                }
             }
             state.push_planned(&self.ring);
         }
-        state.end_pass(events);
+        if again {
+            events.merge_same_keys();
+        }
         Ok(woken)
     }
 
-    /// Queues the polls that completions deferred ([`State::arm_deferred`]).
+    /// Queues the polls that completions deferred ([`State::arm_deferred`]), as many as
+    /// the completion queue has room for: each may complete at once, and a multishot poll
+    /// that finds the queue full is ended by the kernel (and would be re-armed, and end
+    /// again, for as long as the queue stays full).
     fn arm_deferred(&self, state: &mut State) -> io::Result<()> {
-        while state.has_deferred() {
+        let room = self.ring.cq_room(&mut state.queues);
+        for _ in 0..room {
+            if !state.has_deferred() {
+                break;
+            }
             self.reserve(state, 2, None)?;
             state.arm_deferred();
             state.push_planned(&self.ring);
@@ -422,9 +435,14 @@ impl Poller for Uring {
         events.clear();
         let deadline = Deadline::after(timeout);
         let (mut entered, mut woken) = (false, false);
+        let pass = self.lock().new_pass();
         loop {
             let mut state = self.lock();
-            self.arm_deferred(&mut state)?;
+            if events.is_empty() {
+                // Deferred polls go in before this wait takes anything, so that it reports
+                // what they find; once it has taken something, they are the next wait's.
+                self.arm_deferred(&mut state)?;
+            }
             let ready = !state.backlog.is_empty() || self.ring.has_completions(&mut state.queues);
             let overflowed = self.ring.overflowed(&mut state.queues);
             if entered && !ready && !overflowed && deadline.expired() {
@@ -465,7 +483,7 @@ impl Poller for Uring {
                     Err(e) => return Err(e),
                 }
             }
-            woken |= self.collect(&mut state, events)?;
+            woken |= self.collect(&mut state, events, pass)?;
             let more = !events.is_full() && self.ring.overflowed(&mut state.queues);
             if (!events.is_empty() || woken) && !more {
                 if self.urgent() {

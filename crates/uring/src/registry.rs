@@ -12,10 +12,9 @@ use std::collections::VecDeque;
 use std::os::fd::RawFd;
 
 use io_uring::squeue::Entry;
-use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::sys::Readiness;
 use multipoll_core::backend::table::FdTable;
-use multipoll_core::{Event, Events, Interest, Mode};
+use multipoll_core::{Event, Interest, Mode};
 
 use crate::sys::{self, Completion, Queues, Ring};
 
@@ -75,6 +74,8 @@ pub(crate) enum Outcome {
     /// A notify.
     Woken,
     Report(Event),
+    /// Of an fd already reported in this pass (multishot wake-ups): to be merged.
+    ReportAgain(Event),
 }
 
 /// Everything the poller's lock guards.
@@ -86,13 +87,12 @@ pub(crate) struct State {
     /// Completions taken out of the ring outside a wait, to make room; reported first.
     pub(crate) backlog: VecDeque<Completion>,
     planned: Vec<Entry>,
-    /// Polls that completions asked for: fd, the generation then, multishot.
-    deferred: Vec<(RawFd, u32, bool)>,
+    /// Polls that completions asked for: fd, the generation then, multishot. First in,
+    /// first out: when only some can go in, the others go next, none starves.
+    deferred: VecDeque<(RawFd, u32, bool)>,
     notifier: RawFd,
     generation: u32,
     pass: u64,
-    /// A registration was reported twice in this pass (multishot wake-ups).
-    merge: bool,
 }
 
 impl State {
@@ -102,11 +102,10 @@ impl State {
             table: FdTable::default(),
             backlog: VecDeque::new(),
             planned: Vec::new(),
-            deferred: Vec::new(),
+            deferred: VecDeque::new(),
             notifier,
             generation: 0,
             pass: 0,
-            merge: false,
         }
     }
 
@@ -126,7 +125,7 @@ impl State {
     /// Plans the next deferred poll, unless its registration changed meanwhile (a change
     /// plans its own).
     pub(crate) fn arm_deferred(&mut self) {
-        let Some((fd, generation, multishot)) = self.deferred.pop() else {
+        let Some((fd, generation, multishot)) = self.deferred.pop_front() else {
             return;
         };
         if let Some(r) = self.table.get(fd)
@@ -139,7 +138,7 @@ impl State {
     }
 
     fn defer_arm(&mut self, fd: RawFd, generation: u32, multishot: bool) {
-        self.deferred.push((fd, generation, multishot));
+        self.deferred.push_back((fd, generation, multishot));
     }
 
     /// Plans the notifier's multishot poll; with `replace`, the removal of the old one.
@@ -216,21 +215,16 @@ impl State {
         }
     }
 
-    /// Starts a collection pass (one `wait`'s taking of completions).
-    pub(crate) fn begin_pass(&mut self) {
+    /// A new collection pass: one `wait`'s taking of completions, which reports each fd
+    /// once. Several waiters each have their own.
+    pub(crate) fn new_pass(&mut self) -> u64 {
         self.pass += 1;
-        self.merge = false;
+        self.pass
     }
 
-    /// Ends a pass: one event per fd.
-    pub(crate) fn end_pass(&mut self, events: &mut Events) {
-        if self.merge {
-            events.merge_same_keys();
-        }
-    }
-
-    /// What `c` reports, and the requests that follow it (planned; at most two).
-    pub(crate) fn complete(&mut self, c: Completion) -> Outcome {
+    /// What `c` reports in `pass`, and the requests that follow it (planned: at most two;
+    /// or deferred).
+    pub(crate) fn complete(&mut self, c: Completion, pass: u64) -> Outcome {
         if c.user_data == NOTIFY {
             if !c.more {
                 // The kernel ended the multishot poll (a full completion queue): anew.
@@ -239,7 +233,6 @@ impl State {
             return Outcome::Woken;
         }
         let (generation, fd) = untag(c.user_data);
-        let pass = self.pass;
         let Some(r) = self.table.get_mut(fd) else {
             return Outcome::Nothing;
         };
@@ -263,10 +256,8 @@ impl State {
         };
         let event = Readiness::from_poll_bits(bits).to_event(r.key, r.interest);
         let (mode, more) = (r.mode, c.more);
+        let again = !event.is_empty() && r.reported == pass;
         if !event.is_empty() {
-            if r.reported == pass {
-                self.merge = true;
-            }
             r.reported = pass;
         }
         match (mode, event.is_empty()) {
@@ -292,7 +283,11 @@ impl State {
                 }
             }
         }
-        if event.is_empty() { Outcome::Nothing } else { Outcome::Report(event) }
+        match (event.is_empty(), again) {
+            (true, _) => Outcome::Nothing,
+            (false, false) => Outcome::Report(event),
+            (false, true) => Outcome::ReportAgain(event),
+        }
     }
 
     /// A request of `fd` failed with `errno`.
