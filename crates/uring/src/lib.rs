@@ -238,6 +238,18 @@ impl Uring {
         Ok(())
     }
 
+    /// After a change: while another thread is blocked in the kernel (or the ring fd is
+    /// lent out), the change goes in now, new polls included; else with the next wait.
+    /// `now` forces it (a removal that must release a file).
+    fn submit_change(&self, state: &mut State, now: bool) -> io::Result<()> {
+        if self.urgent() {
+            self.arm_deferred(state)?;
+        } else if !now {
+            return Ok(());
+        }
+        self.submit_now(state, Some(Call::Register))
+    }
+
     /// Moves completions into `events` until it is full, in collection pass `pass`: those
     /// kept aside first, then the ring's. Returns whether a notify was among them.
     fn collect(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<bool> {
@@ -383,14 +395,10 @@ impl Poller for Uring {
             Some(_) => true,
             None => false,
         };
-        self.reserve(&mut state, 2, Some(Call::Register))?;
+        self.reserve(&mut state, 1, Some(Call::Register))?;
         state.insert(raw, Registration::new(key, interest, mode, file));
         state.push_planned(&self.ring);
-        if stale || self.urgent() {
-            // A stale registration's request holds the old file, released by this.
-            self.submit_now(&mut state, Some(Call::Register))?;
-        }
-        Ok(())
+        self.submit_change(&mut state, stale)
     }
 
     fn modify(
@@ -406,13 +414,10 @@ impl Poller for Uring {
         if state.table.get(fd).is_none() {
             return Err(core_sys::not_registered(fd));
         }
-        self.reserve(&mut state, 2, Some(Call::Register))?;
+        self.reserve(&mut state, 1, Some(Call::Register))?;
         state.modify(fd, key, interest, mode);
         state.push_planned(&self.ring);
-        if self.urgent() {
-            self.submit_now(&mut state, Some(Call::Register))?;
-        }
-        Ok(())
+        self.submit_change(&mut state, false)
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {

@@ -2,11 +2,13 @@
 //! what a completion reports, and which request follows it.
 //!
 //! Everything here runs under the poller's lock. Methods *plan* submission entries, which
-//! the poller then queues ([`State::push_planned`]) after making room for them. A
-//! completion never plans a new poll at once: it *defers* it ([`State::arm_deferred`]),
-//! to be queued by the next wait just before it enters the kernel. A poll queued earlier
-//! could be submitted early (when the queue fills up) and complete while the fd is still
-//! ready, before the caller has drained it: a stale report.
+//! the poller then queues ([`State::push_planned`]) after making room for them. New polls
+//! are not planned at once but *deferred* ([`State::arm_deferred`]), to be queued by the
+//! next wait just before it enters the kernel (or at once, when another thread is blocked
+//! there). A re-arm queued earlier could be submitted early (when the queue fills up) and
+//! complete while the fd is still ready, before the caller has drained it: a stale
+//! report. And a poll that was never submitted costs nothing to drop: `delete` after
+//! `modify`, with no wait between, makes no syscall.
 
 use std::collections::VecDeque;
 use std::os::fd::RawFd;
@@ -87,8 +89,9 @@ pub(crate) struct State {
     /// Completions taken out of the ring outside a wait, to make room; reported first.
     pub(crate) backlog: VecDeque<Completion>,
     planned: Vec<Entry>,
-    /// Polls that completions asked for: fd, the generation then, multishot. First in,
-    /// first out: when only some can go in, the others go next, none starves.
+    /// Polls to make: fd, its generation then, and whether to wait for a wake-up
+    /// (multishot) whatever the mode. First in, first out: when only some can go in, the
+    /// others go next, and none starves.
     deferred: VecDeque<(RawFd, u32, bool)>,
     notifier: RawFd,
     generation: u32,
@@ -123,9 +126,9 @@ impl State {
     }
 
     /// Plans the next deferred poll, unless its registration changed meanwhile (a change
-    /// plans its own).
+    /// defers its own, with its generation).
     pub(crate) fn arm_deferred(&mut self) {
-        let Some((fd, generation, multishot)) = self.deferred.pop_front() else {
+        let Some((fd, generation, park)) = self.deferred.pop_front() else {
             return;
         };
         if let Some(r) = self.table.get(fd)
@@ -133,12 +136,16 @@ impl State {
             && r.arm == Arm::Idle
             && !r.interest.is_none()
         {
-            self.arm(fd, multishot);
+            self.arm(fd, park || r.mode == Mode::Edge);
         }
     }
 
-    fn defer_arm(&mut self, fd: RawFd, generation: u32, multishot: bool) {
-        self.deferred.push_back((fd, generation, multishot));
+    /// Defers a poll for `fd`'s registration as it is now; with `park`, a multishot one
+    /// whatever the mode.
+    fn defer_arm(&mut self, fd: RawFd, park: bool) {
+        if let Some(r) = self.table.get(fd) {
+            self.deferred.push_back((fd, r.generation, park));
+        }
     }
 
     /// Plans the notifier's multishot poll; with `replace`, the removal of the old one.
@@ -149,21 +156,25 @@ impl State {
         self.planned.push(sys::poll_add(self.notifier, libc::POLLIN as u32, true, NOTIFY));
     }
 
-    /// Registers `fd` (replacing a stale registration of its number) and plans its request.
+    /// Registers `fd` (planning the removal of a stale registration of its number) and
+    /// defers its poll.
     pub(crate) fn insert(&mut self, fd: RawFd, registration: Registration) {
         self.disarm(fd);
-        self.table.insert(fd, registration);
-        self.arm_as_registered(fd);
+        let generation = self.next_generation();
+        self.table.insert(fd, Registration { generation, ..registration });
+        self.defer_arm(fd, false);
     }
 
-    /// Changes `fd`'s registration and plans its new request, as epoll's `EPOLL_CTL_MOD`
-    /// re-evaluates readiness: a ready fd is reported by the new request.
+    /// Changes `fd`'s registration and defers its new poll, as epoll's `EPOLL_CTL_MOD`
+    /// re-evaluates readiness: a ready fd is reported by the new poll.
     pub(crate) fn modify(&mut self, fd: RawFd, key: usize, interest: Interest, mode: Mode) {
         self.disarm(fd);
+        // A new generation: a poll deferred before this change is not this one's.
+        let generation = self.next_generation();
         if let Some(r) = self.table.get_mut(fd) {
-            (r.key, r.interest, r.mode) = (key, interest, mode);
+            (r.key, r.interest, r.mode, r.generation) = (key, interest, mode, generation);
         }
-        self.arm_as_registered(fd);
+        self.defer_arm(fd, false);
     }
 
     /// Forgets `fd`; `true` if a removal was planned (it had a request in the ring).
@@ -179,23 +190,21 @@ impl State {
         self.table.iter().filter(|(_, r)| r.arm != Arm::Idle).map(|(fd, _)| fd).collect()
     }
 
-    /// Plans a fresh request for `fd` in place of its current one.
+    /// Plans the removal of `fd`'s request and defers a fresh one.
     pub(crate) fn rearm(&mut self, fd: RawFd) {
         self.disarm(fd);
-        self.arm_as_registered(fd);
+        self.defer_arm(fd, false);
     }
 
-    fn arm_as_registered(&mut self, fd: RawFd) {
-        if let Some(r) = self.table.get(fd)
-            && !r.interest.is_none()
-        {
-            self.arm(fd, r.mode == Mode::Edge);
-        }
+    /// A generation no request in flight has (0 is never one: see [`IGNORED`]). After 2³²
+    /// requests it wraps; a completion that old cannot still be in the ring.
+    fn next_generation(&mut self) -> u32 {
+        self.generation = self.generation.wrapping_add(1).max(1);
+        self.generation
     }
 
     fn arm(&mut self, fd: RawFd, multishot: bool) {
-        self.generation = self.generation.wrapping_add(1).max(1);
-        let generation = self.generation;
+        let generation = self.next_generation();
         let Some(r) = self.table.get_mut(fd) else {
             return;
         };
@@ -262,19 +271,18 @@ impl State {
         }
         match (mode, event.is_empty()) {
             // The kernel ended the multishot (it could not post to a full queue): anew.
-            (Mode::Edge, _) if !more => self.defer_arm(fd, generation, true),
+            (Mode::Edge, _) if !more => self.defer_arm(fd, false),
             (Mode::Edge, _) => {}
             // Nothing it asked for: POLLRDHUP on a write-only registration, or a wake-up
             // key that the file's state no longer bears out. A single-shot poll could
             // complete again at once, so wait for a wake-up.
-            (_, true) if !more => self.defer_arm(fd, generation, true),
+            (_, true) if !more => self.defer_arm(fd, true),
             (_, true) => {}
             (Mode::Level, false) => {
                 if multishot && more {
                     self.disarm(fd);
                 }
-                let generation = self.table.get(fd).map_or(0, |r| r.generation);
-                self.defer_arm(fd, generation, false);
+                self.defer_arm(fd, false);
             }
             // Oneshot, edge-oneshot: disarmed until `modify`.
             (_, false) => {
@@ -298,7 +306,7 @@ impl State {
         match errno {
             // Not ours (ours are dropped by generation): the kernel cancelled it. Anew.
             libc::ECANCELED => {
-                self.defer_arm(fd, r.generation, r.mode == Mode::Edge);
+                self.defer_arm(fd, false);
                 Outcome::Nothing
             }
             // Closed before its request reached the kernel: reported once, then forgotten,
