@@ -1,75 +1,106 @@
 //! A multipoll backend over Linux `io_uring(7)`: readiness through poll requests.
 //!
 //! Each registration is an `IORING_OP_POLL_ADD` request in one ring per poller; its
-//! completion carries the `poll(2)` bits. What makes it worth a fifth backend is that
-//! changes need no syscall of their own: a re-arm (a oneshot `modify`, a level
+//! completion carries `poll(2)` bits. What makes it worth a fifth backend is that changes
+//! need no syscall of their own: a new poll (an `add`, a oneshot `modify`, a level
 //! registration's next poll) is a submission queue entry that goes to the kernel in the
 //! same `io_uring_enter(2)` as the next wait. A oneshot server loop — wait, handle,
 //! re-arm — makes one syscall per round where epoll makes two (`epoll_ctl`, `epoll_wait`).
 //!
 //! | [`Mode`] | request | after it completes |
 //! |---|---|---|
-//! | `Level` | single-shot poll | re-armed by the backend, in the next enter |
+//! | `Level` | single-shot poll | polled again, in the next wait's enter |
 //! | `Oneshot`, `EdgeOneshot` | single-shot poll | nothing until `modify` |
-//! | `Edge` | multishot poll (`IORING_POLL_ADD_MULTI`): a completion per wake-up | re-armed only if the kernel ends it (a completion without `IORING_CQE_F_MORE`) |
+//! | `Edge` | multishot poll (`IORING_POLL_ADD_MULTI`): a completion per wake-up | polled again only if the kernel ends it (a completion without `IORING_CQE_F_MORE`) |
 //!
-//! A single-shot poll of a ready fd completes at once (so a re-armed level fd is reported
-//! again, and a oneshot re-arm reports data that arrived while disarmed); a multishot poll
-//! posts a completion each time the file's wait queue is woken with a matching event,
-//! which is what `EPOLLET` reports too ([IORING_OP_POLL_ADD in io_uring_enter(2)]).
+//! A single-shot poll of a ready fd completes at once (so a level fd still ready is
+//! reported again, and a oneshot re-arm reports data that arrived while disarmed); a
+//! multishot poll posts a completion each time the file's wait queue is woken with a
+//! matching event, which is what `EPOLLET` reports too ([io_uring_enter(2)],
+//! `IORING_OP_POLL_ADD`).
 //!
-//! Quirks handled here, so the [`Poller`] contract holds as on every backend:
+//! Syscalls, with one thread (the [`Poller`] contract's other cases below):
+//!
+//! | call | here | epoll |
+//! |---|---|---|
+//! | `wait` | one `io_uring_enter`, which also submits what is queued; none when completions are already in the ring and nothing is queued | one `epoll_wait` |
+//! | `add` | one `fstat(2)` (the fd's check) | one `epoll_ctl` |
+//! | `modify` | none | one `epoll_ctl` |
+//! | `delete` | one `io_uring_enter` if a poll is in the kernel, else none | one `epoll_ctl` |
+//! | `notify` | one `write(2)` to an eventfd | the same |
+//!
+//! Quirks handled here, so the contract holds as on every backend:
 //!
 //! - **Completions outlive changes.** A completion may already sit in the queue when its
 //!   registration is modified or deleted. Every request is tagged (`user_data`) with the
-//!   fd and a generation that changes with each new request; completions of an older
-//!   generation, or of an fd no longer in the table, are dropped, under the same lock as
-//!   the change. So nothing is reported after `delete` returns.
+//!   fd and a generation that changes with each change and each new request; completions
+//!   of another generation, or of an fd no longer in the table, are dropped, under the same
+//!   lock as the change. So nothing is reported after `delete` returns.
+//! - **Changes wait for the next enter**, unless another thread is blocked in the kernel
+//!   (an entry left in the queue would not wake it) or the ring fd is lent out
+//!   ([`AsFd`]): then they are submitted at once. New polls are kept aside until the next
+//!   wait enters, not queued: a poll submitted early (when the queue fills up) could
+//!   complete before the caller has drained the fd, a stale report; and a poll never
+//!   submitted costs nothing to drop. Each wait polls at most as many as the completion
+//!   queue has room for, the rest with the next waits, in order.
 //! - **A poll request holds the file.** Until the kernel drops the request, closing the fd
-//!   does not close the file (a socket sends no FIN). So `delete` of an armed registration
-//!   submits its `IORING_OP_POLL_REMOVE` at once, and the socket closes when you close
-//!   the fd; other changes wait for the next enter. An fd closed *without* `delete` stays
-//!   open in the kernel while its request is armed, and nothing is reported for it (its
-//!   file is still there); if its request had not reached the kernel yet, that request
-//!   fails with `EBADF`, which is reported once as an error and forgets the registration.
-//!   An `add` of the same number then finds a different file (`fstat(2)`: device and inode)
-//!   and replaces the stale registration, releasing the old file; for files that share one
-//!   inode (anonymous-inode fds: eventfd, timerfd, epoll, io_uring) it says
+//!   does not close the file (a socket sends no FIN). So `delete` of a registration whose
+//!   poll is in the kernel submits its `IORING_OP_POLL_REMOVE` at once, and the socket
+//!   closes when you close the fd. An fd closed *without* `delete` stays open in the
+//!   kernel while its poll is armed, and nothing is reported for it (its file is still
+//!   there); if its poll had not been submitted yet, that poll fails with `EBADF`, reported
+//!   once as an error, and the registration is forgotten (as `poll(2)` reports
+//!   `POLLNVAL`). An `add` of the same number then finds another file (`fstat(2)`: device
+//!   and inode), replaces the stale registration and releases the old file; for fds that
+//!   share one inode (anonymous-inode fds: eventfd, timerfd, epoll, io_uring) it says
 //!   `AlreadyExists` until you `delete` the old registration.
+//! - **Wake-up bits, not state.** A poll woken with an event key completes with the key,
+//!   without asking the file again (`io_poll_wake` in the kernel's `io_uring/poll.c`): a
+//!   socket's arriving data wakes with `POLLIN | POLLPRI`, and so does its urgent byte.
+//!   Registrations with [`Interest::PRIORITY`] therefore ask the file with `poll(2)`
+//!   before reporting (one syscall per event, for them only). A readable registration may
+//!   hear of an urgent byte as readable, once: its next poll asks the file.
 //! - **Unasked bits.** The kernel always matches `POLLERR`, `POLLHUP` and `POLLRDHUP`. A
 //!   write-only registration on a socket whose peer shut down its side hears `POLLRDHUP`,
 //!   which it did not ask for (the event is filtered by interest, as elsewhere); a
-//!   single-shot re-arm would then complete at once, for ever. After such a completion
-//!   the registration waits with a multishot poll (the next wake-up) instead.
+//!   single-shot poll would then complete again at once, for ever. After a completion
+//!   with nothing to report, the registration waits with a multishot poll (for the next
+//!   wake-up) instead.
 //! - **Several waiters.** The lock guards the queues and the table only; the blocking
 //!   enter happens outside it, and several threads can block in `io_uring_enter` at once.
-//!   A change made while another thread is blocked is submitted at once (a queued entry
-//!   would not wake it), and so is a level re-arm, so that every waiter hears of a
-//!   level-ready fd. Every completion wakes all of them; the first takes it.
+//!   Every completion wakes all of them; the first takes it. A level registration is
+//!   polled again as soon as it is reported while others wait, so that they hear of it
+//!   too (and may hear of it after the reporter drained it: a spurious report).
 //! - **Full queues.** A full submission queue is submitted before more is queued. A full
-//!   completion queue overflows into the kernel (`IORING_FEAT_NODROP`), which hands the
-//!   completions over in later enters; a multishot request that could not post is ended
-//!   by the kernel and re-armed here. `EBUSY` and `EAGAIN` from `io_uring_enter` ("the
-//!   application should wait for some completions and try again") are retried after
-//!   taking completions out of the ring; those taken outside a wait are reported by the
-//!   next one. `EBADR` (completions were dropped after all) re-arms every registration,
-//!   so readiness is reported afresh.
+//!   completion queue overflows into the kernel (`IORING_FEAT_NODROP`, [io_uring_setup(2)]),
+//!   which hands the completions over in later enters; a multishot poll that cannot post
+//!   is ended by the kernel, and polled again here. `EBUSY` and `EAGAIN` from
+//!   `io_uring_enter` ("the application should wait for some completions and try again")
+//!   are retried, after taking completions out of the ring (those taken outside a wait are
+//!   reported by the next one) or a 1 ms pause. `EBADR` (completions were dropped after
+//!   all) polls every registration anew, so readiness is reported afresh.
 //! - **Notify** is an `eventfd` (the shared [`multipoll_core::backend::notify::Notifier`])
 //!   watched by a multishot poll; its completions never reach the caller.
 //! - **Which thread completes.** A poll's wake-up runs as task work on the thread that
 //!   submitted it. If that thread has exited, the kernel completes the request from a
-//!   worker instead, about a scheduler tick later: registrations armed by short-lived
-//!   threads are reported a little late.
+//!   worker instead, a scheduler tick or so later (16 ms in this crate's tests): a poll
+//!   submitted by a short-lived thread is reported late, and a socket deleted and closed
+//!   after such a thread submitted its poll sends its FIN that much later. So the
+//!   notifier's poll is submitted by the first enter (most likely the event loop's), not
+//!   by `new`.
+//! - **Dropping the poller** closes the ring; the kernel cancels its polls in the
+//!   background, releasing the files they hold a moment later.
 //!
 //! Kernel requirements, checked by [`Poller::new`] (which fails with
-//! [`Unsupported`](std::io::ErrorKind::Unsupported), naming what is missing, and by
-//! [`is_supported`]): `io_uring_setup(2)` allowed (not disabled by
-//! `kernel.io_uring_disabled`, Linux 6.6+, nor by a seccomp filter); `IORING_FEAT_NODROP`
-//! (Linux 5.5); `IORING_REGISTER_PROBE` (5.6) listing `POLL_ADD`, `POLL_REMOVE` and `NOP`;
-//! `IORING_FEAT_EXT_ARG` for nanosecond wait timeouts (5.11); multishot poll (5.13). So
-//! Linux 5.13 or later.
+//! [`Unsupported`](std::io::ErrorKind::Unsupported), naming what is missing) and by
+//! [`is_supported`]: `io_uring_setup(2)` allowed (not disabled by
+//! `kernel.io_uring_disabled`, Linux 6.6+, nor refused by a seccomp filter);
+//! `IORING_FEAT_NODROP` (Linux 5.5); `IORING_REGISTER_PROBE` (5.6) listing `POLL_ADD`,
+//! `POLL_REMOVE` and `NOP`; `IORING_FEAT_EXT_ARG` (5.11), for wait timeouts to the
+//! nanosecond; multishot poll (5.13). So Linux 5.13 or later.
 //!
-//! [IORING_OP_POLL_ADD in io_uring_enter(2)]: https://man7.org/linux/man-pages/man2/io_uring_enter.2.html
+//! [io_uring_enter(2)]: https://man7.org/linux/man-pages/man2/io_uring_enter.2.html
+//! [io_uring_setup(2)]: https://man7.org/linux/man-pages/man2/io_uring_setup.2.html
 //!
 //! ```
 //! use std::io::Write;
