@@ -132,7 +132,7 @@ mod sys;
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -171,9 +171,6 @@ pub struct Uring {
     ring: Ring,
     notifier: Notifier,
     state: Mutex<State>,
-    /// Threads blocked (or about to block) in `io_uring_enter`: while there are any, a
-    /// change is submitted at once, as an entry left in the queue would not wake them.
-    blocked: AtomicUsize,
     /// The ring fd was lent out ([`AsFd`]): someone may wait on it instead of calling
     /// `wait`, so nothing may wait in the submission queue for our next enter.
     watched: AtomicBool,
@@ -205,13 +202,8 @@ impl Uring {
         let (ring, queues) = Ring::new(entries, cq_entries)?;
         let notifier = Notifier::new()?;
         let state = State::new(queues, notifier.fd().as_raw_fd());
-        let poller = Uring {
-            ring,
-            notifier,
-            state: Mutex::new(state),
-            blocked: AtomicUsize::new(0),
-            watched: AtomicBool::new(false),
-        };
+        let poller =
+            Uring { ring, notifier, state: Mutex::new(state), watched: AtomicBool::new(false) };
         // Queued, not submitted: the first enter (a wait, most likely the event loop's
         // thread) submits it, and completions run on the thread that submitted.
         let mut state = poller.lock();
@@ -226,8 +218,8 @@ impl Uring {
     }
 
     /// Whether a change must go to the kernel now rather than with the next wait.
-    fn urgent(&self) -> bool {
-        self.blocked.load(Ordering::Acquire) > 0 || self.watched.load(Ordering::Relaxed)
+    fn urgent(&self, state: &State) -> bool {
+        state.blocked > 0 || self.watched.load(Ordering::Relaxed)
     }
 
     /// Makes room for `slots` entries, submitting what is queued if need be.
@@ -241,8 +233,19 @@ impl Uring {
     /// Submits everything queued, without waiting: the kernel has processed it all when
     /// this returns. `call` is the fault-injection point of the caller's kind.
     fn submit_now(&self, state: &mut State, call: Option<Call>) -> io::Result<()> {
-        let mut busy = 0;
-        while self.ring.sq_len(&mut state.queues) > 0 {
+        let (mut busy, mut wake) = (0, false);
+        loop {
+            if self.ring.sq_len(&mut state.queues) == 0 {
+                if !wake {
+                    return Ok(());
+                }
+                // A thread that was about to block when its completions were moved aside
+                // would miss them: a completion of our own wakes it (the queue is empty,
+                // so there is room).
+                wake = false;
+                let pushed = self.ring.push(&mut state.queues, &sys::nop(registry::IGNORED));
+                debug_assert!(pushed, "an empty queue had no room");
+            }
             let result = call.map_or(Ok(()), fault::inject).and_then(|()| self.ring.enter(0, None));
             match result {
                 Ok(()) => {}
@@ -250,15 +253,13 @@ impl Uring {
                 Err(e) if is_busy(&e) && busy < BUSY_RETRIES => {
                     busy += 1;
                     // The kernel wants completions taken first: keep them for the next
-                    // wait, and wake the threads blocked now so that they collect them.
+                    // wait.
                     let mut moved = false;
                     while let Some(c) = self.ring.pop(&mut state.queues) {
                         state.backlog.push_back(c);
                         moved = true;
                     }
-                    if moved && self.blocked.load(Ordering::Acquire) > 0 {
-                        let _ = self.ring.push(&mut state.queues, &sys::nop(registry::IGNORED));
-                    }
+                    wake |= moved && state.blocked > 0;
                     if !moved {
                         std::thread::sleep(BUSY_PAUSE);
                     }
@@ -266,14 +267,13 @@ impl Uring {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
     }
 
     /// After a change: while another thread is blocked in the kernel (or the ring fd is
     /// lent out), the change goes in now, new polls included; else with the next wait.
     /// `now` forces it (a removal that must release a file).
     fn submit_change(&self, state: &mut State, now: bool) -> io::Result<()> {
-        if self.urgent() {
+        if self.urgent(state) {
             self.arm_deferred(state)?;
         } else if !now {
             return Ok(());
@@ -286,9 +286,9 @@ impl Uring {
     fn collect(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<bool> {
         let (mut woken, mut again) = (false, false);
         while !events.is_full() {
-            // A completion may plan two entries: make room before taking it, so that a
-            // failure leaves it in the ring.
-            self.reserve(state, 2, None)?;
+            // A completion may plan an entry (a removal, the notifier's new poll): make
+            // room before taking it, so that a failure leaves it in the ring.
+            self.reserve(state, 1, None)?;
             let Some(completion) =
                 state.backlog.pop_front().or_else(|| self.ring.pop(&mut state.queues))
             else {
@@ -323,7 +323,7 @@ impl Uring {
             if !state.has_deferred() {
                 break;
             }
-            self.reserve(state, 2, None)?;
+            self.reserve(state, 1, None)?;
             state.arm_deferred();
             state.push_planned(&self.ring);
         }
@@ -333,7 +333,7 @@ impl Uring {
     /// After `EBADR`: completions were lost, so every armed registration is polled anew.
     fn resync(&self, state: &mut State) -> io::Result<()> {
         for fd in state.armed_fds() {
-            self.reserve(state, 2, None)?;
+            self.reserve(state, 1, None)?;
             state.rearm(fd);
             state.push_planned(&self.ring);
         }
@@ -385,9 +385,9 @@ impl AsFd for Uring {
     fn as_fd(&self) -> BorrowedFd<'_> {
         if !self.watched.swap(true, Ordering::AcqRel) {
             let mut state = self.lock();
-            // What is queued so far goes now. Should this fail, it stays queued and goes
-            // with the next change (each is submitted at once from now on) or wait.
-            let _ = self.submit_now(&mut state, None);
+            // What is queued or deferred so far goes now. Should this fail, it stays and
+            // goes with the next change (each is submitted at once from now on) or wait.
+            let _ = self.arm_deferred(&mut state).and_then(|()| self.submit_now(&mut state, None));
         }
         self.ring.fd()
     }
@@ -470,10 +470,10 @@ impl Poller for Uring {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
         let deadline = Deadline::after(timeout);
-        let (mut entered, mut woken) = (false, false);
-        let pass = self.lock().new_pass();
+        let (mut entered, mut woken, mut pass) = (false, false, None);
         loop {
             let mut state = self.lock();
+            let pass = *pass.get_or_insert_with(|| state.new_pass());
             if events.is_empty() {
                 // Deferred polls go in before this wait takes anything, so that it reports
                 // what they find; once it has taken something, they are the next wait's.
@@ -487,19 +487,19 @@ impl Poller for Uring {
             // Enter to submit what is queued (so that this wait sees level re-arms and
             // changes), to move overflowed completions in, or to wait for one.
             if self.ring.sq_len(&mut state.queues) > 0 || overflowed || !ready {
-                let block = !ready && !overflowed && !deadline.expired();
-                if block {
-                    self.blocked.fetch_add(1, Ordering::AcqRel);
-                }
+                // The first enter takes the caller's timeout as it is: no clock to read.
+                let left = if entered { deadline.remaining() } else { timeout };
+                let block = !ready && !overflowed && left != Some(Duration::ZERO);
+                // Counted under the lock, so that a change made once it is released sees
+                // this thread as blocked; uncounted once it holds the lock again (a change
+                // made in between is submitted at once for nothing).
+                state.blocked += usize::from(block);
                 drop(state);
-                let result = fault::inject(Call::Wait).and_then(|()| {
-                    self.ring.enter(usize::from(block), deadline.remaining().filter(|_| block))
-                });
-                if block {
-                    self.blocked.fetch_sub(1, Ordering::AcqRel);
-                }
+                let result = fault::inject(Call::Wait)
+                    .and_then(|()| self.ring.enter(usize::from(block), left.filter(|_| block)));
                 entered = true;
                 state = self.lock();
+                state.blocked -= usize::from(block);
                 match result {
                     Ok(()) => {}
                     Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
@@ -522,7 +522,7 @@ impl Poller for Uring {
             woken |= self.collect(&mut state, events, pass)?;
             let more = !events.is_full() && self.ring.overflowed(&mut state.queues);
             if (!events.is_empty() || woken) && !more {
-                if self.urgent() {
+                if self.urgent(&state) {
                     // The re-arms this wait planned, for the others blocked in the kernel.
                     self.arm_deferred(&mut state)?;
                     self.submit_now(&mut state, None)?;

@@ -59,13 +59,27 @@ pub(crate) struct Registration {
     /// The tag of the current request; completions of older ones are dropped.
     generation: u32,
     arm: Arm,
+    /// In [`State`]'s deferred polls (once at most).
+    queued: bool,
+    /// Its deferred poll is to be multishot, whatever the mode.
+    park: bool,
     /// The collection pass that last reported it (two in one pass are merged).
     reported: u64,
 }
 
 impl Registration {
     pub(crate) fn new(key: usize, interest: Interest, mode: Mode, file: (u64, u64)) -> Self {
-        Registration { key, interest, mode, file, generation: 0, arm: Arm::Idle, reported: 0 }
+        Registration {
+            key,
+            interest,
+            mode,
+            file,
+            generation: 0,
+            arm: Arm::Idle,
+            queued: false,
+            park: false,
+            reported: 0,
+        }
     }
 }
 
@@ -89,13 +103,16 @@ pub(crate) struct State {
     /// Completions taken out of the ring outside a wait, to make room; reported first.
     pub(crate) backlog: VecDeque<Completion>,
     planned: Vec<Entry>,
-    /// Polls to make: fd, its generation then, and whether to wait for a wake-up
-    /// (multishot) whatever the mode. First in, first out: when only some can go in, the
-    /// others go next, and none starves.
-    deferred: VecDeque<(RawFd, u32, bool)>,
+    /// The fds whose registrations want a poll (`queued`). First in, first out: when only
+    /// some can go in, the others go next, and none starves. An fd deleted meanwhile is
+    /// passed over (its number's next registration, if queued, is armed early: harmless).
+    deferred: VecDeque<RawFd>,
     notifier: RawFd,
     generation: u32,
     pass: u64,
+    /// Threads blocked (or about to block) in `io_uring_enter`: while there are any, a
+    /// change is submitted at once, as an entry left in the queue would not wake them.
+    pub(crate) blocked: usize,
 }
 
 impl State {
@@ -109,6 +126,7 @@ impl State {
             notifier,
             generation: 0,
             pass: 0,
+            blocked: 0,
         }
     }
 
@@ -125,26 +143,32 @@ impl State {
         !self.deferred.is_empty()
     }
 
-    /// Plans the next deferred poll, unless its registration changed meanwhile (a change
-    /// defers its own, with its generation).
+    /// Plans the next deferred poll, as the registration is now (a change since it was
+    /// deferred may have armed it, or silenced it).
     pub(crate) fn arm_deferred(&mut self) {
-        let Some((fd, generation, park)) = self.deferred.pop_front() else {
+        let Some(fd) = self.deferred.pop_front() else {
             return;
         };
-        if let Some(r) = self.table.get(fd)
-            && r.generation == generation
-            && r.arm == Arm::Idle
-            && !r.interest.is_none()
+        if let Some(r) = self.table.get_mut(fd)
+            && r.queued
         {
-            self.arm(fd, park || r.mode == Mode::Edge);
+            r.queued = false;
+            let multishot = std::mem::take(&mut r.park) || r.mode == Mode::Edge;
+            if r.arm == Arm::Idle && !r.interest.is_none() {
+                self.arm(fd, multishot);
+            }
         }
     }
 
-    /// Defers a poll for `fd`'s registration as it is now; with `park`, a multishot one
-    /// whatever the mode.
+    /// Defers a poll for `fd`'s registration; with `park`, a multishot one whatever the
+    /// mode.
     fn defer_arm(&mut self, fd: RawFd, park: bool) {
-        if let Some(r) = self.table.get(fd) {
-            self.deferred.push_back((fd, r.generation, park));
+        if let Some(r) = self.table.get_mut(fd) {
+            r.park |= park;
+            if !r.queued {
+                r.queued = true;
+                self.deferred.push_back(fd);
+            }
         }
     }
 
@@ -160,8 +184,7 @@ impl State {
     /// defers its poll.
     pub(crate) fn insert(&mut self, fd: RawFd, registration: Registration) {
         self.disarm(fd);
-        let generation = self.next_generation();
-        self.table.insert(fd, Registration { generation, ..registration });
+        self.table.insert(fd, registration);
         self.defer_arm(fd, false);
     }
 
@@ -169,10 +192,8 @@ impl State {
     /// re-evaluates readiness: a ready fd is reported by the new poll.
     pub(crate) fn modify(&mut self, fd: RawFd, key: usize, interest: Interest, mode: Mode) {
         self.disarm(fd);
-        // A new generation: a poll deferred before this change is not this one's.
-        let generation = self.next_generation();
         if let Some(r) = self.table.get_mut(fd) {
-            (r.key, r.interest, r.mode, r.generation) = (key, interest, mode, generation);
+            (r.key, r.interest, r.mode, r.park) = (key, interest, mode, false);
         }
         self.defer_arm(fd, false);
     }
