@@ -24,5 +24,9 @@ struct PollReadme;
 struct EpollReadme;
 
 #[cfg(doctest)]
+#[doc = include_str!("../crates/uring/README.md")]
+struct UringReadme;
+
+#[cfg(doctest)]
 #[doc = include_str!("../crates/multipoll/README.md")]
 struct MultipollReadme;

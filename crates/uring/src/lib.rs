@@ -1,75 +1,106 @@
 //! A multipoll backend over Linux `io_uring(7)`: readiness through poll requests.
 //!
 //! Each registration is an `IORING_OP_POLL_ADD` request in one ring per poller; its
-//! completion carries the `poll(2)` bits. What makes it worth a fifth backend is that
-//! changes need no syscall of their own: a re-arm (a oneshot `modify`, a level
+//! completion carries `poll(2)` bits. What makes it worth a fifth backend is that changes
+//! need no syscall of their own: a new poll (an `add`, a oneshot `modify`, a level
 //! registration's next poll) is a submission queue entry that goes to the kernel in the
 //! same `io_uring_enter(2)` as the next wait. A oneshot server loop — wait, handle,
 //! re-arm — makes one syscall per round where epoll makes two (`epoll_ctl`, `epoll_wait`).
 //!
 //! | [`Mode`] | request | after it completes |
 //! |---|---|---|
-//! | `Level` | single-shot poll | re-armed by the backend, in the next enter |
+//! | `Level` | single-shot poll | polled again, in the next wait's enter |
 //! | `Oneshot`, `EdgeOneshot` | single-shot poll | nothing until `modify` |
-//! | `Edge` | multishot poll (`IORING_POLL_ADD_MULTI`): a completion per wake-up | re-armed only if the kernel ends it (a completion without `IORING_CQE_F_MORE`) |
+//! | `Edge` | multishot poll (`IORING_POLL_ADD_MULTI`): a completion per wake-up | polled again only if the kernel ends it (a completion without `IORING_CQE_F_MORE`) |
 //!
-//! A single-shot poll of a ready fd completes at once (so a re-armed level fd is reported
-//! again, and a oneshot re-arm reports data that arrived while disarmed); a multishot poll
-//! posts a completion each time the file's wait queue is woken with a matching event,
-//! which is what `EPOLLET` reports too ([IORING_OP_POLL_ADD in io_uring_enter(2)]).
+//! A single-shot poll of a ready fd completes at once (so a level fd still ready is
+//! reported again, and a oneshot re-arm reports data that arrived while disarmed); a
+//! multishot poll posts a completion each time the file's wait queue is woken with a
+//! matching event, which is what `EPOLLET` reports too ([io_uring_enter(2)],
+//! `IORING_OP_POLL_ADD`).
 //!
-//! Quirks handled here, so the [`Poller`] contract holds as on every backend:
+//! Syscalls, with one thread (the [`Poller`] contract's other cases below):
+//!
+//! | call | here | epoll |
+//! |---|---|---|
+//! | `wait` | one `io_uring_enter`, which also submits what is queued; none when completions are already in the ring and nothing is queued | one `epoll_wait` |
+//! | `add` | one `fstat(2)` (the fd's check) | one `epoll_ctl` |
+//! | `modify` | none | one `epoll_ctl` |
+//! | `delete` | one `io_uring_enter` if a poll is in the kernel, else none | one `epoll_ctl` |
+//! | `notify` | one `write(2)` to an eventfd | the same |
+//!
+//! Quirks handled here, so the contract holds as on every backend:
 //!
 //! - **Completions outlive changes.** A completion may already sit in the queue when its
 //!   registration is modified or deleted. Every request is tagged (`user_data`) with the
-//!   fd and a generation that changes with each new request; completions of an older
-//!   generation, or of an fd no longer in the table, are dropped, under the same lock as
-//!   the change. So nothing is reported after `delete` returns.
+//!   fd and a generation that changes with each change and each new request; completions
+//!   of another generation, or of an fd no longer in the table, are dropped, under the same
+//!   lock as the change. So nothing is reported after `delete` returns.
+//! - **Changes wait for the next enter**, unless another thread is blocked in the kernel
+//!   (an entry left in the queue would not wake it) or the ring fd is lent out
+//!   ([`AsFd`]): then they are submitted at once. New polls are kept aside until the next
+//!   wait enters, not queued: a poll submitted early (when the queue fills up) could
+//!   complete before the caller has drained the fd, a stale report; and a poll never
+//!   submitted costs nothing to drop. Each wait polls at most as many as the completion
+//!   queue has room for, the rest with the next waits, in order.
 //! - **A poll request holds the file.** Until the kernel drops the request, closing the fd
-//!   does not close the file (a socket sends no FIN). So `delete` of an armed registration
-//!   submits its `IORING_OP_POLL_REMOVE` at once, and the socket closes when you close
-//!   the fd; other changes wait for the next enter. An fd closed *without* `delete` stays
-//!   open in the kernel while its request is armed, and nothing is reported for it (its
-//!   file is still there); if its request had not reached the kernel yet, that request
-//!   fails with `EBADF`, which is reported once as an error and forgets the registration.
-//!   An `add` of the same number then finds a different file (`fstat(2)`: device and inode)
-//!   and replaces the stale registration, releasing the old file; for files that share one
-//!   inode (anonymous-inode fds: eventfd, timerfd, epoll, io_uring) it says
+//!   does not close the file (a socket sends no FIN). So `delete` of a registration whose
+//!   poll is in the kernel submits its `IORING_OP_POLL_REMOVE` at once, and the socket
+//!   closes when you close the fd. An fd closed *without* `delete` stays open in the
+//!   kernel while its poll is armed, and nothing is reported for it (its file is still
+//!   there); if its poll had not been submitted yet, that poll fails with `EBADF`, reported
+//!   once as an error, and the registration is forgotten (as `poll(2)` reports
+//!   `POLLNVAL`). An `add` of the same number then finds another file (`fstat(2)`: device
+//!   and inode), replaces the stale registration and releases the old file; for fds that
+//!   share one inode (anonymous-inode fds: eventfd, timerfd, epoll, io_uring) it says
 //!   `AlreadyExists` until you `delete` the old registration.
+//! - **Wake-up bits, not state.** A poll woken with an event key completes with the key,
+//!   without asking the file again (`io_poll_wake` in the kernel's `io_uring/poll.c`): a
+//!   socket's arriving data wakes with `POLLIN | POLLPRI`, and so does its urgent byte.
+//!   Registrations with [`Interest::PRIORITY`] therefore ask the file with `poll(2)`
+//!   before reporting (one syscall per event, for them only). A readable registration may
+//!   hear of an urgent byte as readable, once: its next poll asks the file.
 //! - **Unasked bits.** The kernel always matches `POLLERR`, `POLLHUP` and `POLLRDHUP`. A
 //!   write-only registration on a socket whose peer shut down its side hears `POLLRDHUP`,
 //!   which it did not ask for (the event is filtered by interest, as elsewhere); a
-//!   single-shot re-arm would then complete at once, for ever. After such a completion
-//!   the registration waits with a multishot poll (the next wake-up) instead.
+//!   single-shot poll would then complete again at once, for ever. After a completion
+//!   with nothing to report, the registration waits with a multishot poll (for the next
+//!   wake-up) instead.
 //! - **Several waiters.** The lock guards the queues and the table only; the blocking
 //!   enter happens outside it, and several threads can block in `io_uring_enter` at once.
-//!   A change made while another thread is blocked is submitted at once (a queued entry
-//!   would not wake it), and so is a level re-arm, so that every waiter hears of a
-//!   level-ready fd. Every completion wakes all of them; the first takes it.
+//!   Every completion wakes all of them; the first takes it. A level registration is
+//!   polled again as soon as it is reported while others wait, so that they hear of it
+//!   too (and may hear of it after the reporter drained it: a spurious report).
 //! - **Full queues.** A full submission queue is submitted before more is queued. A full
-//!   completion queue overflows into the kernel (`IORING_FEAT_NODROP`), which hands the
-//!   completions over in later enters; a multishot request that could not post is ended
-//!   by the kernel and re-armed here. `EBUSY` and `EAGAIN` from `io_uring_enter` ("the
-//!   application should wait for some completions and try again") are retried after
-//!   taking completions out of the ring; those taken outside a wait are reported by the
-//!   next one. `EBADR` (completions were dropped after all) re-arms every registration,
-//!   so readiness is reported afresh.
+//!   completion queue overflows into the kernel (`IORING_FEAT_NODROP`, [io_uring_setup(2)]),
+//!   which hands the completions over in later enters; a multishot poll that cannot post
+//!   is ended by the kernel, and polled again here. `EBUSY` and `EAGAIN` from
+//!   `io_uring_enter` ("the application should wait for some completions and try again")
+//!   are retried, after taking completions out of the ring (those taken outside a wait are
+//!   reported by the next one) or a 1 ms pause. `EBADR` (completions were dropped after
+//!   all) polls every registration anew, so readiness is reported afresh.
 //! - **Notify** is an `eventfd` (the shared [`multipoll_core::backend::notify::Notifier`])
 //!   watched by a multishot poll; its completions never reach the caller.
 //! - **Which thread completes.** A poll's wake-up runs as task work on the thread that
 //!   submitted it. If that thread has exited, the kernel completes the request from a
-//!   worker instead, about a scheduler tick later: registrations armed by short-lived
-//!   threads are reported a little late.
+//!   worker instead, a scheduler tick or so later (16 ms in this crate's tests): a poll
+//!   submitted by a short-lived thread is reported late, and a socket deleted and closed
+//!   after such a thread submitted its poll sends its FIN that much later. So the
+//!   notifier's poll is submitted by the first enter (most likely the event loop's), not
+//!   by `new`.
+//! - **Dropping the poller** closes the ring; the kernel cancels its polls in the
+//!   background, releasing the files they hold a moment later.
 //!
 //! Kernel requirements, checked by [`Poller::new`] (which fails with
-//! [`Unsupported`](std::io::ErrorKind::Unsupported), naming what is missing, and by
-//! [`is_supported`]): `io_uring_setup(2)` allowed (not disabled by
-//! `kernel.io_uring_disabled`, Linux 6.6+, nor by a seccomp filter); `IORING_FEAT_NODROP`
-//! (Linux 5.5); `IORING_REGISTER_PROBE` (5.6) listing `POLL_ADD`, `POLL_REMOVE` and `NOP`;
-//! `IORING_FEAT_EXT_ARG` for nanosecond wait timeouts (5.11); multishot poll (5.13). So
-//! Linux 5.13 or later.
+//! [`Unsupported`](std::io::ErrorKind::Unsupported), naming what is missing) and by
+//! [`is_supported`]: `io_uring_setup(2)` allowed (not disabled by
+//! `kernel.io_uring_disabled`, Linux 6.6+, nor refused by a seccomp filter);
+//! `IORING_FEAT_NODROP` (Linux 5.5); `IORING_REGISTER_PROBE` (5.6) listing `POLL_ADD`,
+//! `POLL_REMOVE` and `NOP`; `IORING_FEAT_EXT_ARG` (5.11), for wait timeouts to the
+//! nanosecond; multishot poll (5.13). So Linux 5.13 or later.
 //!
-//! [IORING_OP_POLL_ADD in io_uring_enter(2)]: https://man7.org/linux/man-pages/man2/io_uring_enter.2.html
+//! [io_uring_enter(2)]: https://man7.org/linux/man-pages/man2/io_uring_enter.2.html
+//! [io_uring_setup(2)]: https://man7.org/linux/man-pages/man2/io_uring_setup.2.html
 //!
 //! ```
 //! use std::io::Write;
@@ -101,7 +132,7 @@ mod sys;
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -142,9 +173,6 @@ pub struct Uring {
     ring: Ring,
     notifier: Notifier,
     state: Mutex<State>,
-    /// Threads blocked (or about to block) in `io_uring_enter`: while there are any, a
-    /// change is submitted at once, as an entry left in the queue would not wake them.
-    blocked: AtomicUsize,
     /// The ring fd was lent out ([`AsFd`]): someone may wait on it instead of calling
     /// `wait`, so nothing may wait in the submission queue for our next enter.
     watched: AtomicBool,
@@ -176,17 +204,13 @@ impl Uring {
         let (ring, queues) = Ring::new(entries, cq_entries)?;
         let notifier = Notifier::new()?;
         let state = State::new(queues, notifier.fd().as_raw_fd());
-        let poller = Uring {
-            ring,
-            notifier,
-            state: Mutex::new(state),
-            blocked: AtomicUsize::new(0),
-            watched: AtomicBool::new(false),
-        };
+        let poller =
+            Uring { ring, notifier, state: Mutex::new(state), watched: AtomicBool::new(false) };
+        // Queued, not submitted: the first enter (a wait, most likely the event loop's
+        // thread) submits it, and completions run on the thread that submitted.
         let mut state = poller.lock();
         state.arm_notifier(false);
         state.push_planned(&poller.ring);
-        poller.submit_now(&mut state, None)?;
         drop(state);
         Ok(poller)
     }
@@ -196,8 +220,8 @@ impl Uring {
     }
 
     /// Whether a change must go to the kernel now rather than with the next wait.
-    fn urgent(&self) -> bool {
-        self.blocked.load(Ordering::Acquire) > 0 || self.watched.load(Ordering::Relaxed)
+    fn urgent(&self, state: &State) -> bool {
+        state.blocked > 0 || self.watched.load(Ordering::Relaxed)
     }
 
     /// Makes room for `slots` entries, submitting what is queued if need be.
@@ -211,8 +235,19 @@ impl Uring {
     /// Submits everything queued, without waiting: the kernel has processed it all when
     /// this returns. `call` is the fault-injection point of the caller's kind.
     fn submit_now(&self, state: &mut State, call: Option<Call>) -> io::Result<()> {
-        let mut busy = 0;
-        while self.ring.sq_len(&mut state.queues) > 0 {
+        let (mut busy, mut wake) = (0, false);
+        loop {
+            if self.ring.sq_len(&mut state.queues) == 0 {
+                if !wake {
+                    return Ok(());
+                }
+                // A thread that was about to block when its completions were moved aside
+                // would miss them: a completion of our own wakes it (the queue is empty,
+                // so there is room).
+                wake = false;
+                let pushed = self.ring.push(&mut state.queues, &sys::nop(registry::IGNORED));
+                debug_assert!(pushed, "an empty queue had no room");
+            }
             let result = call.map_or(Ok(()), fault::inject).and_then(|()| self.ring.enter(0, None));
             match result {
                 Ok(()) => {}
@@ -220,15 +255,13 @@ impl Uring {
                 Err(e) if is_busy(&e) && busy < BUSY_RETRIES => {
                     busy += 1;
                     // The kernel wants completions taken first: keep them for the next
-                    // wait, and wake the threads blocked now so that they collect them.
+                    // wait.
                     let mut moved = false;
                     while let Some(c) = self.ring.pop(&mut state.queues) {
                         state.backlog.push_back(c);
                         moved = true;
                     }
-                    if moved && self.blocked.load(Ordering::Acquire) > 0 {
-                        let _ = self.ring.push(&mut state.queues, &sys::nop(registry::IGNORED));
-                    }
+                    wake |= moved && state.blocked > 0;
                     if !moved {
                         std::thread::sleep(BUSY_PAUSE);
                     }
@@ -236,40 +269,63 @@ impl Uring {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
     }
 
-    /// Moves completions into `events` until it is full: those kept aside first, then the
-    /// ring's. Returns whether a notify was among them.
-    fn collect(&self, state: &mut State, events: &mut Events) -> io::Result<bool> {
-        state.begin_pass();
-        let mut woken = false;
+    /// After a change: while another thread is blocked in the kernel (or the ring fd is
+    /// lent out), the change goes in now, new polls included; else with the next wait.
+    /// `now` forces it (a removal that must release a file).
+    fn submit_change(&self, state: &mut State, now: bool) -> io::Result<()> {
+        if self.urgent(state) {
+            self.arm_deferred(state)?;
+        } else if !now {
+            return Ok(());
+        }
+        self.submit_now(state, Some(Call::Register))
+    }
+
+    /// Moves completions into `events` until it is full, in collection pass `pass`: those
+    /// kept aside first, then the ring's. Returns whether a notify was among them.
+    fn collect(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<bool> {
+        let (mut woken, mut again) = (false, false);
         while !events.is_full() {
-            // A completion may plan two entries: make room before taking it, so that a
-            // failure leaves it in the ring.
-            self.reserve(state, 2, None)?;
+            // A completion may plan an entry (a removal, the notifier's new poll): make
+            // room before taking it, so that a failure leaves it in the ring.
+            self.reserve(state, 1, None)?;
             let Some(completion) =
                 state.backlog.pop_front().or_else(|| self.ring.pop(&mut state.queues))
             else {
                 break;
             };
-            match state.complete(completion) {
+            match state.complete(completion, pass) {
                 Outcome::Nothing => {}
                 Outcome::Woken => woken = true,
                 Outcome::Report(event) => {
                     events.push(event);
                 }
+                Outcome::ReportAgain(event) => {
+                    events.push(event);
+                    again = true;
+                }
             }
             state.push_planned(&self.ring);
         }
-        state.end_pass(events);
+        if again {
+            events.merge_same_keys();
+        }
         Ok(woken)
     }
 
-    /// Queues the polls that completions deferred ([`State::arm_deferred`]).
+    /// Queues the polls that completions deferred ([`State::arm_deferred`]), as many as
+    /// the completion queue has room for: each may complete at once, and a multishot poll
+    /// that finds the queue full is ended by the kernel (and would be re-armed, and end
+    /// again, for as long as the queue stays full).
     fn arm_deferred(&self, state: &mut State) -> io::Result<()> {
-        while state.has_deferred() {
-            self.reserve(state, 2, None)?;
+        let room = self.ring.cq_room(&mut state.queues);
+        for _ in 0..room {
+            if !state.has_deferred() {
+                break;
+            }
+            self.reserve(state, 1, None)?;
             state.arm_deferred();
             state.push_planned(&self.ring);
         }
@@ -279,7 +335,7 @@ impl Uring {
     /// After `EBADR`: completions were lost, so every armed registration is polled anew.
     fn resync(&self, state: &mut State) -> io::Result<()> {
         for fd in state.armed_fds() {
-            self.reserve(state, 2, None)?;
+            self.reserve(state, 1, None)?;
             state.rearm(fd);
             state.push_planned(&self.ring);
         }
@@ -331,9 +387,9 @@ impl AsFd for Uring {
     fn as_fd(&self) -> BorrowedFd<'_> {
         if !self.watched.swap(true, Ordering::AcqRel) {
             let mut state = self.lock();
-            // What is queued so far goes now. Should this fail, it stays queued and goes
-            // with the next change (each is submitted at once from now on) or wait.
-            let _ = self.submit_now(&mut state, None);
+            // What is queued or deferred so far goes now. Should this fail, it stays and
+            // goes with the next change (each is submitted at once from now on) or wait.
+            let _ = self.arm_deferred(&mut state).and_then(|()| self.submit_now(&mut state, None));
         }
         self.ring.fd()
     }
@@ -372,14 +428,10 @@ impl Poller for Uring {
             Some(_) => true,
             None => false,
         };
-        self.reserve(&mut state, 2, Some(Call::Register))?;
+        self.reserve(&mut state, 1, Some(Call::Register))?;
         state.insert(raw, Registration::new(key, interest, mode, file));
         state.push_planned(&self.ring);
-        if stale || self.urgent() {
-            // A stale registration's request holds the old file, released by this.
-            self.submit_now(&mut state, Some(Call::Register))?;
-        }
-        Ok(())
+        self.submit_change(&mut state, stale)
     }
 
     fn modify(
@@ -395,13 +447,10 @@ impl Poller for Uring {
         if state.table.get(fd).is_none() {
             return Err(not_registered(fd));
         }
-        self.reserve(&mut state, 2, Some(Call::Register))?;
+        self.reserve(&mut state, 1, Some(Call::Register))?;
         state.modify(fd, key, interest, mode);
         state.push_planned(&self.ring);
-        if self.urgent() {
-            self.submit_now(&mut state, Some(Call::Register))?;
-        }
-        Ok(())
+        self.submit_change(&mut state, false)
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
@@ -423,10 +472,15 @@ impl Poller for Uring {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
         let deadline = Deadline::after(timeout);
-        let (mut entered, mut woken) = (false, false);
+        let (mut entered, mut woken, mut pass) = (false, false, None);
         loop {
             let mut state = self.lock();
-            self.arm_deferred(&mut state)?;
+            let pass = *pass.get_or_insert_with(|| state.new_pass());
+            if events.is_empty() {
+                // Deferred polls go in before this wait takes anything, so that it reports
+                // what they find; once it has taken something, they are the next wait's.
+                self.arm_deferred(&mut state)?;
+            }
             let ready = !state.backlog.is_empty() || self.ring.has_completions(&mut state.queues);
             let overflowed = self.ring.overflowed(&mut state.queues);
             if entered && !ready && !overflowed && deadline.expired() {
@@ -435,19 +489,19 @@ impl Poller for Uring {
             // Enter to submit what is queued (so that this wait sees level re-arms and
             // changes), to move overflowed completions in, or to wait for one.
             if self.ring.sq_len(&mut state.queues) > 0 || overflowed || !ready {
-                let block = !ready && !overflowed && !deadline.expired();
-                if block {
-                    self.blocked.fetch_add(1, Ordering::AcqRel);
-                }
+                // The first enter takes the caller's timeout as it is: no clock to read.
+                let left = if entered { deadline.remaining() } else { timeout };
+                let block = !ready && !overflowed && left != Some(Duration::ZERO);
+                // Counted under the lock, so that a change made once it is released sees
+                // this thread as blocked; uncounted once it holds the lock again (a change
+                // made in between is submitted at once for nothing).
+                state.blocked += usize::from(block);
                 drop(state);
-                let result = fault::inject(Call::Wait).and_then(|()| {
-                    self.ring.enter(usize::from(block), deadline.remaining().filter(|_| block))
-                });
-                if block {
-                    self.blocked.fetch_sub(1, Ordering::AcqRel);
-                }
+                let result = fault::inject(Call::Wait)
+                    .and_then(|()| self.ring.enter(usize::from(block), left.filter(|_| block)));
                 entered = true;
                 state = self.lock();
+                state.blocked -= usize::from(block);
                 match result {
                     Ok(()) => {}
                     Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
@@ -467,10 +521,10 @@ impl Poller for Uring {
                     Err(e) => return Err(e),
                 }
             }
-            woken |= self.collect(&mut state, events)?;
+            woken |= self.collect(&mut state, events, pass)?;
             let more = !events.is_full() && self.ring.overflowed(&mut state.queues);
             if (!events.is_empty() || woken) && !more {
-                if self.urgent() {
+                if self.urgent(&state) {
                     // The re-arms this wait planned, for the others blocked in the kernel.
                     self.arm_deferred(&mut state)?;
                     self.submit_now(&mut state, None)?;

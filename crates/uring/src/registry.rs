@@ -2,20 +2,21 @@
 //! what a completion reports, and which request follows it.
 //!
 //! Everything here runs under the poller's lock. Methods *plan* submission entries, which
-//! the poller then queues ([`State::push_planned`]) after making room for them. A
-//! completion never plans a new poll at once: it *defers* it ([`State::arm_deferred`]),
-//! to be queued by the next wait just before it enters the kernel. A poll queued earlier
-//! could be submitted early (when the queue fills up) and complete while the fd is still
-//! ready, before the caller has drained it: a stale report.
+//! the poller then queues ([`State::push_planned`]) after making room for them. New polls
+//! are not planned at once but *deferred* ([`State::arm_deferred`]), to be queued by the
+//! next wait just before it enters the kernel (or at once, when another thread is blocked
+//! there). A re-arm queued earlier could be submitted early (when the queue fills up) and
+//! complete while the fd is still ready, before the caller has drained it: a stale
+//! report. And a poll that was never submitted costs nothing to drop: `delete` after
+//! `modify`, with no wait between, makes no syscall.
 
 use std::collections::VecDeque;
 use std::os::fd::RawFd;
 
 use io_uring::squeue::Entry;
-use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::readiness::Readiness;
 use multipoll_core::backend::table::FdTable;
-use multipoll_core::{Event, Events, Interest, Mode};
+use multipoll_core::{Event, Interest, Mode};
 
 use crate::sys::{self, Completion, Queues, Ring};
 
@@ -58,13 +59,27 @@ pub(crate) struct Registration {
     /// The tag of the current request; completions of older ones are dropped.
     generation: u32,
     arm: Arm,
+    /// In [`State`]'s deferred polls (once at most).
+    queued: bool,
+    /// Its deferred poll is to be multishot, whatever the mode.
+    park: bool,
     /// The collection pass that last reported it (two in one pass are merged).
     reported: u64,
 }
 
 impl Registration {
     pub(crate) fn new(key: usize, interest: Interest, mode: Mode, file: (u64, u64)) -> Self {
-        Registration { key, interest, mode, file, generation: 0, arm: Arm::Idle, reported: 0 }
+        Registration {
+            key,
+            interest,
+            mode,
+            file,
+            generation: 0,
+            arm: Arm::Idle,
+            queued: false,
+            park: false,
+            reported: 0,
+        }
     }
 }
 
@@ -75,6 +90,8 @@ pub(crate) enum Outcome {
     /// A notify.
     Woken,
     Report(Event),
+    /// Of an fd already reported in this pass (multishot wake-ups): to be merged.
+    ReportAgain(Event),
 }
 
 /// Everything the poller's lock guards.
@@ -86,13 +103,16 @@ pub(crate) struct State {
     /// Completions taken out of the ring outside a wait, to make room; reported first.
     pub(crate) backlog: VecDeque<Completion>,
     planned: Vec<Entry>,
-    /// Polls that completions asked for: fd, the generation then, multishot.
-    deferred: Vec<(RawFd, u32, bool)>,
+    /// The fds whose registrations want a poll (`queued`). First in, first out: when only
+    /// some can go in, the others go next, and none starves. An fd deleted meanwhile is
+    /// passed over (its number's next registration, if queued, is armed early: harmless).
+    deferred: VecDeque<RawFd>,
     notifier: RawFd,
     generation: u32,
     pass: u64,
-    /// A registration was reported twice in this pass (multishot wake-ups).
-    merge: bool,
+    /// Threads blocked (or about to block) in `io_uring_enter`: while there are any, a
+    /// change is submitted at once, as an entry left in the queue would not wake them.
+    pub(crate) blocked: usize,
 }
 
 impl State {
@@ -102,11 +122,11 @@ impl State {
             table: FdTable::default(),
             backlog: VecDeque::new(),
             planned: Vec::new(),
-            deferred: Vec::new(),
+            deferred: VecDeque::new(),
             notifier,
             generation: 0,
             pass: 0,
-            merge: false,
+            blocked: 0,
         }
     }
 
@@ -123,23 +143,33 @@ impl State {
         !self.deferred.is_empty()
     }
 
-    /// Plans the next deferred poll, unless its registration changed meanwhile (a change
-    /// plans its own).
+    /// Plans the next deferred poll, as the registration is now (a change since it was
+    /// deferred may have armed it, or silenced it).
     pub(crate) fn arm_deferred(&mut self) {
-        let Some((fd, generation, multishot)) = self.deferred.pop() else {
+        let Some(fd) = self.deferred.pop_front() else {
             return;
         };
-        if let Some(r) = self.table.get(fd)
-            && r.generation == generation
-            && r.arm == Arm::Idle
-            && !r.interest.is_none()
+        if let Some(r) = self.table.get_mut(fd)
+            && r.queued
         {
-            self.arm(fd, multishot);
+            r.queued = false;
+            let multishot = std::mem::take(&mut r.park) || r.mode == Mode::Edge;
+            if r.arm == Arm::Idle && !r.interest.is_none() {
+                self.arm(fd, multishot);
+            }
         }
     }
 
-    fn defer_arm(&mut self, fd: RawFd, generation: u32, multishot: bool) {
-        self.deferred.push((fd, generation, multishot));
+    /// Defers a poll for `fd`'s registration; with `park`, a multishot one whatever the
+    /// mode.
+    fn defer_arm(&mut self, fd: RawFd, park: bool) {
+        if let Some(r) = self.table.get_mut(fd) {
+            r.park |= park;
+            if !r.queued {
+                r.queued = true;
+                self.deferred.push_back(fd);
+            }
+        }
     }
 
     /// Plans the notifier's multishot poll; with `replace`, the removal of the old one.
@@ -150,21 +180,22 @@ impl State {
         self.planned.push(sys::poll_add(self.notifier, libc::POLLIN as u32, true, NOTIFY));
     }
 
-    /// Registers `fd` (replacing a stale registration of its number) and plans its request.
+    /// Registers `fd` (planning the removal of a stale registration of its number) and
+    /// defers its poll.
     pub(crate) fn insert(&mut self, fd: RawFd, registration: Registration) {
         self.disarm(fd);
         self.table.insert(fd, registration);
-        self.arm_as_registered(fd);
+        self.defer_arm(fd, false);
     }
 
-    /// Changes `fd`'s registration and plans its new request, as epoll's `EPOLL_CTL_MOD`
-    /// re-evaluates readiness: a ready fd is reported by the new request.
+    /// Changes `fd`'s registration and defers its new poll, as epoll's `EPOLL_CTL_MOD`
+    /// re-evaluates readiness: a ready fd is reported by the new poll.
     pub(crate) fn modify(&mut self, fd: RawFd, key: usize, interest: Interest, mode: Mode) {
         self.disarm(fd);
         if let Some(r) = self.table.get_mut(fd) {
-            (r.key, r.interest, r.mode) = (key, interest, mode);
+            (r.key, r.interest, r.mode, r.park) = (key, interest, mode, false);
         }
-        self.arm_as_registered(fd);
+        self.defer_arm(fd, false);
     }
 
     /// Forgets `fd`; `true` if a removal was planned (it had a request in the ring).
@@ -180,23 +211,21 @@ impl State {
         self.table.iter().filter(|(_, r)| r.arm != Arm::Idle).map(|(fd, _)| fd).collect()
     }
 
-    /// Plans a fresh request for `fd` in place of its current one.
+    /// Plans the removal of `fd`'s request and defers a fresh one.
     pub(crate) fn rearm(&mut self, fd: RawFd) {
         self.disarm(fd);
-        self.arm_as_registered(fd);
+        self.defer_arm(fd, false);
     }
 
-    fn arm_as_registered(&mut self, fd: RawFd) {
-        if let Some(r) = self.table.get(fd)
-            && !r.interest.is_none()
-        {
-            self.arm(fd, r.mode == Mode::Edge);
-        }
+    /// A generation no request in flight has (0 is never one: see [`IGNORED`]). After 2³²
+    /// requests it wraps; a completion that old cannot still be in the ring.
+    fn next_generation(&mut self) -> u32 {
+        self.generation = self.generation.wrapping_add(1).max(1);
+        self.generation
     }
 
     fn arm(&mut self, fd: RawFd, multishot: bool) {
-        self.generation = self.generation.wrapping_add(1).max(1);
-        let generation = self.generation;
+        let generation = self.next_generation();
         let Some(r) = self.table.get_mut(fd) else {
             return;
         };
@@ -216,21 +245,16 @@ impl State {
         }
     }
 
-    /// Starts a collection pass (one `wait`'s taking of completions).
-    pub(crate) fn begin_pass(&mut self) {
+    /// A new collection pass: one `wait`'s taking of completions, which reports each fd
+    /// once. Several waiters each have their own.
+    pub(crate) fn new_pass(&mut self) -> u64 {
         self.pass += 1;
-        self.merge = false;
+        self.pass
     }
 
-    /// Ends a pass: one event per fd.
-    pub(crate) fn end_pass(&mut self, events: &mut Events) {
-        if self.merge {
-            events.merge_same_keys();
-        }
-    }
-
-    /// What `c` reports, and the requests that follow it (planned; at most two).
-    pub(crate) fn complete(&mut self, c: Completion) -> Outcome {
+    /// What `c` reports in `pass`, and the requests that follow it (planned: at most two;
+    /// or deferred).
+    pub(crate) fn complete(&mut self, c: Completion, pass: u64) -> Outcome {
         if c.user_data == NOTIFY {
             if !c.more {
                 // The kernel ended the multishot poll (a full completion queue): anew.
@@ -239,7 +263,6 @@ impl State {
             return Outcome::Woken;
         }
         let (generation, fd) = untag(c.user_data);
-        let pass = self.pass;
         let Some(r) = self.table.get_mut(fd) else {
             return Outcome::Nothing;
         };
@@ -263,27 +286,24 @@ impl State {
         };
         let event = Readiness::from_poll_bits(bits).to_event(r.key, r.interest);
         let (mode, more) = (r.mode, c.more);
+        let again = !event.is_empty() && r.reported == pass;
         if !event.is_empty() {
-            if r.reported == pass {
-                self.merge = true;
-            }
             r.reported = pass;
         }
         match (mode, event.is_empty()) {
             // The kernel ended the multishot (it could not post to a full queue): anew.
-            (Mode::Edge, _) if !more => self.defer_arm(fd, generation, true),
+            (Mode::Edge, _) if !more => self.defer_arm(fd, false),
             (Mode::Edge, _) => {}
             // Nothing it asked for: POLLRDHUP on a write-only registration, or a wake-up
             // key that the file's state no longer bears out. A single-shot poll could
             // complete again at once, so wait for a wake-up.
-            (_, true) if !more => self.defer_arm(fd, generation, true),
+            (_, true) if !more => self.defer_arm(fd, true),
             (_, true) => {}
             (Mode::Level, false) => {
                 if multishot && more {
                     self.disarm(fd);
                 }
-                let generation = self.table.get(fd).map_or(0, |r| r.generation);
-                self.defer_arm(fd, generation, false);
+                self.defer_arm(fd, false);
             }
             // Oneshot, edge-oneshot: disarmed until `modify`.
             (_, false) => {
@@ -292,7 +312,11 @@ impl State {
                 }
             }
         }
-        if event.is_empty() { Outcome::Nothing } else { Outcome::Report(event) }
+        match (event.is_empty(), again) {
+            (true, _) => Outcome::Nothing,
+            (false, false) => Outcome::Report(event),
+            (false, true) => Outcome::ReportAgain(event),
+        }
     }
 
     /// A request of `fd` failed with `errno`.
@@ -303,7 +327,7 @@ impl State {
         match errno {
             // Not ours (ours are dropped by generation): the kernel cancelled it. Anew.
             libc::ECANCELED => {
-                self.defer_arm(fd, r.generation, r.mode == Mode::Edge);
+                self.defer_arm(fd, false);
                 Outcome::Nothing
             }
             // Closed before its request reached the kernel: reported once, then forgotten,

@@ -93,6 +93,14 @@ impl Ring {
         })
     }
 
+    /// How many more completions the queue holds before it overflows.
+    pub(crate) fn cq_room(&self, queues: &mut Queues) -> usize {
+        let _ = queues;
+        // SAFETY: as in `pop`.
+        let cq = unsafe { self.ring.completion_shared() };
+        cq.capacity() - cq.len()
+    }
+
     /// Whether a completion waits in the queue.
     pub(crate) fn has_completions(&self, queues: &mut Queues) -> bool {
         let _ = queues;
