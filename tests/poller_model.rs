@@ -150,3 +150,4 @@ fn uses_edge(ops: &[Op]) -> bool {
     ops.iter()
         .any(|op| matches!(op, Op::Add { mode, .. } | Op::Modify { mode, .. } if mode % 3 == 2))
 }
+
