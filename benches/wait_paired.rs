@@ -15,6 +15,11 @@
 //! Not a criterion group: `cargo bench --bench wait_paired` (or `cargo bench --
 //! wait_paired`) prints markdown tables. Without `--bench` (as `cargo test --benches` runs
 //! it) it does a few tiny rounds as a smoke test.
+//!
+//! `--count LABEL WAITS` runs one contender alone, `WAITS` times, with no timing: a fixed
+//! workload for `valgrind --tool=callgrind`, whose instruction counts for two values of
+//! `WAITS` differ by exactly what those extra waits cost in user space (see
+//! docs/benchmarks.md).
 
 mod common;
 
@@ -130,8 +135,32 @@ fn measure(n: usize, rounds: usize, block: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Runs the contender `label` alone, `waits` times (N = 1 000 fds).
+fn count(label: &str, waits: &str) -> io::Result<()> {
+    let waits: u64 = waits.parse().map_err(|e| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("--count: waits {waits:?}: {e}"))
+    })?;
+    let mut all = contenders(1000)?;
+    let Some(c) = all.iter_mut().find(|c| c.label == label) else {
+        let labels: Vec<_> = all.iter().map(|c| c.label).collect();
+        let msg = format!("--count: no contender {label:?}; one of {labels:?}");
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+    };
+    (c.run)(waits);
+    Ok(())
+}
+
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--count") {
+        multipoll_conformance::util::raise_fd_limit(u64::MAX)?;
+        let (label, waits) = (args.get(i + 1), args.get(i + 2));
+        let (Some(label), Some(waits)) = (label, waits) else {
+            let msg = "--count takes a contender's label and a number of waits";
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+        };
+        return count(label, waits);
+    }
     let filter = args.iter().find(|a| !a.starts_with('-'));
     if filter.is_some_and(|f| !"wait_paired".contains(f.as_str()) && !f.contains("wait_paired")) {
         return Ok(());

@@ -12,10 +12,20 @@ use std::time::Duration;
 
 use multipoll::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
 use multipoll_core::backend::EventsExt;
+use multipoll_core::backend::per_waiter::PerWaiter;
 
-/// A `polling::Poller` (on Linux, over epoll).
+/// A `polling::Poller` (on Linux, over epoll), and polling's event buffers: one per
+/// thread in `wait`, so that waiters meet only in polling itself.
 #[derive(Debug)]
-pub struct PollingPeer(polling::Poller);
+pub struct PollingPeer {
+    poller: polling::Poller,
+    buffers: PerWaiter<polling::Events>,
+}
+
+/// A polling buffer for `capacity` events.
+fn buffer(capacity: usize) -> polling::Events {
+    polling::Events::with_capacity(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN))
+}
 
 fn poll_mode(mode: Mode) -> polling::PollMode {
     match (mode.is_edge(), mode.is_oneshot()) {
@@ -49,7 +59,8 @@ fn to_event(event: polling::Event) -> Event {
 
 impl Poller for PollingPeer {
     fn new() -> io::Result<Self> {
-        polling::Poller::new().map(PollingPeer)
+        let buffers = PerWaiter::new(buffer(Events::DEFAULT_CAPACITY));
+        Ok(PollingPeer { poller: polling::Poller::new()?, buffers })
     }
 
     fn add(
@@ -65,7 +76,7 @@ impl Poller for PollingPeer {
         // `src/epoll.rs`, "the usual condition of remaining registered in the Poller
         // doesn't apply": the kernel drops a closed fd from the interest list by itself,
         // which is also what our contract promises a caller who closes first.
-        unsafe { self.0.add_with_mode(fd.as_raw_fd(), event, poll_mode(mode)) }
+        unsafe { self.poller.add_with_mode(fd.as_raw_fd(), event, poll_mode(mode)) }
     }
 
     fn modify(
@@ -75,39 +86,38 @@ impl Poller for PollingPeer {
         interest: Interest,
         mode: Mode,
     ) -> io::Result<()> {
-        self.0.modify_with_mode(fd, interest_event(key, interest), poll_mode(mode))
+        self.poller.modify_with_mode(fd, interest_event(key, interest), poll_mode(mode))
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        self.0.delete(fd)
+        self.poller.delete(fd)
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
-        // polling's buffer is kept with the caller's `Events`, sized to its capacity: a
-        // larger one could hand over oneshot or edge events that ours has no room for.
-        let mut buffer: Box<polling::Events> = events.take_scratch();
-        let capacity = NonZeroUsize::new(events.capacity()).unwrap_or(NonZeroUsize::MIN);
-        if buffer.capacity() != capacity {
-            *buffer = polling::Events::with_capacity(capacity);
-        }
-        // polling appends to its buffer; ours starts empty on every wait.
-        buffer.clear();
-        let stored = self.0.wait(&mut buffer, timeout).and_then(|_| {
-            buffer.iter().map(to_event).try_for_each(|event| {
-                if events.push(event) {
-                    Ok(())
-                } else {
-                    Err(io::Error::other("polling reported more events than its buffer holds"))
+        let capacity = events.capacity();
+        let new = || Ok(buffer(capacity));
+        self.buffers.with(new, |buffer| {
+            // Sized to the caller's capacity: a larger one could hand over oneshot or edge
+            // events that ours has no room for.
+            if buffer.capacity().get() != capacity {
+                *buffer = self::buffer(capacity);
+            }
+            // polling appends to its buffer; ours starts empty on every wait.
+            buffer.clear();
+            self.poller.wait(buffer, timeout)?;
+            for event in buffer.iter().map(to_event) {
+                if !events.push(event) {
+                    let msg = "polling reported more events than its buffer holds";
+                    return Err(io::Error::other(msg));
                 }
-            })
-        });
-        events.put_scratch(buffer);
-        stored.map(|()| events.len())
+            }
+            Ok(events.len())
+        })
     }
 
     fn notify(&self) -> io::Result<()> {
-        self.0.notify()
+        self.poller.notify()
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -115,10 +125,10 @@ impl Poller for PollingPeer {
         // (`supports_level`/`supports_edge`, both true on Linux), and edge-oneshot with
         // edge.
         let mut modes = ModeSet::of(&[Mode::Oneshot]);
-        if self.0.supports_level() {
+        if self.poller.supports_level() {
             modes = modes.with(Mode::Level);
         }
-        if self.0.supports_edge() {
+        if self.poller.supports_edge() {
             modes = modes.with(Mode::Edge).with(Mode::EdgeOneshot);
         }
         // On Linux polling times its waits with a `timerfd`, in nanoseconds (its

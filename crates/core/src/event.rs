@@ -1,8 +1,8 @@
 //! What a `wait` reports: [`Event`]s collected in a reusable [`Events`] buffer.
 
-use std::any::Any;
+use std::{fmt, io};
 
-use std::fmt;
+use crate::backend::KernelEvent;
 
 /// One readiness report for one registered fd, identified by the key given at registration.
 ///
@@ -26,28 +26,24 @@ use std::fmt;
 /// [`is_error`](Event::is_error), or as the error of the next write. A mio user's
 /// `is_read_closed()` is our `is_hangup()`, and `is_write_closed()` is `is_error()` or a
 /// failed write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub struct Event {
     key: usize,
-    readable: bool,
-    writable: bool,
-    hangup: bool,
-    error: bool,
-    priority: bool,
+    /// One bit per flag (`READABLE` …): a backend builds an event with two stores.
+    flags: u8,
 }
+
+const READABLE: u8 = 1;
+const WRITABLE: u8 = 2;
+const HANGUP: u8 = 4;
+const ERROR: u8 = 8;
+const PRIORITY: u8 = 16;
 
 impl Event {
     /// An event for `key` with no flag set.
     pub const fn new(key: usize) -> Event {
-        Event {
-            key,
-            readable: false,
-            writable: false,
-            hangup: false,
-            error: false,
-            priority: false,
-        }
+        Event { key, flags: 0 }
     }
 
     /// The key given to `add` / `modify`.
@@ -57,12 +53,12 @@ impl Event {
 
     /// A read will not block: data, end of file, a pending connection, or a pending error.
     pub const fn is_readable(&self) -> bool {
-        self.readable
+        self.flags & READABLE != 0
     }
 
     /// A write will not block (or will fail at once, if the peer is gone).
     pub const fn is_writable(&self) -> bool {
-        self.writable
+        self.flags & WRITABLE != 0
     }
 
     /// The peer closed (its write side or the whole connection) or reset it: reading gives
@@ -72,63 +68,73 @@ impl Event {
     /// [`Capabilities::early_hangup`](crate::Capabilities::early_hangup) can tell it from
     /// data (select and, without `POLLRDHUP`, poll report only readable until then).
     pub const fn is_hangup(&self) -> bool {
-        self.hangup
+        self.flags & HANGUP != 0
     }
 
     /// An error is pending on the fd (fetch it with `SO_ERROR` or by the next I/O call), or
     /// the fd was closed while still registered. See the backend table in `docs/backends.md`
     /// for the one backend (select) that cannot observe pending socket errors.
     pub const fn is_error(&self) -> bool {
-        self.error
+        self.flags & ERROR != 0
     }
 
     /// Urgent data is pending (see [`Interest::PRIORITY`](crate::Interest::PRIORITY)).
     pub const fn is_priority(&self) -> bool {
-        self.priority
+        self.flags & PRIORITY != 0
+    }
+
+    const fn with(mut self, flag: u8, on: bool) -> Event {
+        self.flags = if on { self.flags | flag } else { self.flags & !flag };
+        self
     }
 
     /// This event with readable set to `on`.
-    pub const fn with_readable(mut self, on: bool) -> Event {
-        self.readable = on;
-        self
+    pub const fn with_readable(self, on: bool) -> Event {
+        self.with(READABLE, on)
     }
 
     /// This event with writable set to `on`.
-    pub const fn with_writable(mut self, on: bool) -> Event {
-        self.writable = on;
-        self
+    pub const fn with_writable(self, on: bool) -> Event {
+        self.with(WRITABLE, on)
     }
 
     /// This event with hang-up set to `on`.
-    pub const fn with_hangup(mut self, on: bool) -> Event {
-        self.hangup = on;
-        self
+    pub const fn with_hangup(self, on: bool) -> Event {
+        self.with(HANGUP, on)
     }
 
     /// This event with error set to `on`.
-    pub const fn with_error(mut self, on: bool) -> Event {
-        self.error = on;
-        self
+    pub const fn with_error(self, on: bool) -> Event {
+        self.with(ERROR, on)
     }
 
     /// This event with priority set to `on`.
-    pub const fn with_priority(mut self, on: bool) -> Event {
-        self.priority = on;
-        self
+    pub const fn with_priority(self, on: bool) -> Event {
+        self.with(PRIORITY, on)
     }
 
     /// Whether any flag is set (an event with none is never reported).
     pub const fn is_empty(&self) -> bool {
-        !(self.readable || self.writable || self.hangup || self.error || self.priority)
+        self.flags == 0
     }
 
     /// Merges the flags of `other` (same key) into `self`.
     pub(crate) fn merge(&mut self, other: &Event) {
-        self.readable |= other.readable;
-        self.writable |= other.writable;
-        self.hangup |= other.hangup;
-        self.error |= other.error;
-        self.priority |= other.priority;
+        self.flags |= other.flags;
+    }
+}
+
+/// Named flags, as a struct of `bool`s would print.
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("key", &self.key)
+            .field("readable", &self.is_readable())
+            .field("writable", &self.is_writable())
+            .field("hangup", &self.is_hangup())
+            .field("error", &self.is_error())
+            .field("priority", &self.is_priority())
+            .finish()
     }
 }
 
@@ -152,14 +158,27 @@ impl Event {
 pub struct Events {
     list: Vec<Event>,
     capacity: usize,
-    /// A backend's own kernel buffer, kept here across waits (see [`EventsExt::take_scratch`](crate::backend::EventsExt::take_scratch)).
-    scratch: Option<Box<dyn Any + Send>>,
+    /// The array the kernel's wait fills, kept here across waits (see
+    /// [`EventsExt::fill_from_kernel`](crate::backend::EventsExt::fill_from_kernel)).
+    kernel: KernelArray,
 }
 
+/// The kernel's array of an [`Events`]: empty until a backend's first wait grows it.
+#[derive(Default)]
+struct KernelArray(Vec<KernelEvent>);
+
+// SAFETY: `epoll_event` and `()` are plain data; `kevent` has one pointer, `udata`, which
+// nothing here reads and which backends use as an integer (a key). Moving or sharing the
+// array between threads moves or shares only integers; whoever might dereference a
+// `udata` needs `unsafe` of their own and answers for it there.
+unsafe impl Send for KernelArray {}
+// SAFETY: as for `Send`: `&KernelArray` gives no access that could race.
+unsafe impl Sync for KernelArray {}
+
 impl Clone for Events {
-    /// Copies the events; the backend's scratch buffer is not copied (it is rebuilt).
+    /// Copies the events; the kernel's array is not copied (the next wait grows its own).
     fn clone(&self) -> Events {
-        Events { list: self.list.clone(), capacity: self.capacity, scratch: None }
+        Events { list: self.list.clone(), capacity: self.capacity, kernel: KernelArray::default() }
     }
 }
 
@@ -186,7 +205,7 @@ impl Events {
     /// A capacity of 0 could never report anything, so it is raised to 1.
     pub fn with_capacity(capacity: usize) -> Events {
         let capacity = capacity.max(1);
-        Events { list: Vec::with_capacity(capacity), capacity, scratch: None }
+        Events { list: Vec::with_capacity(capacity), capacity, kernel: KernelArray::default() }
     }
 
     /// The most events one `wait` reports into this buffer.
@@ -239,15 +258,30 @@ impl crate::backend::EventsExt for Events {
         true
     }
 
-    fn take_scratch<T: Any + Send + Default>(&mut self) -> Box<T> {
-        match self.scratch.take().map(|s| s.downcast::<T>()) {
-            Some(Ok(scratch)) => scratch,
-            _ => Box::default(),
+    #[inline]
+    fn fill_from_kernel(
+        &mut self,
+        max: usize,
+        blank: impl Fn() -> KernelEvent,
+        wait: impl FnOnce(&mut [KernelEvent]) -> io::Result<usize>,
+        mut f: impl FnMut(&KernelEvent) -> Option<Event>,
+    ) -> io::Result<usize> {
+        let len = max.min(self.capacity.saturating_sub(self.list.len()));
+        let array = &mut self.kernel.0;
+        if array.len() < len {
+            array.resize_with(len, blank);
         }
-    }
-
-    fn put_scratch<T: Any + Send>(&mut self, scratch: Box<T>) {
-        self.scratch = Some(scratch);
+        let array = &mut array[..len];
+        let filled = wait(array)?;
+        // Each entry makes at most one event, and there is room for `len`.
+        for entry in &array[..filled.min(len)] {
+            if let Some(event) = f(entry) {
+                if !event.is_empty() {
+                    self.list.push(event);
+                }
+            }
+        }
+        Ok(filled)
     }
 
     fn merge_same_keys(&mut self) {
@@ -301,16 +335,47 @@ mod tests {
         assert!(events.is_empty());
     }
 
+    // Only where a blank entry needs no `unsafe` (a `kevent` has no portable constructor).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
-    fn scratch_is_kept_by_type() {
+    fn fill_from_kernel_keeps_the_array_and_reads_what_was_filled() -> io::Result<()> {
+        let readable = |key| Event::new(key).with_readable(true);
+        // A wait that numbers the entries it is given and says it filled `filled`; each
+        // entry then makes `event(number)`. Returns how long the array was.
+        let fill = |events: &mut Events, max, filled, event: &dyn Fn(usize) -> Option<Event>| {
+            let mut len = 0;
+            let blank = || KernelEvent { events: 0, u64: 0 };
+            let wait = |array: &mut [KernelEvent]| {
+                len = array.len();
+                for (i, entry) in array.iter_mut().enumerate() {
+                    entry.u64 = i as u64;
+                }
+                Ok(filled)
+            };
+            events.fill_from_kernel(max, blank, wait, |e| event(e.u64 as usize)).map(|_| len)
+        };
         let mut events = Events::with_capacity(4);
-        let mut a: Box<Vec<u64>> = events.take_scratch();
-        a.push(7);
-        events.put_scratch(a);
-        assert_eq!(*events.take_scratch::<Vec<u64>>(), [7]);
-        events.put_scratch(Box::new(vec![1u64]));
-        assert!(events.take_scratch::<Vec<u32>>().is_empty(), "another type starts afresh");
-        assert!(events.clone().take_scratch::<Vec<u64>>().is_empty(), "clones do not share it");
+        // The first entry makes none, the second an empty event (not stored).
+        let first = |i| (i != 0).then(|| Event::new(i).with_readable(i != 1));
+        assert_eq!(fill(&mut events, 9, 4, &first)?, 4, "as long as there is room");
+        assert_eq!(events.as_slice(), [readable(2), readable(3)]);
+        assert!(events.clone().kernel.0.is_empty(), "clones do not copy the kernel's array");
+
+        events.clear();
+        assert_eq!(fill(&mut events, 2, 1, &|i| Some(readable(i + 10)))?, 2, "at most max");
+        assert_eq!(events.kernel.0.len(), 4, "kept, not shrunk");
+        assert_eq!(events.as_slice(), [readable(10)], "only the entries filled");
+        assert_eq!(fill(&mut events, 9, 9, &|i| Some(readable(i + 20)))?, 3, "room for 3");
+        assert_eq!(events.len(), 4, "a count past the array reads no further");
+
+        let failed = events.fill_from_kernel(
+            1,
+            || KernelEvent { events: 0, u64: 0 },
+            |_: &mut [KernelEvent]| Err(io::Error::other("injected")),
+            |_: &KernelEvent| panic!("nothing to read after a failed wait"),
+        );
+        assert!(failed.is_err());
+        Ok(())
     }
 
     #[test]

@@ -11,20 +11,31 @@
 //! - **Timeouts.** `epoll_wait` counts whole milliseconds; `epoll_pwait2` (Linux 5.11)
 //!   takes a `timespec`. The backend probes for `epoll_pwait2` once, at creation, and
 //!   falls back to `epoll_wait` with the timeout rounded *up* to 1 ms.
-//!   [`Capabilities::timeout_precision`] says which one this kernel gave.
-//! - **The registration record.** epoll's `data` field carries the fd, and the key and
-//!   interest live in a small table indexed by fd. That costs one uncontended lock per wait
-//!   and buys three things: events are filtered by the *current* interest (so a hang-up on
-//!   a read-only registration is not reported as writable, as on the other backends); an
-//!   event fetched by a wait that races with `delete` is dropped, so nothing is reported
-//!   after `delete` returns; and [`Interest::NONE`] can be exact.
+//!   [`Capabilities::timeout_precision`] says which one this kernel gave. A wait with no
+//!   timeout, or one of whole milliseconds, is an `epoll_wait` either way: it loses nothing
+//!   there and is the cheaper call.
+//! - **The registration record.** epoll's `data` field carries a *tag*: the fd and the
+//!   generation of its registration, which every `add`, `modify` and `delete` moves on.
+//!   The key and interest live in a record per fd that waiters read without a lock
+//!   (`records.rs`); an event is reported only while its fd's record shows its tag, under
+//!   the key and interest the record holds. That buys, for no lock per wait, three
+//!   things: events are filtered by the *current* interest (so a hang-up on a read-only
+//!   registration is not reported as writable, as on the other backends); an event the
+//!   kernel handed out before a `delete` or `modify` returned is dropped, so nothing is
+//!   reported after `delete` returns (a `modify` makes the kernel check readiness again,
+//!   so a ready fd is reported anew under its new registration); and [`Interest::NONE`]
+//!   can be exact. Changes run one at a time, under one lock, and give the kernel the new
+//!   tag before the record shows it: a waiter handed a tag its record does not show yet
+//!   takes that lock once, for that event, and so waits for the change in progress rather
+//!   than drop an event of the new registration.
 //! - **`Interest::NONE`.** The kernel always reports `EPOLLHUP`/`EPOLLERR`, even with an
 //!   empty event mask, so a silenced fd would wake every wait. Silencing takes the fd out
-//!   of the kernel's list (`EPOLL_CTL_DEL`) and keeps it in the table; re-enabling adds it
+//!   of the kernel's list (`EPOLL_CTL_DEL`) and keeps its record; re-enabling adds it
 //!   back.
 //! - **Closed fds.** The kernel forgets a closed fd by itself (unless a `dup` of it is
-//!   still open). The table then holds a stale entry; an `add` of the reused fd number
-//!   asks the kernel, and succeeds if the kernel no longer knows the fd.
+//!   still open). Its record is then stale; an `add` of the reused fd number asks the
+//!   kernel, and succeeds if the kernel no longer knows the fd. The new registration has a
+//!   new tag, so events of the old file (still registered through a `dup`) are dropped.
 //! - **Notify** is an `eventfd` (the shared [`multipoll_core::backend::notify::Notifier`])
 //!   registered level-triggered; its events never reach the caller.
 //!
@@ -53,6 +64,7 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg(any(target_os = "linux", target_os = "android"))]
 
+mod records;
 mod sys;
 
 use std::io;
@@ -65,24 +77,25 @@ use multipoll_core::backend::checks::check_registration;
 use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::readiness::Readiness;
-use multipoll_core::backend::table::{FdTable, lock};
-use multipoll_core::backend::timeout::{Deadline, retry_interrupted, timeout_ms, timeout_timespec};
+use multipoll_core::backend::table::lock;
+use multipoll_core::backend::timeout::{Deadline, timeout_ms, timeout_timespec};
 use multipoll_core::fault::{self, Call};
 
 pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
 
-#[derive(Clone, Copy, Debug)]
-struct Registration {
-    key: usize,
-    interest: Interest,
-}
+use records::{Current, Found, Records, WAKE};
 
 /// The `epoll(7)` poller.
 #[derive(Debug)]
 pub struct Epoll {
     epfd: OwnedFd,
     notifier: Notifier,
-    table: Mutex<FdTable<Registration>>,
+    /// Each fd's key, interest and tag, read by waiters without a lock.
+    records: Records,
+    /// Held by each registration change across its `epoll_ctl` and its record update, so
+    /// that changes run one at a time and a waiter handed a tag its record does not show
+    /// yet can wait for the change in progress (`Epoll::off_record`).
+    changes: Mutex<()>,
     pwait2: bool,
 }
 
@@ -101,14 +114,14 @@ fn event_mask(interest: Interest, mode: Mode) -> u32 {
 
 /// The event for what the kernel reported on a registration.
 #[inline]
-fn to_event(bits: u32, reg: Registration) -> Event {
+fn to_event(bits: u32, reg: Found) -> Event {
     // Data on a readable registration, and nothing else, is nearly every event of a busy
     // server: it needs none of the general mapping's cases (hang-up, error, interest
     // filtering), which cost ~50 instructions per event (callgrind). Same result.
-    if bits == libc::EPOLLIN as u32 && reg.interest.is_readable() {
+    if bits == libc::EPOLLIN as u32 && reg.is_readable() {
         return Event::new(reg.key).with_readable(true);
     }
-    Readiness::from_poll_bits(bits as i32).to_event(reg.key, reg.interest)
+    Readiness::from_poll_bits(bits as i32).to_event(reg.key, reg.interest())
 }
 
 const _: () = {
@@ -128,61 +141,57 @@ impl Epoll {
             .with_priority(true)
     }
 
-    fn ctl(&self, op: libc::c_int, fd: RawFd, mask: u32) -> io::Result<()> {
+    fn ctl(&self, op: libc::c_int, fd: RawFd, mask: u32, tag: u64) -> io::Result<()> {
         fault::inject(Call::Register)
-            .and_then(|()| sys::epoll_ctl(self.epfd.as_raw_fd(), op, fd, mask, fd as u64))
+            .and_then(|()| sys::epoll_ctl(self.epfd.as_raw_fd(), op, fd, mask, tag))
             .map_err(|e| registration_error(fd, e))
     }
 
-    fn wait_once(
+    /// One `epoll_wait`/`epoll_pwait2` into `buffer`; returns how many entries it filled.
+    fn epoll_wait(
         &self,
         buffer: &mut [libc::epoll_event],
         timeout: Option<Duration>,
     ) -> io::Result<usize> {
         fault::inject(Call::Wait)?;
         let epfd = self.epfd.as_raw_fd();
-        if self.pwait2 {
+        // `epoll_wait` where it loses nothing (no timeout, or whole milliseconds): it is the
+        // cheaper call of the two (no timespec or signal mask to handle; ~1 % per wait here).
+        let whole_ms = timeout.is_none_or(|t| t.subsec_nanos() % 1_000_000 == 0);
+        if !whole_ms && self.pwait2 {
             sys::epoll_pwait2(epfd, buffer, timeout.map(timeout_timespec))
         } else {
             sys::epoll_wait(epfd, buffer, timeout_ms(timeout))
         }
     }
-}
 
-impl Epoll {
-    /// Waits into `buffer` and reports into `events` until something is reported, a
-    /// notify arrives, or the deadline passes.
-    fn wait_into(
-        &self,
-        events: &mut Events,
-        buffer: &mut [libc::epoll_event],
-        deadline: &Deadline,
-    ) -> io::Result<usize> {
-        let wake = self.notifier.fd().as_raw_fd();
-        loop {
-            let n = retry_interrupted(deadline, |left| self.wait_once(buffer, left))?;
-            let mut woken = false;
-            let table = lock(&self.table);
-            for ev in &buffer[..n] {
-                let fd = ev.u64 as RawFd;
-                if fd == wake {
-                    woken = true;
-                    continue;
-                }
-                // Dropped when deleted or silenced while this wait was in the kernel.
-                let Some(&reg) = table.get(fd) else {
-                    continue;
-                };
-                events.push(to_event(ev.events, reg));
-            }
-            drop(table);
-            if woken {
-                self.notifier.drain();
-            }
-            if !events.is_empty() || woken || deadline.expired() {
-                return Ok(events.len());
-            }
+    /// The registration of an event whose tag its record did not show, `None` when there
+    /// is none: the notifier's (then `woken` is set), or one deleted, changed or silenced
+    /// since the kernel handed the event out. A change may have given the kernel the tag
+    /// and not yet published the record; under the writers' lock no change is in
+    /// progress, so the record's answer is then final. Off the path of an event that
+    /// reports.
+    #[cold]
+    #[inline(never)]
+    fn off_record(&self, tag: u64, woken: &mut bool) -> Option<Found> {
+        if tag == WAKE {
+            *woken = true;
+            return None;
         }
+        let _changes = lock(&self.changes);
+        self.records.get(tag)
+    }
+
+    /// The event for one entry the kernel returned, if it is one to report.
+    #[inline]
+    fn event(&self, returned: &libc::epoll_event, woken: &mut bool) -> Option<Event> {
+        let (bits, tag) = (returned.events, returned.u64);
+        // The notifier's tag has no record, so it needs no test of its own here.
+        let reg = match self.records.get(tag) {
+            Some(reg) => reg,
+            None => self.off_record(tag, woken)?,
+        };
+        Some(to_event(bits, reg))
     }
 }
 
@@ -220,15 +229,9 @@ impl Poller for Epoll {
         let epfd = sys::epoll_create()?;
         let notifier = Notifier::new()?;
         let wake = notifier.fd().as_raw_fd();
-        sys::epoll_ctl(
-            epfd.as_raw_fd(),
-            libc::EPOLL_CTL_ADD,
-            wake,
-            libc::EPOLLIN as u32,
-            wake as u64,
-        )?;
+        sys::epoll_ctl(epfd.as_raw_fd(), libc::EPOLL_CTL_ADD, wake, libc::EPOLLIN as u32, WAKE)?;
         let pwait2 = sys::has_epoll_pwait2(epfd.as_raw_fd());
-        Ok(Epoll { epfd, notifier, table: Mutex::new(FdTable::default()), pwait2 })
+        Ok(Epoll { epfd, notifier, records: Records::default(), changes: Mutex::new(()), pwait2 })
     }
 
     fn add(
@@ -240,20 +243,21 @@ impl Poller for Epoll {
     ) -> io::Result<()> {
         check_registration(&self.caps(), key, interest, mode)?;
         let fd = fd.as_raw_fd();
-        let mut table = lock(&self.table);
-        if table.get(fd).is_some_and(|r| r.interest.is_none()) {
+        let _changes = lock(&self.changes);
+        if self.records.current(fd).is_some_and(|r| r.interest.is_none()) {
             return Err(already_registered(fd));
         }
+        let tag = self.records.next_tag(fd);
         if interest.is_none() {
             // Not in the kernel's list, but the kernel still has to say the fd is valid
             // and not already registered: add it, then take it out again.
-            self.ctl(libc::EPOLL_CTL_ADD, fd, 0)?;
-            self.ctl(libc::EPOLL_CTL_DEL, fd, 0)?;
+            self.ctl(libc::EPOLL_CTL_ADD, fd, 0, tag)?;
+            self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)?;
         } else {
-            // A stale entry (fd closed without delete) is replaced when the kernel agrees.
-            self.ctl(libc::EPOLL_CTL_ADD, fd, event_mask(interest, mode))?;
+            // A stale record (fd closed without delete) is replaced when the kernel agrees.
+            self.ctl(libc::EPOLL_CTL_ADD, fd, event_mask(interest, mode), tag)?;
         }
-        table.insert(fd, Registration { key, interest });
+        self.records.publish(tag, Current { key, interest });
         Ok(())
     }
 
@@ -266,47 +270,68 @@ impl Poller for Epoll {
     ) -> io::Result<()> {
         check_registration(&self.caps(), key, interest, mode)?;
         let fd = fd.as_raw_fd();
-        let mut table = lock(&self.table);
-        let entry = table.get_mut(fd).ok_or_else(|| not_registered(fd))?;
-        match (entry.interest.is_none(), interest.is_none()) {
+        let _changes = lock(&self.changes);
+        let old = self.records.current(fd).ok_or_else(|| not_registered(fd))?;
+        // A new tag even for the same key and interest: an event the kernel handed out
+        // before this change is dropped, and the kernel reports a ready fd again after it.
+        let tag = self.records.next_tag(fd);
+        let mask = event_mask(interest, mode);
+        match (old.interest.is_none(), interest.is_none()) {
             (true, true) => {}
-            (true, false) => self.ctl(libc::EPOLL_CTL_ADD, fd, event_mask(interest, mode))?,
-            (false, true) => self.ctl(libc::EPOLL_CTL_DEL, fd, 0)?,
-            (false, false) => self.ctl(libc::EPOLL_CTL_MOD, fd, event_mask(interest, mode))?,
+            (true, false) => self.ctl(libc::EPOLL_CTL_ADD, fd, mask, tag)?,
+            (false, true) => self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)?,
+            (false, false) => self.ctl(libc::EPOLL_CTL_MOD, fd, mask, tag)?,
         }
-        *entry = Registration { key, interest };
+        self.records.publish(tag, Current { key, interest });
         Ok(())
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let fd = fd.as_raw_fd();
-        let mut table = lock(&self.table);
-        let old = *table.get(fd).ok_or_else(|| not_registered(fd))?;
+        let _changes = lock(&self.changes);
+        let old = self.records.current(fd).ok_or_else(|| not_registered(fd))?;
         if !old.interest.is_none() {
-            match self.ctl(libc::EPOLL_CTL_DEL, fd, 0) {
+            match self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0) {
                 // The kernel already forgot it (closed and reopened): forget it too.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 other => other?,
             }
         }
-        table.remove(fd);
+        self.records.remove(fd);
         Ok(())
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
-        let deadline = Deadline::after(timeout);
-        // The kernel's array lives with the caller's `Events`: no lock or allocation for it,
-        // and threads waiting at once each have their own (only the table is locked, once
-        // per pass, to map what the kernel returned).
-        let mut buffer: Box<Vec<libc::epoll_event>> = events.take_scratch();
-        // Never more than `events` holds: an event the kernel hands over is consumed (a
-        // oneshot fd is disarmed, an edge is spent), so one that did not fit would be lost.
-        let want = events.capacity().min(i32::MAX as usize);
-        buffer.resize(want, libc::epoll_event { events: 0, u64: 0 });
-        let result = self.wait_into(events, &mut buffer, &deadline);
-        events.put_scratch(buffer);
-        result
+        // Only a retry (EINTR, or nothing but stale events) needs the time that is left;
+        // the clock is read for a timeout only (and not for a zero one, see `Deadline`).
+        let deadline = timeout.map(|t| Deadline::after(Some(t)));
+        let mut left = timeout;
+        loop {
+            let mut woken = false;
+            // Into the array kept in the caller's `Events`: no lock or allocation for it,
+            // and threads waiting at once each have their own. It is never longer than
+            // `events` has room for: what the kernel hands over is consumed.
+            let filled = events.fill_from_kernel(
+                i32::MAX as usize,
+                || libc::epoll_event { events: 0, u64: 0 },
+                |array| self.epoll_wait(array, left),
+                |returned| self.event(returned, &mut woken),
+            );
+            match filled {
+                Ok(_) => {
+                    if woken {
+                        self.notifier.drain();
+                    }
+                    if !events.is_empty() || woken || deadline.is_some_and(|d| d.expired()) {
+                        return Ok(events.len());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            left = deadline.and_then(|d| d.remaining());
+        }
     }
 
     fn notify(&self) -> io::Result<()> {
@@ -327,9 +352,12 @@ mod tests {
         let interests = [Interest::NONE, Interest::READABLE, Interest::WRITABLE, Interest::BOTH];
         let bits =
             [libc::EPOLLIN, libc::EPOLLOUT, libc::EPOLLIN | libc::EPOLLRDHUP, libc::EPOLLHUP];
+        let records = Records::default();
         for interest in interests {
+            let tag = records.next_tag(3);
+            records.publish(tag, Current { key: 7, interest });
+            let reg = records.get(tag).expect("just published");
             for b in bits {
-                let reg = Registration { key: 7, interest };
                 let general = Readiness::from_poll_bits(b).to_event(7, interest);
                 assert_eq!(to_event(b as u32, reg), general, "{interest:?} {b:#x}");
             }

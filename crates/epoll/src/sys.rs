@@ -7,8 +7,9 @@ use std::ptr;
 use multipoll_core::backend::syscall::cvt;
 
 /// `epoll_create1(EPOLL_CLOEXEC)`. Only creation goes through nix: its `Epoll::add` and
-/// `delete` take `AsFd`, while our `epoll_ctl` runs on numbers from the fd table (also of
-/// fds closed without a delete), and it has no `epoll_pwait2`; the calls below stay libc.
+/// `delete` take `AsFd`, while our `epoll_ctl` runs on raw numbers (also of fds closed
+/// without a delete, whose records are stale), and it has no `epoll_pwait2`; the calls
+/// below stay libc.
 pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
     use nix::sys::epoll::{Epoll, EpollCreateFlags};
     Ok(Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?.0)

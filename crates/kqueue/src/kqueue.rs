@@ -3,7 +3,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use multipoll_core::backend::EventsExt;
@@ -12,12 +12,12 @@ use multipoll_core::backend::errors::{already_registered, not_registered, regist
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::table::{FdTable, lock};
 use multipoll_core::backend::timeout::{Deadline, retry_interrupted};
-use multipoll_core::{Capabilities, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
+use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
 
 use crate::changes::{self, Change, Request};
 use crate::kevent::{Filter, Kevent};
 use crate::record::{self, Record};
-use crate::sys::{self, EventList};
+use crate::sys;
 
 // Every mode (`EV_CLEAR`, `EV_DISPATCH`, both); nanosecond timespec timeouts, rounded up by
 // the kernel to its tick. No priority interest: `EVFILT_EXCEPT` (FreeBSD) and
@@ -96,54 +96,56 @@ impl Kqueue {
         }
     }
 
-    /// Turns what one `kevent` call returned into `events`; returns whether `notify` woke
-    /// it.
+    /// The event for one kevent the wait returned; `None` for the wake-up (then `woken`
+    /// is set) and for stale ones.
     ///
-    /// Every event is checked against the table under its lock, so that nothing is
-    /// reported after `delete` or `modify(NONE)` returned, even when the kernel handed
-    /// the event out just before, and so that a oneshot registration is reported by one
-    /// waiter only.
-    fn collect(&self, list: &EventList, events: &mut Events) -> bool {
-        let mut guard = lock(&self.table);
-        let table = &mut *guard;
-        table.round = table.round.wrapping_add(1);
-        let mut woken = false;
-        for kev in list.iter() {
-            if self.is_wake(&kev) {
-                woken = true;
-                continue;
-            }
-            let Ok(fd) = RawFd::try_from(kev.ident) else {
-                continue;
-            };
-            // Deleted since the kernel handed the event out.
-            let Some(record) = table.fds.get_mut(fd) else {
-                continue;
-            };
-            if let Some(event) = record.on_kevent(&kev, table.round) {
-                // Never full: the kernel returned at most `capacity` kevents.
-                events.push(event);
-            }
+    /// Every event is checked against the table under its lock (taken at the first
+    /// kevent, after the syscall, and kept for the rest of the list), so that nothing is
+    /// reported after `delete` or `modify(NONE)` returned, even when the kernel handed the
+    /// event out just before, and so that a oneshot registration is reported by one waiter
+    /// only.
+    fn event<'a>(
+        &'a self,
+        returned: &libc::kevent,
+        table: &mut Option<MutexGuard<'a, Table>>,
+        woken: &mut bool,
+    ) -> Option<Event> {
+        let kev = sys::from_libc(returned);
+        if self.is_wake(&kev) {
+            *woken = true;
+            return None;
         }
-        drop(guard);
-        if let (true, Wake::Pipe(pipe)) = (woken, &self.wake) {
-            pipe.drain();
-        }
-        woken
+        let fd = RawFd::try_from(kev.ident).ok()?;
+        let table = &mut **table.get_or_insert_with(|| {
+            let mut table = lock(&self.table);
+            table.round = table.round.wrapping_add(1);
+            table
+        });
+        // Deleted since the kernel handed the event out.
+        let entry = table.fds.get_mut(fd)?;
+        entry.on_kevent(&kev, table.round)
     }
 
-    /// Waits into `list` and reports into `events` until something is reported, a notify
-    /// arrives, or the deadline passes.
-    fn wait_into(
-        &self,
-        events: &mut Events,
-        list: &mut EventList,
-        deadline: &Deadline,
-    ) -> io::Result<usize> {
-        let max = events.capacity();
+    /// Waits and reports into `events` until something is reported, a notify arrives, or
+    /// the deadline passes.
+    fn wait_into(&self, events: &mut Events, deadline: &Deadline) -> io::Result<usize> {
         loop {
-            retry_interrupted(deadline, |left| list.wait(self.kq.as_fd(), max, left))?;
-            let woken = self.collect(list, events);
+            let (mut table, mut woken) = (None, false);
+            // Into the eventlist kept in the caller's `Events`: no lock is held across the
+            // syscall, so threads waiting at once each enter the kernel with their own
+            // list and timeout, and none queues behind another.
+            retry_interrupted(deadline, |left| {
+                events.fill_from_kernel(
+                    sys::MAX_EVENTS,
+                    sys::blank,
+                    |list| sys::wait(self.kq.as_fd(), list, left),
+                    |returned| self.event(returned, &mut table, &mut woken),
+                )
+            })?;
+            drop(table);
+            if let (true, Wake::Pipe(pipe)) = (woken, &self.wake) {
+                pipe.drain();
+            }
             if !events.is_empty() || woken || deadline.expired() {
                 events.merge_same_keys();
                 return Ok(events.len());
@@ -229,14 +231,7 @@ impl Poller for Kqueue {
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
-        let deadline = Deadline::after(timeout);
-        // The kernel's array lives with the caller's `Events`: no lock is held across the
-        // syscall, so threads waiting at once each enter the kernel with their own buffer
-        // and timeout, and none queues behind another.
-        let mut list: Box<EventList> = events.take_scratch();
-        let result = self.wait_into(events, &mut list, &deadline);
-        events.put_scratch(list);
-        result
+        self.wait_into(events, &Deadline::after(timeout))
     }
 
     fn notify(&self) -> io::Result<()> {

@@ -83,7 +83,8 @@ fn to_libc(change: &Change) -> libc::kevent {
     k
 }
 
-fn from_libc(k: &libc::kevent) -> Kevent {
+/// What a `kevent` the kernel wrote says, in the platform-neutral form of `kevent.rs`.
+pub(crate) fn from_libc(k: &libc::kevent) -> Kevent {
     let filter = k.filter;
     Kevent {
         ident: k.ident,
@@ -194,54 +195,34 @@ pub(crate) fn trigger(kq: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
-/// The most events one `kevent` call collects, whatever the `Events` capacity: the buffer
-/// is allocated at that size, and the kernel keeps the rest queued for the next call.
-const MAX_EVENTS: usize = 1 << 16;
+/// The most events one `kevent` call collects, whatever the `Events` capacity: the kernel
+/// keeps the rest queued for the next call.
+pub(crate) const MAX_EVENTS: usize = 1 << 16;
 
-/// The eventlist of `wait`, reused across calls.
-#[derive(Debug, Default)]
-pub(crate) struct EventList {
-    list: Vec<libc::kevent>,
-    len: usize,
+/// A blank entry for the eventlist that `wait` hands the kernel.
+pub(crate) fn blank() -> libc::kevent {
+    zeroed()
 }
 
-// SAFETY: the only pointer in `libc::kevent` is `udata`, which this crate uses as an integer
-// (a key) and never dereferences.
-unsafe impl Send for EventList {}
-
-impl EventList {
-    /// One `kevent` call: no changes, waits up to `timeout` (`None`: forever) for up to
-    /// `max` events (at least 1, at most `MAX_EVENTS`). `EINTR` is returned as is, for the
-    /// caller to retry with the time left (kqueue(2): "A signal was delivered before the
-    /// timeout expired and before any events were placed on the kqueue for return"). A
-    /// fault injected for [`Call::Wait`] replaces the call.
-    pub(crate) fn wait(
-        &mut self,
-        kq: BorrowedFd<'_>,
-        max: usize,
-        timeout: Option<Duration>,
-    ) -> io::Result<()> {
-        self.len = 0;
-        let max = max.clamp(1, MAX_EVENTS);
-        if self.list.len() < max {
-            self.list.resize(max, zeroed());
-        }
-        let ts = timeout.map(|t| timeout_timespec(t.min(MAX_TIMEOUT)));
-        let ts_ptr = ts.as_ref().map_or(ptr::null(), ptr::from_ref);
-        // At most MAX_EVENTS, which fits every platform's count type.
-        let nevents = max as Count;
-        fault::inject(Call::Wait)?;
-        // SAFETY: no changelist; the eventlist is a live array of at least `nevents`
-        // kevents the kernel may write; `ts_ptr` is null or points to `ts`, alive here.
-        let n = cvt(unsafe {
-            libc::kevent(kq.as_raw_fd(), ptr::null(), 0, self.list.as_mut_ptr(), nevents, ts_ptr)
-        })?;
-        self.len = usize::try_from(n).unwrap_or(0);
-        Ok(())
-    }
-
-    /// The events of the last `wait`.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = Kevent> + '_ {
-        self.list[..self.len].iter().map(from_libc)
-    }
+/// One `kevent` call: no changes, waits up to `timeout` (`None`: forever) for up to
+/// `list.len()` events (at most [`MAX_EVENTS`]); returns how many it wrote. `EINTR` is
+/// returned as is, for the caller to retry with the time left (kqueue(2): "A signal was
+/// delivered before the timeout expired and before any events were placed on the kqueue
+/// for return"). A fault injected for [`Call::Wait`] replaces the call.
+pub(crate) fn wait(
+    kq: BorrowedFd<'_>,
+    list: &mut [libc::kevent],
+    timeout: Option<Duration>,
+) -> io::Result<usize> {
+    let ts = timeout.map(|t| timeout_timespec(t.min(MAX_TIMEOUT)));
+    let ts_ptr = ts.as_ref().map_or(ptr::null(), ptr::from_ref);
+    // At most MAX_EVENTS, which fits every platform's count type.
+    let nevents = list.len().min(MAX_EVENTS) as Count;
+    fault::inject(Call::Wait)?;
+    // SAFETY: no changelist; the eventlist is a live array of at least `nevents` kevents
+    // the kernel may write; `ts_ptr` is null or points to `ts`, alive here.
+    let n = cvt(unsafe {
+        libc::kevent(kq.as_raw_fd(), ptr::null(), 0, list.as_mut_ptr(), nevents, ts_ptr)
+    })?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }

@@ -17,7 +17,8 @@
 //! - [`table`]: the per-fd registration record and its lock;
 //! - [`per_waiter`]: one buffer per thread in `wait`, so that no waiter queues behind
 //!   another;
-//! - [`EventsExt`]: filling the caller's [`Events`](crate::Events).
+//! - [`EventsExt`]: filling the caller's [`Events`](crate::Events), and the kernel's event
+//!   array kept in it ([`KernelEvent`]).
 //!
 //! These may change between minor versions more readily than the user-facing API; the
 //! conformance suite (`multipoll-conformance`) is how a backend proves it keeps the
@@ -34,9 +35,32 @@ pub mod syscall;
 pub mod table;
 pub mod timeout;
 
-use std::any::Any;
+use std::io;
 
 use crate::Event;
+
+cfg_if::cfg_if! {
+    if #[cfg(any(target_os = "linux", target_os = "android"))] {
+        /// One entry of the array a kernel's wait fills, as [`Events`](crate::Events) keeps
+        /// it for the backend ([`EventsExt::fill_from_kernel`]): `epoll_event` here.
+        pub type KernelEvent = libc::epoll_event;
+    } else if #[cfg(any(
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_vendor = "apple"
+    ))] {
+        /// One entry of the array a kernel's wait fills, as [`Events`](crate::Events) keeps
+        /// it for the backend ([`EventsExt::fill_from_kernel`]): `kevent` here.
+        pub type KernelEvent = libc::kevent;
+    } else {
+        /// One entry of the array a kernel's wait fills, as [`Events`](crate::Events) keeps
+        /// it for the backend ([`EventsExt::fill_from_kernel`]): nothing here, where only
+        /// `poll` and `select` exist.
+        pub type KernelEvent = ();
+    }
+}
 
 /// What a backend does with the caller's [`Events`](crate::Events) in `wait`: the methods
 /// users never call.
@@ -45,16 +69,29 @@ pub trait EventsExt: sealed::Sealed {
     /// with no flag set is ignored (and counts as pushed).
     fn push(&mut self, event: Event) -> bool;
 
-    /// Takes the backend's kernel buffer kept with these events, or a new one.
+    /// One kernel wait, into the array of [`KernelEvent`]s kept with these events, and
+    /// the events made of what it returned.
     ///
-    /// For backends whose syscall fills an array of its own type (`epoll_event`,
-    /// `kevent`): keeping it with the caller's `Events` makes a wait allocate nothing and
-    /// lock nothing for it, and lets several threads wait at once with their own buffers.
-    /// Give it back with [`put_scratch`](EventsExt::put_scratch).
-    fn take_scratch<T: Any + Send + Default>(&mut self) -> Box<T>;
-
-    /// Keeps a buffer from [`take_scratch`](EventsExt::take_scratch) for the next wait.
-    fn put_scratch<T: Any + Send>(&mut self, scratch: Box<T>);
+    /// `wait` gets the array, at most `max` entries long and never longer than there is
+    /// room for events (an entry the kernel hands over is consumed: a oneshot registration
+    /// is disarmed, an edge is spent, so one that did not fit would be lost), and returns
+    /// how many entries it filled. `f` then makes each of those into an event (`None`, or
+    /// an empty event, for none), pushed as by [`push`](EventsExt::push). Returns what
+    /// `wait` returned.
+    ///
+    /// For backends whose syscall fills an array of its own type (epoll, kqueue): kept
+    /// with the caller's `Events`, it costs a wait no allocation and no lock, and threads
+    /// waiting at once each have their own. It grows (with `blank` entries) on first use.
+    ///
+    /// # Errors
+    /// Those of `wait`, which then reports nothing.
+    fn fill_from_kernel(
+        &mut self,
+        max: usize,
+        blank: impl Fn() -> KernelEvent,
+        wait: impl FnOnce(&mut [KernelEvent]) -> io::Result<usize>,
+        f: impl FnMut(&KernelEvent) -> Option<Event>,
+    ) -> io::Result<usize>;
 
     /// Folds events that share a key into one, so that each fd is reported once: for
     /// backends whose kernel reports read and write readiness of one fd as separate
