@@ -6,7 +6,9 @@
 # and the server's CPU per echoed message (user and system, from /proc/PID/stat over the
 # measured window).
 #
-# Usage: scripts/compare-echo.sh [SERVER...]     (default: select poll epoll tokio mio raw-epoll)
+# Usage: scripts/compare-echo.sh [SERVER...]
+#        (default: select poll epoll uring tokio mio raw-epoll;
+#        BACKEND:MODE for another mode than level, e.g. uring:oneshot)
 # Load:  CONNECTIONS=50 SIZE=64 PIPELINE=1 DURATION=5 WARMUP=1 ROUNDS=1 IDLE=0 (environment)
 #
 # IDLE=N adds N connections that stay silent for the run (the loadgen's --idle), to
@@ -29,7 +31,7 @@ ROUNDS="${ROUNDS:-1}"
 IDLE="${IDLE:-0}"
 PORT="${PORT:-17300}"
 servers=("$@")
-[ ${#servers[@]} -gt 0 ] || servers=(select poll epoll tokio mio raw-epoll)
+[ ${#servers[@]} -gt 0 ] || servers=(select poll epoll uring tokio mio raw-epoll)
 
 build
 # Inherited by the servers and the loadgen started below.

@@ -20,12 +20,14 @@ build() {
         echo "note: multipoll-echo did not build; only the peers will run" >&2
 }
 
-# The command line of server NAME on ADDR: a backend name runs multipoll-echo on it;
-# tokio, mio and raw-epoll run that reference peer.
+# The command line of server NAME on ADDR: a backend name runs multipoll-echo on it, in
+# level mode or in the mode after a colon (`uring:oneshot`); tokio, mio and raw-epoll run
+# that reference peer.
 server_cmd() {
     local name=$1 addr=$2
     case "$name" in
         tokio | mio | raw-epoll) echo "$PEER --peer $name --addr $addr" ;;
+        *:*) echo "$ECHO --backend ${name%%:*} --mode ${name#*:} --addr $addr" ;;
         *) echo "$ECHO --backend $name --addr $addr" ;;
     esac
 }

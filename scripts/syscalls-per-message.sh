@@ -6,7 +6,9 @@
 # strace slows every syscall down a lot, so the counts, not the times, are the result; the
 # batching (events per wait) under strace may be smaller than without it.
 #
-# Usage: scripts/syscalls-per-message.sh [SERVER...]  (default: select poll epoll tokio mio raw-epoll)
+# Usage: scripts/syscalls-per-message.sh [SERVER...]
+#        (default: select poll epoll uring tokio mio raw-epoll;
+#        BACKEND:MODE for another mode than level, e.g. uring:oneshot)
 # Load:  CONNECTIONS=50 SIZE=64 PIPELINE=1 MESSAGES=50000 (environment)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -18,7 +20,7 @@ PIPELINE="${PIPELINE:-1}"
 MESSAGES="${MESSAGES:-50000}"
 PORT="${PORT:-17500}"
 servers=("$@")
-[ ${#servers[@]} -gt 0 ] || servers=(select poll epoll tokio mio raw-epoll)
+[ ${#servers[@]} -gt 0 ] || servers=(select poll epoll uring tokio mio raw-epoll)
 command -v strace >/dev/null || { echo "strace is missing: apt-get install -y strace" >&2; exit 1; }
 
 build
@@ -39,13 +41,13 @@ for line in open(path):
 total = sum(calls.values())
 top = sorted(calls.items(), key=lambda kv: -kv[1])[:4]
 detail = ", ".join(f"{name} {n / messages:.2f}" for name, n in top)
-print(f"| {who:<18} | {total / messages:>6.2f} | {detail} |")
+print(f"| {who:<22} | {total / messages:>6.2f} | {detail} |")
 PY
 }
 
 echo "# $(date -u +%FT%TZ)  $(uname -r)  connections=$CONNECTIONS size=$SIZE pipeline=$PIPELINE messages=$MESSAGES"
-printf '| %-18s | %6s | %s |\n' "traced" "per msg" "top syscalls per message"
-echo "|--------------------|--------|--------------------------|"
+printf '| %-22s | %6s | %s |\n' "traced" "per msg" "top syscalls per message"
+echo "|------------------------|--------|--------------------------|"
 for name in "${servers[@]}"; do
     PORT=$((PORT + 1))
     addr="127.0.0.1:$PORT"
@@ -67,7 +69,7 @@ done
 PORT=$((PORT + 1))
 addr="127.0.0.1:$PORT"
 start_server raw-epoll "$addr"
-for backend in select poll epoll; do
+for backend in select poll epoll uring; do
     trace=$(mktemp)
     strace -c -f -o "$trace" "$LOADGEN" --addr "$addr" --backend "$backend" "${load[@]}" \
         >/dev/null || echo "note: loadgen on $backend reported failures" >&2

@@ -11,9 +11,10 @@ pub const RESERVED_KEY: usize = usize::MAX;
 
 /// An I/O readiness poller over one operating-system mechanism.
 ///
-/// This trait is the contract every multipoll backend (select, poll, epoll, kqueue, or a
-/// third party's) keeps, and that `multipoll-conformance` checks. Backends document only
-/// what is particular to their syscall; everything below holds for all of them.
+/// This trait is the contract every multipoll backend (select, poll, epoll, kqueue,
+/// io_uring, or a third party's) keeps, and that `multipoll-conformance` checks. Backends
+/// document only what is particular to their syscall; everything below holds for all of
+/// them.
 ///
 /// # Registrations
 ///
