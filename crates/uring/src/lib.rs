@@ -382,7 +382,9 @@ impl Uring {
     /// completions, and epoll (one ready-list entry per fd) reports it once.
     fn fold_rest(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<()> {
         let mut kept = std::collections::VecDeque::new();
-        loop {
+        // Bounded by what can be there now: wake-ups go on posting while this runs, and
+        // those are the next wait's.
+        for _ in 0..state.backlog.len() + self.ring.cq_capacity() {
             if let Err(e) = self.reserve(state, 1, None) {
                 kept.append(&mut state.backlog);
                 state.backlog = kept;
@@ -405,6 +407,7 @@ impl Uring {
             }
             state.push_planned(&self.ring);
         }
+        kept.append(&mut state.backlog);
         state.backlog = kept;
         Ok(())
     }
