@@ -146,8 +146,101 @@ fn pending_notify_takes_a_place() {
     );
 }
 
+/// An edge registration for both directions on a socket: epoll re-polls the file at the
+/// wake-up and reports readable and writable; io_uring's multishot completion carried only
+/// the wake-up's key (`POLLIN`). Fixed by asking the file when the key lacks a direction
+/// the registration asked for.
+#[test]
+fn uring_edge_both_reports_the_file_state() {
+    regression(
+        &[
+            Op::Add { slot: 0, key: 0, interest: 214, mode: 2 },
+            Op::Wait,
+            Op::Write { slot: 0, len: 1 },
+            Op::Wait,
+        ],
+        1,
+    );
+}
+
+/// Two wake-ups of an edge registration before a wait post two completions; with a full
+/// `Events`, io_uring reported the second in the next wait, where epoll (one ready-list
+/// entry per fd) reports once. Fixed by taking every completion and merging by
+/// registration.
+#[test]
+fn uring_edge_wake_ups_are_reported_once() {
+    regression(
+        &[
+            Op::Add { slot: 2, key: 0, interest: 20, mode: 92 },
+            Op::Add { slot: 3, key: 0, interest: 60, mode: 0 },
+            Op::Wait,
+            Op::Write { slot: 2, len: 1 },
+            Op::ClosePeer { slot: 3 },
+            Op::Write { slot: 2, len: 1 },
+            Op::Wait,
+            Op::Wait,
+        ],
+        2,
+    );
+}
+
+/// A level registration whose completion did not fit in `Events` is drained before the
+/// next wait: epoll re-polls its ready list and reports nothing; io_uring reported the
+/// completion it had kept.
+#[test]
+fn uring_level_carried_over_is_checked_again() {
+    regression(
+        &[
+            Op::Add { slot: 0, key: 0, interest: 0, mode: 0 },
+            Op::Add { slot: 2, key: 0, interest: 0, mode: 0 },
+            Op::Write { slot: 0, len: 1 },
+            Op::Write { slot: 2, len: 1 },
+            Op::Wait,
+            Op::Drain { slot: 0 },
+            Op::Drain { slot: 2 },
+            Op::Wait,
+        ],
+        1,
+    );
+}
+
+/// A level registration's poll completes as data arrives (the completion is posted while
+/// the caller runs), and the caller drains the fd before it waits: epoll re-polls and
+/// reports nothing; io_uring reported the completion. Fixed by polling single-shot
+/// registrations afresh in the wait's enter, and asking the file for other completions
+/// found in the ring as a wait begins.
+#[test]
+fn uring_level_drained_before_the_wait() {
+    regression(
+        &[
+            Op::Add { slot: 0, key: 0, interest: 0, mode: 0 },
+            Op::Wait,
+            Op::Write { slot: 0, len: 1 },
+            Op::Drain { slot: 0 },
+            Op::Wait,
+        ],
+        1,
+    );
+}
+
+/// Two completions of one edge registration in one wait took two places in `Events`
+/// (merged only at the end), so another ready fd that would have fitted waited.
+#[test]
+fn uring_edge_wake_ups_take_one_place() {
+    regression(
+        &[
+            Op::Add { slot: 1, key: 0, interest: 92, mode: 221 },
+            Op::Wait,
+            Op::Write { slot: 1, len: 1 },
+            Op::Add { slot: 2, key: 0, interest: 13, mode: 0 },
+            Op::Write { slot: 1, len: 1 },
+            Op::Wait,
+        ],
+        2,
+    );
+}
+
 fn uses_edge(ops: &[Op]) -> bool {
     ops.iter()
         .any(|op| matches!(op, Op::Add { mode, .. } | Op::Modify { mode, .. } if mode % 3 == 2))
 }
-

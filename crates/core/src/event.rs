@@ -284,6 +284,16 @@ impl crate::backend::EventsExt for Events {
         Ok(filled)
     }
 
+    fn merge_into(&mut self, event: Event) -> bool {
+        match self.list.iter_mut().find(|e| e.key == event.key) {
+            Some(kept) => {
+                kept.merge(&event);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn merge_same_keys(&mut self) {
         if self.list.len() < 2 {
             return;

@@ -411,8 +411,8 @@ mod dropped_connection {
     }
 }
 
-/// A registration the poller refuses (`ENOMEM` from `epoll_ctl`, `kevent` or uring's
-/// submission; poll and select can only fail an `add`): a new connection that cannot be registered is dropped alone; a
+/// A registration the poller refuses (`ENOMEM` from `epoll_ctl`, `kevent`, or uring's
+/// `add`/`modify`/`delete`, whose fault point is where `epoll_ctl` would be; poll and select can only fail an `add`): a new connection that cannot be registered is dropped alone; a
 /// listener that cannot be silenced for a back-off does not make the loop spin; one that
 /// cannot be watched again after it still accepts new clients.
 mod register_fails {
@@ -439,7 +439,7 @@ mod register_fails {
         check(stats.active == BYSTANDERS as u64, || format!("{stats}"))?;
         drop(dropped);
 
-        if matches!(backend, Backend::Epoll | Backend::Kqueue) {
+        if matches!(backend, Backend::Epoll | Backend::Kqueue | Backend::Uring) {
             silence_fails(&fixture)?;
             resume_fails(&fixture)?;
         }

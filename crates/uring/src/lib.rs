@@ -23,7 +23,7 @@
 //!
 //! | call | here | epoll |
 //! |---|---|---|
-//! | `wait` | one `io_uring_enter`, which also submits what is queued; none when completions are already in the ring and nothing is queued | one `epoll_wait` |
+//! | `wait` | one `io_uring_enter`, which also submits what is queued; none when only multishot completions are already in the ring and nothing is queued; plus one `poll(2)` per event in the cases of *State at the wait* below | one `epoll_wait` |
 //! | `add` | one `fstat(2)` (the fd's check) | one `epoll_ctl` |
 //! | `modify` | none | one `epoll_ctl` |
 //! | `delete` | one `io_uring_enter` if a poll is in the kernel, else none | one `epoll_ctl` |
@@ -56,10 +56,26 @@
 //!   `AlreadyExists` until you `delete` the old registration.
 //! - **Wake-up bits, not state.** A poll woken with an event key completes with the key,
 //!   without asking the file again (`io_poll_wake` in the kernel's `io_uring/poll.c`): a
-//!   socket's arriving data wakes with `POLLIN | POLLPRI`, and so does its urgent byte.
-//!   Registrations with [`Interest::PRIORITY`] therefore ask the file with `poll(2)`
-//!   before reporting (one syscall per event, for them only). A readable registration may
-//!   hear of an urgent byte as readable, once: its next poll asks the file.
+//!   socket's arriving data wakes with `POLLIN | POLLPRI`, and so does its urgent byte;
+//!   a wake-up for reading says nothing of writing, where epoll re-polls the file and
+//!   reports both. Registrations with [`Interest::PRIORITY`], and those for both
+//!   directions whose completion names only one, therefore ask the file with `poll(2)`
+//!   before reporting (one syscall per such event; a registration for one direction
+//!   costs nothing). A readable registration may hear of an urgent byte as readable,
+//!   once: its next poll asks the file.
+//! - **State at the wait.** A completion is posted when the fd is woken, by task work
+//!   that runs as the thread returns from any syscall (its own `read`, say): the caller
+//!   may drain the fd before it waits, and epoll, which re-polls its ready list as it
+//!   reports, would then report nothing. So completions found in the ring as a wait
+//!   begins are not reported as they are: a single-shot poll's (level, oneshot) is
+//!   replaced by a fresh poll submitted with that wait's enter, which completes at once
+//!   if the fd is still ready (no syscall more, and first in line, so no fd starves); a
+//!   multishot poll's (edge) asks the file with `poll(2)` when it is reported.
+//! - **One report per fd per wait.** A multishot poll posts a completion per wake-up, and
+//!   epoll's ready list holds an fd once. A wait merges the completions of one
+//!   registration into one event; once `Events` is full it still takes every completion
+//!   in the ring, folds those of fds it reported into their events, and keeps the others
+//!   aside for the next wait, in order (asked again then, as above).
 //! - **Unasked bits.** The kernel always matches `POLLERR`, `POLLHUP` and `POLLRDHUP`. A
 //!   write-only registration on a socket whose peer shut down its side hears `POLLRDHUP`,
 //!   which it did not ask for (the event is filtered by interest, as elsewhere); a
@@ -79,6 +95,14 @@
 //!   are retried, after taking completions out of the ring (those taken outside a wait are
 //!   reported by the next one) or a 1 ms pause. `EBADR` (completions were dropped after
 //!   all) polls every registration anew, so readiness is reported afresh.
+//! - **A failed call changes nothing.** `add`, `modify` and `delete` have their fault
+//!   point ([`multipoll_core::fault`], `Call::Register`) once each, before they change
+//!   anything, whether or not the change is submitted at once: where epoll's `epoll_ctl`
+//!   is, so that an injected refusal fails the call alone. A real error from a change's
+//!   own submission (other than `EINTR`, `EBUSY`, `EAGAIN`, which are retried) is
+//!   returned after the change was made: it stays queued, and goes in with the next
+//!   enter (`io_uring_enter` fails only before it takes an entry; an entry the kernel
+//!   cannot run completes with its error instead).
 //! - **Notify** is an `eventfd` (the shared [`multipoll_core::backend::notify::Notifier`])
 //!   watched by a multishot poll; its completions never reach the caller.
 //! - **Which thread completes.** A poll's wake-up runs as task work on the thread that
@@ -254,16 +278,49 @@ impl Uring {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_busy(&e) && busy < BUSY_RETRIES => {
                     busy += 1;
-                    // The kernel wants completions taken first: keep them for the next
-                    // wait.
-                    let mut moved = false;
-                    while let Some(c) = self.ring.pop(&mut state.queues) {
-                        state.backlog.push_back(c);
-                        moved = true;
-                    }
-                    wake |= moved && state.blocked > 0;
-                    if !moved {
-                        std::thread::sleep(BUSY_PAUSE);
+                    wake |= self.make_room(state);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// After `EBUSY`/`EAGAIN`: the kernel wants completions taken first. They are kept
+    /// for the next wait (or, if there were none, a pause). Returns whether some were
+    /// taken while another thread is blocked in the kernel, which must then be woken.
+    fn make_room(&self, state: &mut State) -> bool {
+        let mut moved = false;
+        while let Some(c) = self.ring.pop(&mut state.queues) {
+            state.backlog.push_back(c);
+            moved = true;
+        }
+        if !moved {
+            std::thread::sleep(BUSY_PAUSE);
+        }
+        moved && state.blocked > 0
+    }
+
+    /// The fault-injection point of `add`, `modify` and `delete` ([`Call::Register`]),
+    /// once per call and before it changes anything, whether or not the change is
+    /// submitted now: where epoll's `epoll_ctl` is, so that an injected refusal fails the
+    /// call and changes nothing, as on epoll. Interruptions and `EBUSY`/`EAGAIN` are
+    /// retried as a submission's are; the submission that follows, if any, injects
+    /// nothing more.
+    fn admit(&self, state: &mut State) -> io::Result<()> {
+        let mut busy = 0;
+        loop {
+            match fault::inject(Call::Register) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_busy(&e) && busy < BUSY_RETRIES => {
+                    busy += 1;
+                    if self.make_room(state) {
+                        // The blocked thread hears of them from our own completion (the
+                        // change, submitted at once while it is blocked, carries it).
+                        self.reserve(state, 1, None)?;
+                        let pushed =
+                            self.ring.push(&mut state.queues, &sys::nop(registry::IGNORED));
+                        debug_assert!(pushed, "no room was made");
                     }
                 }
                 Err(e) => return Err(e),
@@ -280,39 +337,92 @@ impl Uring {
         } else if !now {
             return Ok(());
         }
-        self.submit_now(state, Some(Call::Register))
+        self.submit_now(state, None)
     }
 
     /// Moves completions into `events` until it is full, in collection pass `pass`: those
     /// kept aside first, then the ring's. Returns whether a notify was among them.
     fn collect(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<bool> {
-        let (mut woken, mut again) = (false, false);
+        let mut woken = false;
         while !events.is_full() {
             // A completion may plan an entry (a removal, the notifier's new poll): make
             // room before taking it, so that a failure leaves it in the ring.
             self.reserve(state, 1, None)?;
+            let carried = !state.backlog.is_empty();
             let Some(completion) =
                 state.backlog.pop_front().or_else(|| self.ring.pop(&mut state.queues))
             else {
                 break;
             };
-            match state.complete(completion, pass) {
+            match state.complete(completion, pass, carried) {
                 Outcome::Nothing => {}
                 Outcome::Woken => woken = true,
                 Outcome::Report(event) => {
                     events.push(event);
                 }
                 Outcome::ReportAgain(event) => {
-                    events.push(event);
-                    again = true;
+                    // Into the event this pass stored (a multishot poll's wake-ups), or
+                    // a place of its own should that be gone.
+                    if !events.merge_into(event) {
+                        events.push(event);
+                    }
                 }
             }
             state.push_planned(&self.ring);
         }
-        if again {
-            events.merge_same_keys();
+        if events.is_full() {
+            self.fold_rest(state, events, pass)?;
         }
         Ok(woken)
+    }
+
+    /// Once `events` is full: every completion left (kept aside, then in the ring) of an
+    /// fd this pass reported is folded into its event; the others are kept aside, in
+    /// order, for the next wait. An edge registration woken twice before a wait has two
+    /// completions, and epoll (one ready-list entry per fd) reports it once.
+    fn fold_rest(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<()> {
+        let mut kept = std::collections::VecDeque::new();
+        // Bounded by what can be there now: wake-ups go on posting while this runs, and
+        // those are the next wait's.
+        for _ in 0..state.backlog.len() + self.ring.cq_capacity() {
+            if let Err(e) = self.reserve(state, 1, None) {
+                kept.append(&mut state.backlog);
+                state.backlog = kept;
+                return Err(e);
+            }
+            let carried = !state.backlog.is_empty();
+            let Some(completion) =
+                state.backlog.pop_front().or_else(|| self.ring.pop(&mut state.queues))
+            else {
+                break;
+            };
+            if !state.reported_in(&completion, pass) {
+                kept.push_back(completion);
+                continue;
+            }
+            if let Outcome::Report(event) | Outcome::ReportAgain(event) =
+                state.complete(completion, pass, carried)
+            {
+                events.merge_into(event);
+            }
+            state.push_planned(&self.ring);
+        }
+        kept.append(&mut state.backlog);
+        state.backlog = kept;
+        Ok(())
+    }
+
+    /// As a wait begins: completions already taken, or posted while the caller ran, may
+    /// be stale (the fd drained since); epoll re-polls its ready list as it reports. A
+    /// single-shot poll's is replaced by a fresh poll in this wait's enter
+    /// ([`State::refresh`]); the others are kept aside, and the file is asked when they
+    /// are reported.
+    fn refresh(&self, state: &mut State) {
+        let mut taken = std::mem::take(&mut state.backlog);
+        while let Some(c) = self.ring.pop(&mut state.queues) {
+            taken.push_back(c);
+        }
+        state.refresh(taken);
     }
 
     /// Queues the polls that completions deferred ([`State::arm_deferred`]), as many as
@@ -417,9 +527,7 @@ impl Poller for Uring {
         let raw = fd.as_raw_fd();
         // The kernel learns of the fd only when the request is submitted, maybe later: so
         // `fstat` checks it now (and tells a reused number from the registered file).
-        let file = fault::inject(Call::Register)
-            .and_then(|()| sys::file_identity(fd))
-            .map_err(|e| registration_error(raw, e))?;
+        let file = sys::file_identity(fd).map_err(|e| registration_error(raw, e))?;
         let mut state = self.lock();
         let stale = match state.table.get(raw) {
             Some(old) if old.interest.is_none() || old.file == file => {
@@ -428,7 +536,8 @@ impl Poller for Uring {
             Some(_) => true,
             None => false,
         };
-        self.reserve(&mut state, 1, Some(Call::Register))?;
+        self.admit(&mut state).map_err(|e| registration_error(raw, e))?;
+        self.reserve(&mut state, 1, None)?;
         state.insert(raw, Registration::new(key, interest, mode, file));
         state.push_planned(&self.ring);
         self.submit_change(&mut state, stale)
@@ -447,7 +556,8 @@ impl Poller for Uring {
         if state.table.get(fd).is_none() {
             return Err(not_registered(fd));
         }
-        self.reserve(&mut state, 1, Some(Call::Register))?;
+        self.admit(&mut state)?;
+        self.reserve(&mut state, 1, None)?;
         state.modify(fd, key, interest, mode);
         state.push_planned(&self.ring);
         self.submit_change(&mut state, false)
@@ -459,12 +569,13 @@ impl Poller for Uring {
         if state.table.get(fd).is_none() {
             return Err(not_registered(fd));
         }
-        self.reserve(&mut state, 1, Some(Call::Register))?;
+        self.admit(&mut state)?;
+        self.reserve(&mut state, 1, None)?;
         if state.remove(fd) {
             // The request holds the file: until the kernel has dropped it, closing the fd
             // would not close the file. So the removal goes in now.
             state.push_planned(&self.ring);
-            self.submit_now(&mut state, Some(Call::Register))?;
+            self.submit_now(&mut state, None)?;
         }
         Ok(())
     }
@@ -476,6 +587,9 @@ impl Poller for Uring {
         loop {
             let mut state = self.lock();
             let pass = *pass.get_or_insert_with(|| state.new_pass());
+            if !entered && events.is_empty() {
+                self.refresh(&mut state);
+            }
             if events.is_empty() {
                 // Deferred polls go in before this wait takes anything, so that it reports
                 // what they find; once it has taken something, they are the next wait's.

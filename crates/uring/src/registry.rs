@@ -193,7 +193,7 @@ impl State {
     pub(crate) fn modify(&mut self, fd: RawFd, key: usize, interest: Interest, mode: Mode) {
         self.disarm(fd);
         if let Some(r) = self.table.get_mut(fd) {
-            (r.key, r.interest, r.mode, r.park) = (key, interest, mode, false);
+            (r.key, r.interest, r.mode, r.park, r.reported) = (key, interest, mode, false, 0);
         }
         self.defer_arm(fd, false);
     }
@@ -252,9 +252,55 @@ impl State {
         self.pass
     }
 
+    /// Completions found as a wait begins (posted while the caller ran, so the caller may
+    /// have drained the fd since), in order. A single-shot poll's is dropped and a fresh
+    /// poll deferred, which this wait's enter submits and which completes at once if the
+    /// fd is still ready: the state at the wait, as epoll reports, for no syscall. Those
+    /// polls go first, in the completions' order (they were ready before the ones
+    /// reported last, which wait behind them: no fd starves). Any other completion is
+    /// kept aside, and its file asked with `poll(2)` when it is reported.
+    pub(crate) fn refresh(&mut self, taken: VecDeque<Completion>) {
+        let mut fresh = Vec::new();
+        for c in taken {
+            let (generation, fd) = untag(c.user_data);
+            let single = c.user_data != NOTIFY && !c.more && c.result >= 0 && generation != 0;
+            match self.table.get_mut(fd) {
+                Some(r) if single && r.generation == generation && r.arm == Arm::Single => {
+                    r.arm = Arm::Idle;
+                    if !r.queued {
+                        r.queued = true;
+                        fresh.push(fd);
+                    }
+                }
+                _ => self.backlog.push_back(c),
+            }
+        }
+        for fd in fresh.into_iter().rev() {
+            self.deferred.push_front(fd);
+        }
+    }
+
+    /// Whether `c` belongs to the current request of a registration that `pass` has
+    /// reported already: it can be folded into that report, as epoll's one ready-list
+    /// entry per fd takes every wake-up before the wait that reports it.
+    pub(crate) fn reported_in(&self, c: &Completion, pass: u64) -> bool {
+        if c.user_data == NOTIFY {
+            return false;
+        }
+        let (generation, fd) = untag(c.user_data);
+        self.table.get(fd).is_some_and(|r| {
+            generation != 0
+                && r.generation == generation
+                && r.arm != Arm::Idle
+                && r.reported == pass
+        })
+    }
+
     /// What `c` reports in `pass`, and the requests that follow it (planned: at most two;
-    /// or deferred).
-    pub(crate) fn complete(&mut self, c: Completion, pass: u64) -> Outcome {
+    /// or deferred). `carried`: `c` was taken out of the ring before this wait (it did not
+    /// fit in an earlier wait's `Events`), so the file may have changed since: it is asked
+    /// again, as epoll re-polls its ready list when it reports.
+    pub(crate) fn complete(&mut self, c: Completion, pass: u64, carried: bool) -> Outcome {
         if c.user_data == NOTIFY {
             if !c.more {
                 // The kernel ended the multishot poll (a full completion queue): anew.
@@ -277,9 +323,16 @@ impl State {
             return self.failed(fd, -c.result);
         }
         // The kernel reports the wake-up's key when there was one, not the file's state:
-        // a socket's data wakes with `POLLIN | POLLPRI`, its urgent byte with the same. Only
-        // priority registrations care enough to ask the file (one `poll(2)`).
-        let bits = if r.interest.is_priority() {
+        // a socket's data wakes with `POLLIN | POLLPRI`, its urgent byte with the same, and
+        // a wake-up for reading says nothing of writing. So the file is asked (one
+        // `poll(2)`) for priority registrations, for those that want both directions when
+        // the key names only one (epoll would report both), and for carried completions;
+        // a registration for one direction whose completion names it costs nothing more.
+        let woken = Readiness::from_poll_bits(c.result);
+        let partial = r.interest.is_readable()
+            && r.interest.is_writable()
+            && !(woken.readable && woken.writable);
+        let bits = if carried || partial || r.interest.is_priority() {
             sys::revents_now(fd, Readiness::poll_bits(r.interest)).unwrap_or(c.result)
         } else {
             c.result

@@ -93,6 +93,11 @@ impl Ring {
         })
     }
 
+    /// How many completions the queue holds.
+    pub(crate) fn cq_capacity(&self) -> usize {
+        self.ring.params().cq_entries() as usize
+    }
+
     /// How many more completions the queue holds before it overflows.
     pub(crate) fn cq_room(&self, queues: &mut Queues) -> usize {
         let _ = queues;

@@ -209,3 +209,27 @@ fn failed_notify_is_an_error_then_works() -> io::Result<()> {
     assert!(start.elapsed() < LATE, "the notify did not wake the wait");
     Ok(())
 }
+
+/// A refused `modify` or `delete` whose change would have waited for the next wait (no
+/// submission of its own) still fails, as `epoll_ctl` would, and changes nothing: the fd
+/// stays registered as it was, and is reported.
+#[test]
+fn refused_deferred_change_changes_nothing() -> io::Result<()> {
+    let poller = Uring::new()?;
+    let mut events = Events::new();
+    let (read, write) = pipe()?;
+    poller.add(read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    fault::fail_next(Call::Register, libc::ENOMEM, 1);
+    let err = poller.modify(read.as_fd(), 2, Interest::NONE, Mode::Level).expect_err("ENOMEM");
+    assert_eq!(err.kind(), io::ErrorKind::OutOfMemory, "{err}");
+    fault::fail_next(Call::Register, libc::ENOMEM, 1);
+    let err = poller.delete(read.as_fd()).expect_err("ENOMEM");
+    assert_eq!(err.kind(), io::ErrorKind::OutOfMemory, "{err}");
+    assert_eq!(fault::armed(Call::Register), 0);
+    send(&write, b"x")?;
+    let got = wait_checked(&poller, &mut events, Some(LONG))?;
+    assert_eq!(got.iter().map(|e| e.key()).collect::<Vec<_>>(), [1], "the old registration");
+    poller.delete(read.as_fd())?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    Ok(())
+}

@@ -97,6 +97,11 @@ pub trait EventsExt: sealed::Sealed {
     /// backends whose kernel reports read and write readiness of one fd as separate
     /// records (kqueue). Order is not preserved.
     fn merge_same_keys(&mut self);
+
+    /// Folds `event` into the stored event of the same key; `false` (and drops it) if
+    /// there is none. For a completion of an fd this wait reported already, once the
+    /// buffer is full (io_uring: one completion per wake-up, reported once as epoll does).
+    fn merge_into(&mut self, event: Event) -> bool;
 }
 
 mod sealed {
