@@ -66,29 +66,28 @@ impl FdSet {
         self.words.get(fd / BITS).is_some_and(|w| w & (1 << (fd % BITS)) != 0)
     }
 
-    /// Makes this set the union of `sets` (each as large as this one or smaller).
-    pub(crate) fn union_of<const N: usize>(&mut self, sets: [&FdSet; N]) {
-        for (i, word) in self.words.iter_mut().enumerate() {
-            *word = sets.iter().fold(0, |acc, set| acc | set.words.get(i).map_or(0, |&w| w));
-        }
-    }
-
-    /// The fds in `first..=last` that are in the set, in ascending order. A word at a
-    /// time: the fds that are not in the set cost nothing each.
+    /// The fds in `first..=last` that are in any of `sets`, in ascending order, each once.
+    /// A word at a time: the fds in none of them cost nothing each.
     #[inline]
-    pub(crate) fn iter_range(&self, first: RawFd, last: RawFd) -> impl Iterator<Item = RawFd> {
+    pub(crate) fn union_range<const N: usize>(
+        sets: [&FdSet; N],
+        first: RawFd,
+        last: RawFd,
+    ) -> impl Iterator<Item = RawFd> {
         let (first, last) = (first as usize, last as usize);
-        let words =
-            self.words.get(first / BITS..=(last / BITS).min(self.words.len().wrapping_sub(1)));
-        let mut words = words.unwrap_or(&[]).iter().copied();
-        let mut base = first / BITS * BITS;
-        let mut bits = words.next().map_or(0, |w| w & (Word::MAX << (first % BITS)));
+        let word =
+            move |w: usize| sets.iter().fold(0, |acc, s| acc | s.words.get(w).map_or(0, |&b| b));
+        let mut w = first / BITS;
+        let mut bits = word(w) & (Word::MAX << (first % BITS));
         std::iter::from_fn(move || {
             while bits == 0 {
-                bits = words.next()?;
-                base += BITS;
+                w += 1;
+                if w > last / BITS {
+                    return None;
+                }
+                bits = word(w);
             }
-            let fd = base + bits.trailing_zeros() as usize;
+            let fd = w * BITS + bits.trailing_zeros() as usize;
             bits &= bits - 1;
             (fd <= last).then_some(fd as RawFd)
         })
@@ -137,18 +136,16 @@ mod tests {
 
     #[test]
     fn union_iterated_in_range() {
-        let (mut a, mut b, mut union) = (FdSet::default(), FdSet::default(), FdSet::default());
+        let (mut a, mut b) = (FdSet::default(), FdSet::default());
         a.reset(300);
         b.reset(300);
-        union.reset(300);
         for fd in [1, 63, 64, 200] {
             a.insert(fd);
         }
         for fd in [5, 64, 130, 300] {
             b.insert(fd);
         }
-        union.union_of([&a, &b]);
-        let seen = |first, last| union.iter_range(first, last).collect::<Vec<_>>();
+        let seen = |first, last| FdSet::union_range([&a, &b], first, last).collect::<Vec<_>>();
         assert_eq!(seen(2, 299), [5, 63, 64, 130, 200], "once each, in order, within the range");
         assert_eq!(seen(0, 5000), [1, 5, 63, 64, 130, 200, 300]);
         assert_eq!(seen(0, 0), []);
@@ -157,6 +154,7 @@ mod tests {
         assert_eq!(seen(201, 299), [], "300 is past the range");
         assert_eq!(seen(5000, 6000), [], "past the set's size");
         assert_eq!(seen(7, 6), [], "an empty range");
+        assert_eq!(seen(300, 300), [300]);
     }
 
     #[test]

@@ -92,13 +92,9 @@ pub struct SelectSyscall {
     index_of: Vec<u32>,
     wake: RawFd,
     nfds: libc::c_int,
-    /// The fds the last `wait` found closed after an `EBADF` (its result sets are then
-    /// empty), scanned with them.
-    closed: FdSet,
-    /// Whether `closed` holds any fd.
-    any_closed: bool,
-    /// The fds the last `wait` reported anything for: the union of `got` and `closed`.
-    ready: FdSet,
+    /// Whether the last `wait` failed with `EBADF`: then `got[READ]` holds the closed fds
+    /// found, and nothing else is reported.
+    found_closed: bool,
 }
 
 /// `index_of` for an fd that is not registered (the wake-up fd, a gap).
@@ -150,19 +146,14 @@ impl ReadinessSyscall for SelectSyscall {
             self.fds.push(fd);
         }
         self.nfds = highest + 1;
-        self.closed.reset(highest);
-        self.ready.reset(highest);
-        self.any_closed = false;
+        self.found_closed = false;
     }
 
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         for (got, want) in self.got.iter_mut().zip(&self.want) {
             got.copy_from(want);
         }
-        if self.any_closed {
-            self.closed.clear();
-            self.any_closed = false;
-        }
+        self.found_closed = false;
         let mut tv = timeout.map(timeout_timeval);
         let tv_ptr = tv.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
         let [r, w, e] = &mut self.got;
@@ -173,11 +164,7 @@ impl ReadinessSyscall for SelectSyscall {
         let res =
             cvt(unsafe { libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), e_ptr, tv_ptr) });
         match res {
-            Ok(_) => {
-                let [r, w, e] = &self.got;
-                self.ready.union_of([r, w, e]);
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(err) if err.raw_os_error() == Some(libc::EBADF) => {
                 // Some registered fd was closed: report those, and nothing else this time.
                 for set in &mut self.got {
@@ -185,11 +172,10 @@ impl ReadinessSyscall for SelectSyscall {
                 }
                 for &fd in &self.fds {
                     if !is_open(fd) {
-                        self.closed.insert(fd);
-                        self.any_closed = true;
+                        self.got[READ].insert(fd);
                     }
                 }
-                self.ready.copy_from(&self.closed);
+                self.found_closed = true;
                 Ok(())
             }
             Err(err) => Err(err),
@@ -206,7 +192,7 @@ impl ReadinessSyscall for SelectSyscall {
         range: Range<usize>,
         mut report: impl FnMut(usize, RawFd, Readiness) -> bool,
     ) -> bool {
-        let Some(fds) = self.fds.get(range.clone()) else {
+        let Some(fds) = self.fds.get(range) else {
             return true;
         };
         let (Some(&first), Some(&last)) = (fds.first(), fds.last()) else {
@@ -215,19 +201,24 @@ impl ReadinessSyscall for SelectSyscall {
         // `fds` ascends, so the range's entries are the set bits from its first fd to its
         // last, less the wake-up fd (which has no entry).
         let [r, w, e] = &self.got;
-        for fd in self.ready.iter_range(first, last) {
+        for fd in FdSet::union_range([r, w, e], first, last) {
             let Some(&index) = self.index_of.get(fd as usize).filter(|&&i| i != NOT_WATCHED) else {
                 continue;
             };
-            let readable = r.contains(fd);
-            let readiness = Readiness {
-                readable,
-                writable: w.contains(fd),
-                hangup: readable && peer_closed(fd),
-                error: false,
-                priority: self.except && e.contains(fd),
-                closed: self.any_closed && self.closed.contains(fd),
+            let readiness = if self.found_closed {
+                Readiness { closed: true, ..Readiness::default() }
+            } else {
+                let readable = r.contains(fd);
+                Readiness {
+                    readable,
+                    writable: w.contains(fd),
+                    hangup: readable && peer_closed(fd),
+                    error: false,
+                    priority: self.except && e.contains(fd),
+                    closed: false,
+                }
             };
+            // One call site, so that `report` inlines.
             if !report(index as usize, fd, readiness) {
                 return false;
             }
