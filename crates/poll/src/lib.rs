@@ -36,6 +36,7 @@
 #![cfg(unix)]
 
 use std::io;
+use std::ops::Range;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
@@ -95,15 +96,28 @@ impl ReadinessSyscall for PollSyscall {
         self.fds.first().is_some_and(|w| w.revents != 0)
     }
 
-    fn readiness(&self, index: usize) -> Readiness {
-        let pfd = &self.fds[index + 1];
-        if pfd.revents == 0 {
-            return Readiness::default();
+    #[inline] // The wait's hot loop (see the trait).
+    fn scan(
+        &self,
+        range: Range<usize>,
+        mut report: impl FnMut(usize, RawFd, Readiness) -> bool,
+    ) -> bool {
+        // Entry 0 is the wake-up fd.
+        let Some(entries) = self.fds.get(range.start + 1..range.end + 1) else {
+            return true;
+        };
+        for (index, pfd) in (range.start..).zip(entries) {
+            if pfd.revents == 0 {
+                continue;
+            }
+            let mut r = Readiness::from_poll_bits(i32::from(pfd.revents));
+            if POLL_RDHUP == 0 && r.readable && !r.hangup && peer_closed(pfd.fd) {
+                r.hangup = true;
+            }
+            if !report(index, pfd.fd, r) {
+                return false;
+            }
         }
-        let mut r = Readiness::from_poll_bits(i32::from(pfd.revents));
-        if POLL_RDHUP == 0 && r.readable && !r.hangup && peer_closed(pfd.fd) {
-            r.hangup = true;
-        }
-        r
+        true
     }
 }

@@ -58,6 +58,7 @@
 mod fdset;
 
 use std::io;
+use std::ops::Range;
 use std::os::fd::RawFd;
 use std::ptr;
 use std::time::Duration;
@@ -84,12 +85,20 @@ pub struct SelectSyscall {
     got: [FdSet; 3],
     /// Whether any registration wants priority data: if none does, `exceptfds` is null.
     except: bool,
+    /// The registered fds, in ascending order (as `rebuild` gets them).
     fds: Vec<RawFd>,
+    /// Each registered fd's index in `fds`, by fd (`NOT_WATCHED` for the rest), so the
+    /// scan of the result sets maps a set bit to its entry without a search.
+    index_of: Vec<u32>,
     wake: RawFd,
     nfds: libc::c_int,
-    /// Fds found closed after an `EBADF`, by index into `fds`.
-    closed: Vec<bool>,
+    /// Whether the last `wait` failed with `EBADF`: then `got[READ]` holds the closed fds
+    /// found, and nothing else is reported.
+    found_closed: bool,
 }
+
+/// `index_of` for an fd that is not registered (the wake-up fd, a gap).
+const NOT_WATCHED: u32 = u32::MAX;
 
 const READ: usize = 0;
 const WRITE: usize = 1;
@@ -118,6 +127,8 @@ impl ReadinessSyscall for SelectSyscall {
         self.want[READ].insert(wake);
         self.wake = wake;
         self.fds.clear();
+        self.index_of.clear();
+        self.index_of.resize(highest as usize + 1, NOT_WATCHED);
         self.except = false;
         for &(fd, interest) in fds {
             if interest.is_priority() {
@@ -130,17 +141,19 @@ impl ReadinessSyscall for SelectSyscall {
             if interest.is_writable() {
                 self.want[WRITE].insert(fd);
             }
+            // Fewer than u32::MAX fds fit in a process.
+            self.index_of[fd as usize] = self.fds.len() as u32;
             self.fds.push(fd);
         }
         self.nfds = highest + 1;
-        self.closed.clear();
-        self.closed.resize(fds.len(), false);
+        self.found_closed = false;
     }
 
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         for (got, want) in self.got.iter_mut().zip(&self.want) {
             got.copy_from(want);
         }
+        self.found_closed = false;
         let mut tv = timeout.map(timeout_timeval);
         let tv_ptr = tv.as_mut().map_or(ptr::null_mut(), ptr::from_mut);
         let [r, w, e] = &mut self.got;
@@ -157,9 +170,12 @@ impl ReadinessSyscall for SelectSyscall {
                 for set in &mut self.got {
                     set.clear();
                 }
-                for (closed, &fd) in self.closed.iter_mut().zip(&self.fds) {
-                    *closed = !is_open(fd);
+                for &fd in &self.fds {
+                    if !is_open(fd) {
+                        self.got[READ].insert(fd);
+                    }
                 }
+                self.found_closed = true;
                 Ok(())
             }
             Err(err) => Err(err),
@@ -170,19 +186,43 @@ impl ReadinessSyscall for SelectSyscall {
         self.got[READ].contains(self.wake)
     }
 
-    fn readiness(&self, index: usize) -> Readiness {
-        if self.closed[index] {
-            return Readiness { closed: true, ..Readiness::default() };
+    #[inline] // The wait's hot loop (see the trait).
+    fn scan(
+        &self,
+        range: Range<usize>,
+        mut report: impl FnMut(usize, RawFd, Readiness) -> bool,
+    ) -> bool {
+        let Some(fds) = self.fds.get(range) else {
+            return true;
+        };
+        let (Some(&first), Some(&last)) = (fds.first(), fds.last()) else {
+            return true;
+        };
+        // `fds` ascends, so the range's entries are the set bits from its first fd to its
+        // last, less the wake-up fd (which has no entry).
+        let [r, w, e] = &self.got;
+        for fd in FdSet::union_range([r, w, e], first, last) {
+            let Some(&index) = self.index_of.get(fd as usize).filter(|&&i| i != NOT_WATCHED) else {
+                continue;
+            };
+            let readiness = if self.found_closed {
+                Readiness { closed: true, ..Readiness::default() }
+            } else {
+                let readable = r.contains(fd);
+                Readiness {
+                    readable,
+                    writable: w.contains(fd),
+                    hangup: readable && peer_closed(fd),
+                    error: false,
+                    priority: self.except && e.contains(fd),
+                    closed: false,
+                }
+            };
+            // One call site, so that `report` inlines.
+            if !report(index as usize, fd, readiness) {
+                return false;
+            }
         }
-        let fd = self.fds[index];
-        let readable = self.got[READ].contains(fd);
-        Readiness {
-            readable,
-            writable: self.got[WRITE].contains(fd),
-            hangup: readable && peer_closed(fd),
-            error: false,
-            priority: self.except && self.got[EXCEPT].contains(fd),
-            closed: false,
-        }
+        true
     }
 }

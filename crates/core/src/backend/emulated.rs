@@ -11,6 +11,7 @@
 //! [`ReadinessSyscall`]: how to lay out the set, make the call and read the result.
 
 use std::io;
+use std::ops::Range;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -50,7 +51,9 @@ pub trait ReadinessSyscall: Send + Sized + 'static {
     /// Whatever setting up the syscall needs that may fail.
     fn new() -> io::Result<Self>;
 
-    /// Replaces the watched set: `wake` (readable interest), then `fds` in order.
+    /// Replaces the watched set: `wake` (readable interest), then `fds`, which come in
+    /// ascending fd order (a syscall that scans by fd, like select's bit sets, may count on
+    /// it).
     fn rebuild(&mut self, wake: RawFd, fds: &[(RawFd, Interest)]);
 
     /// One call into the kernel with the set of the last `rebuild`. `EINTR` is returned as
@@ -64,8 +67,18 @@ pub trait ReadinessSyscall: Send + Sized + 'static {
     /// Whether the wake fd was reported readable by the last `wait`.
     fn woken(&self) -> bool;
 
-    /// What the last `wait` reported for `fds[index]` of the last `rebuild`.
-    fn readiness(&self, index: usize) -> Readiness;
+    /// Calls `report(index, fd, readiness)` for each entry of `range` (indices into the
+    /// `fds` of the last `rebuild`) that the last `wait` reported anything for, in index
+    /// order, until `report` returns false; returns false if it stopped so.
+    ///
+    /// This is the wait's hot loop, over every watched fd: an entry with nothing to report
+    /// should cost a load and a test, not a call or a [`Readiness`]; and `report` should
+    /// inline into it (a plain loop that calls it, no closure between).
+    fn scan(
+        &self,
+        range: Range<usize>,
+        report: impl FnMut(usize, RawFd, Readiness) -> bool,
+    ) -> bool;
 }
 
 /// One registration in the table: what the syscall's set watches for one fd.
@@ -151,28 +164,25 @@ impl<S: ReadinessSyscall> Emulated<S> {
         let n = set.fds.len();
         let start = if n == 0 { 0 } else { set.cursor % n };
         let mut changed = false;
-        for step in 0..n {
-            let index = (start + step) % n;
-            let readiness = set.syscall.readiness(index);
-            if readiness.is_empty() {
-                continue;
-            }
-            let fd = set.fds[index].0;
+        // Looked up again, not taken from `set.fds`: the registration may have changed
+        // while this waiter was in the kernel (a new key, a delete, a oneshot another
+        // waiter reported).
+        let mut report = |index: usize, fd: RawFd, readiness: Readiness| {
             let Some(watch) = table.watches.get_mut(fd) else {
-                continue;
+                return true;
             };
             if !watch.is_watched() {
-                continue;
+                return true;
             }
             let event = readiness.to_event(watch.key, watch.interest);
             if event.is_empty() {
-                continue;
+                return true;
             }
-            if events.is_full() {
+            if !events.push(event) {
+                // Full: the next wait starts its report here.
                 set.cursor = index;
-                break;
+                return false;
             }
-            events.push(event);
             if readiness.closed {
                 table.watches.remove(fd);
                 changed = true;
@@ -180,6 +190,10 @@ impl<S: ReadinessSyscall> Emulated<S> {
                 watch.armed = false;
                 changed = true;
             }
+            true
+        };
+        if set.syscall.scan(start..n, &mut report) {
+            set.syscall.scan(0..start, &mut report);
         }
         if changed {
             table.generation = table.generation.wrapping_add(1);
