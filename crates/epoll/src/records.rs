@@ -94,12 +94,13 @@ pub(crate) struct Records {
     /// Boxed, so that a poller stays small (the table is 768 bytes; an `Epoll` is one
     /// variant of the facade's `AnyPoller`): one more load per event, from a hot line,
     /// which measured the same (`wait_paired`).
-    segments: Box<[OnceLock<Box<[Record]>>; SEGMENTS]>,
+    segments: Box<[OnceLock<Box<[Slot]>>; SEGMENTS]>,
 }
 
-/// One fd's record: the state word (generation, registered, interest) and the key.
+/// One fd's slot of the records: the state word (generation, registered, interest) and
+/// the key.
 #[derive(Debug, Default)]
-struct Record {
+struct Slot {
     state: AtomicU32,
     key: AtomicUsize,
 }
@@ -128,7 +129,7 @@ fn interest_of(state: u32) -> Interest {
 
 impl Records {
     #[inline]
-    fn record(&self, fd: u32) -> Option<&Record> {
+    fn record(&self, fd: u32) -> Option<&Slot> {
         let (segment, offset) = locate(fd);
         self.segments[segment % SEGMENTS].get()?.get(offset)
     }
@@ -175,9 +176,9 @@ impl Records {
     /// Writers, under their lock.
     pub(crate) fn publish(&self, tag: u64, current: Current) {
         let (segment, offset) = locate(tag as u32);
-        let record = &self.segments[segment].get_or_init(|| {
-            std::iter::repeat_with(Record::default).take(FIRST << segment).collect()
-        })[offset];
+        let record = &self.segments[segment]
+            .get_or_init(|| std::iter::repeat_with(Slot::default).take(FIRST << segment).collect())
+            [offset];
         let registered = (tag >> 32) as u32;
         // Not registered while the key changes: a waiter that reads this state, or the
         // key below, looks again under the lock. Relaxed: the key's Release store below
