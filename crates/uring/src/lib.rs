@@ -431,19 +431,28 @@ impl Uring {
         state.refresh(taken);
     }
 
-    /// Queues the polls that completions deferred ([`State::arm_deferred`]), as many as
-    /// the completion queue has room for: each may complete at once, and a multishot poll
-    /// that finds the queue full is ended by the kernel (and would be re-armed, and end
-    /// again, for as long as the queue stays full).
+    /// Queues the polls that completions deferred ([`State::arm_deferred`]), as many at a
+    /// time as the completion queue has room for: each may complete at once, and a
+    /// multishot poll that finds the queue full is ended by the kernel (and would be
+    /// re-armed, and end again, for as long as the queue stays full). Then again while room
+    /// is left: an idle poll takes no room, and one left aside could be the only fd that
+    /// is ready, so a wait must not block before all are in (10 000 registrations hung a
+    /// `wait(None)` when only the first completion queue's worth went in). The queue
+    /// has no room only while completions wait in it, and then the wait does not block.
     fn arm_deferred(&self, state: &mut State) -> io::Result<()> {
-        let room = self.ring.cq_room(&mut state.queues);
-        for _ in 0..room {
-            if !state.has_deferred() {
+        while state.has_deferred() {
+            let room = self.ring.cq_room(&mut state.queues);
+            if room == 0 {
                 break;
             }
-            self.reserve(state, 1, None)?;
-            state.arm_deferred();
-            state.push_planned(&self.ring);
+            for _ in 0..room {
+                if !state.has_deferred() {
+                    break;
+                }
+                self.reserve(state, 1, None)?;
+                state.arm_deferred();
+                state.push_planned(&self.ring);
+            }
         }
         Ok(())
     }
@@ -611,7 +620,8 @@ impl Poller for Uring {
             if self.ring.sq_len(&mut state.queues) > 0 || overflowed || !ready {
                 // The first enter takes the caller's timeout as it is: no clock to read.
                 let left = if entered { deadline.remaining() } else { timeout };
-                let block = !ready && !overflowed && left != Some(Duration::ZERO);
+                let block =
+                    !ready && !overflowed && !state.has_deferred() && left != Some(Duration::ZERO);
                 // Counted under the lock, so that a change made once it is released sees
                 // this thread as blocked; uncounted once it holds the lock again (a change
                 // made in between is submitted at once for nothing).

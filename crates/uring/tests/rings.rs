@@ -131,3 +131,27 @@ fn ring_size_is_checked() -> io::Result<()> {
     assert_eq!(poller.wait(&mut events, Some(LATE))?, 0);
     Ok(())
 }
+
+/// More idle registrations than the completion queue has slots, and the one ready fd
+/// registered last: every deferred poll goes in before a wait blocks (a wait that armed
+/// only a completion queue's worth blocked for ever, as `wait_scaling` at 10 000 fds did).
+#[test]
+fn last_of_many_idle_is_reported() -> io::Result<()> {
+    for mode in [Mode::Level, Mode::Oneshot, Mode::Edge, Mode::EdgeOneshot] {
+        let poller = Uring::with_entries(2)?;
+        let idle: Vec<(UnixStream, UnixStream)> =
+            (0..FDS).map(|_| unix_pair()).collect::<io::Result<_>>()?;
+        for (key, (_, b)) in idle.iter().enumerate() {
+            poller.add(b.as_fd(), key, Interest::READABLE, mode)?;
+        }
+        let (a, b) = unix_pair()?;
+        send(&a, b"x")?;
+        poller.add(b.as_fd(), FDS, Interest::READABLE, mode)?;
+        let mut events = Events::with_capacity(8);
+        let got = wait_checked(&poller, &mut events, Some(LATE))?;
+        assert_eq!(got.len(), 1, "{mode}: {got:?}");
+        assert!(Want::readable(FDS).matches(&got[0]), "{mode}: {got:?}");
+        drain(&b)?;
+    }
+    Ok(())
+}
