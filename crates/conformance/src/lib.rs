@@ -53,6 +53,8 @@
 //!   outside [`behaviours`], since it needs `AsFd`);
 //! - [`timing`]: timeouts (zero, sub-millisecond, huge, their accuracy) and signals
 //!   (`EINTR`);
+//! - [`interruptions`]: a poller interrupts no other blocking call of its threads, unless
+//!   its capabilities declare it (io_uring);
 //! - [`scale`]: many fds, many TCP connections, a full `Events` buffer (no loss, no
 //!   starvation), fd reuse, fds closed while registered.
 //!
@@ -68,6 +70,7 @@
 #![cfg(unix)]
 
 pub mod herd;
+pub mod interruptions;
 pub mod modes;
 pub mod nesting;
 pub mod pollers;
@@ -173,6 +176,7 @@ macro_rules! __for_each_behaviour {
             timing::signal_does_not_shorten_timeout: Shared,
             timing::signal_then_data_reported: Shared,
             timing::notify_from_signal_handler: Shared,
+            interruptions::interruptions_only_where_declared: Shared,
             scale::many_fds_few_ready: Alone,
             scale::many_connections: Alone,
             scale::capacity_no_loss_level: Shared,

@@ -90,6 +90,19 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// return at once). Several notifies before a wait coalesce into one wake-up, and a notify
 /// is never reported as an [`Event`](crate::Event).
 ///
+/// # Interruptions
+///
+/// A poller disturbs nothing else its threads do, except where
+/// [`Capabilities::interrupts_calls`] says so: io_uring. There the kernel delivers a poll's
+/// completion, and the ring's teardown after the poller is dropped, as task work that
+/// interrupts the threads that created the ring or submitted to it, like a signal whose
+/// handler does nothing. A blocking call that the kernel restarts after a signal sees nothing; one that
+/// fails with `EINTR` instead (a socket read or write with a timeout, `SO_RCVTIMEO` or
+/// `SO_SNDTIMEO`, or `epoll_wait`) fails once with
+/// [`ErrorKind::Interrupted`](io::ErrorKind::Interrupted), as it would for a signal:
+/// retry it, as for any signal (`read_exact`, `write_all` and every poller's own `wait`
+/// do).
+///
 /// # Threads
 ///
 /// Pollers are `Send + Sync`. `add`, `modify` and `delete` from another thread while one
@@ -205,12 +218,13 @@ pub struct Capabilities {
     reports_errors: bool,
     early_hangup: bool,
     priority: bool,
+    interrupts_calls: bool,
 }
 
 impl Capabilities {
     /// A backend called `name` that accepts `modes`, with no fd limit but the process's,
-    /// nanosecond timeouts, errors and early hang-ups reported, and no priority interest;
-    /// the `with_*` methods change each of these.
+    /// nanosecond timeouts, errors and early hang-ups reported, no priority interest, and
+    /// no interruption of other calls; the `with_*` methods change each of these.
     pub const fn new(name: &'static str, modes: ModeSet) -> Capabilities {
         Capabilities {
             name,
@@ -220,6 +234,7 @@ impl Capabilities {
             reports_errors: true,
             early_hangup: true,
             priority: false,
+            interrupts_calls: false,
         }
     }
 
@@ -253,7 +268,13 @@ impl Capabilities {
         self
     }
 
-    /// The backend's name: `select`, `poll`, `epoll`, `kqueue`.
+    /// With [`interrupts_calls`](Capabilities::interrupts_calls) `on`.
+    pub const fn with_interrupts_calls(mut self, on: bool) -> Capabilities {
+        self.interrupts_calls = on;
+        self
+    }
+
+    /// The backend's name: `select`, `poll`, `epoll`, `kqueue`, `uring`.
     pub const fn name(&self) -> &'static str {
         self.name
     }
@@ -321,5 +342,12 @@ impl Capabilities {
     /// and `modify` refuse it with `Unsupported`).
     pub const fn priority(&self) -> bool {
         self.priority
+    }
+
+    /// Whether the poller may interrupt *other* blocking calls of the threads that created
+    /// it or submitted to it, once in a while; see [Interruptions](Poller#interruptions).
+    /// Only io_uring does.
+    pub const fn interrupts_calls(&self) -> bool {
+        self.interrupts_calls
     }
 }

@@ -78,11 +78,11 @@ mod one_connection_64mib {
     }
 
     /// Reads to end of file, checking every byte; returns how many came back.
-    fn read_pattern(mut stream: &TcpStream, block: &[u8]) -> io::Result<usize> {
+    fn read_pattern(stream: &TcpStream, block: &[u8]) -> io::Result<usize> {
         let mut buf = vec![0; 256 * 1024];
         let mut received = 0;
         loop {
-            let n = io::Read::read(&mut stream, &mut buf)?;
+            let n = util::read_some(stream, &mut buf)?;
             if n == 0 {
                 return Ok(received);
             }

@@ -95,7 +95,7 @@ fn client(stream: &TcpStream, data: &[u8], echoed: &AtomicUsize) -> io::Result<V
         let mut got = Vec::new();
         let mut buf = vec![0; 64 * 1024];
         loop {
-            match (&*stream).read(&mut buf) {
+            match util::read_some(stream, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
                     got.extend_from_slice(&buf[..n]);

@@ -114,12 +114,20 @@
 //!   by `new`.
 //! - **Dropping the poller** closes the ring; the kernel cancels its polls in the
 //!   background, releasing the files they hold a moment later.
-//!
-//! **Known bug.** The echo server of this workspace over this backend, with one connection
-//! carrying 64 MiB both ways at once, stops in some runs: both sockets' queues full, the
-//! server blocked in `io_uring_enter` with a poll armed on the connection that the kernel
-//! does not complete. It is not root-caused yet; until it is, treat this backend as one to
-//! try, not to deploy (the workspace's `docs/backends.md` says what is tested).
+//! - **Interrupted calls** ([`Capabilities::interrupts_calls`], the contract's
+//!   [Interruptions](Poller#interruptions)). The kernel runs a poll's wake-up as task work
+//!   on the thread that submitted the poll, and interrupts that thread to run it (a
+//!   "signal" with no signal number: `TIF_NOTIFY_SIGNAL`); and after the ring is closed, its
+//!   teardown (`io_ring_exit_work`, in a kernel worker) interrupts each thread still alive
+//!   that created the ring or submitted to it, once. A blocking call that the kernel
+//!   restarts after a signal sees nothing; one that fails with `EINTR` instead — a socket
+//!   read with a timeout (`SO_RCVTIMEO`), `epoll_wait` — fails once with `Interrupted` on
+//!   that thread. So a thread that created this poller for an event loop thread, and is
+//!   blocked in such a read when the loop drops it, sees that read fail with `EINTR`.
+//!   This backend's own calls retry; other code must (as for any signal). With
+//!   `IORING_SETUP_DEFER_TASKRUN` (Linux 6.1) completions would not interrupt, but only one
+//!   thread could then submit and wait, which the contract's several waiters and changes
+//!   from any thread rule out; the teardown's interruption has no flag at all.
 //!
 //! Kernel requirements, checked by [`Poller::new`] (which fails with
 //! [`Unsupported`](std::io::ErrorKind::Unsupported), naming what is missing) and by
@@ -186,7 +194,9 @@ const ENTRIES: u32 = 256;
 /// servers with thousands of connections (more overflow into the kernel, nothing is lost).
 const CQ_ENTRIES: u32 = 4096;
 
-const CAPS: Capabilities = Capabilities::new("uring", ModeSet::of(Mode::ALL)).with_priority(true);
+const CAPS: Capabilities = Capabilities::new("uring", ModeSet::of(Mode::ALL))
+    .with_priority(true)
+    .with_interrupts_calls(true);
 
 /// Whether this kernel and process can run the backend: io_uring is allowed and has
 /// what [`Uring::new`] needs (see the [crate docs](crate)). Probed once per process, by

@@ -17,6 +17,20 @@ pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
     Ok(stream)
 }
 
+/// One blocking read, as [`Read::read`], retried while it fails with `Interrupted`. A read
+/// with a timeout (`SO_RCVTIMEO`) fails with `EINTR` at any interruption, and io_uring
+/// interrupts the threads that made or used a ring when the ring is dropped
+/// (multipoll-uring's docs, *Interrupted calls*): a client that gave up there would leave
+/// the server with full buffers, which looks like a stalled server.
+pub fn read_some(mut stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            result => return result,
+        }
+    }
+}
+
 /// Sends `data` in writes of `chunks` sizes from one thread while another reads the
 /// echo; half-closes after the last write and returns everything read until end of file.
 pub fn transfer(stream: &TcpStream, data: &[u8], chunks: &[usize]) -> io::Result<Vec<u8>> {
@@ -54,10 +68,10 @@ pub fn round_trip(mut stream: &TcpStream, msg: &[u8]) -> io::Result<Duration> {
 
 /// Whether the server closed `stream`: a read returns end of file or a reset within
 /// `timeout` (data is an error: the caller expected none).
-pub fn closed_by_server(mut stream: &TcpStream, timeout: Duration) -> io::Result<bool> {
+pub fn closed_by_server(stream: &TcpStream, timeout: Duration) -> io::Result<bool> {
     stream.set_read_timeout(Some(timeout))?;
     let mut byte = [0];
-    let result = match stream.read(&mut byte) {
+    let result = match read_some(stream, &mut byte) {
         Ok(0) => Ok(true),
         Ok(_) => Err(io::Error::other("expected end of file, read data")),
         Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Ok(true),

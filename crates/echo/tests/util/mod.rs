@@ -29,10 +29,9 @@ pub use server::TestServer;
 pub use swarm::Swarm;
 pub use thread_cpu::ThreadCpu;
 
-/// Generates one `#[test]` per backend (`select`, `poll`, `epoll`, `kqueue`; not yet
-/// `uring`: docs/backends.md, *io_uring*, *known bug*) running
-/// `$run(backend, mode)` for every mode that backend supports; the test harness runs the
-/// backends in parallel. Backends not in this build pass with a note. (Exported, so that a
+/// Generates one `#[test]` per backend (`select`, `poll`, `epoll`, `kqueue`, `uring`)
+/// running `$run(backend, mode)` for every mode that backend supports; the test harness
+/// runs the backends in parallel. Backends not in this build pass with a note. (Exported, so that a
 /// test file that runs no backend has no unused macro.)
 #[macro_export]
 macro_rules! backend_tests {
@@ -52,6 +51,10 @@ macro_rules! backend_tests {
         #[test]
         fn kqueue() -> std::io::Result<()> {
             $crate::util::each_mode(multipoll::Backend::Kqueue, $run)
+        }
+        #[test]
+        fn uring() -> std::io::Result<()> {
+            $crate::util::each_mode(multipoll::Backend::Uring, $run)
         }
     };
 }
@@ -76,6 +79,10 @@ macro_rules! backend_tests_in {
         #[test]
         fn kqueue() -> std::io::Result<()> {
             $crate::util::one_mode(multipoll::Backend::Kqueue, multipoll::Mode::$mode, $run)
+        }
+        #[test]
+        fn uring() -> std::io::Result<()> {
+            $crate::util::one_mode(multipoll::Backend::Uring, multipoll::Mode::$mode, $run)
         }
     };
 }
