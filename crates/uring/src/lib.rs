@@ -467,6 +467,42 @@ impl Uring {
         Ok(())
     }
 
+    /// A wait's `io_uring_enter`: submits what is queued and, with `block`, waits at most
+    /// `left` for a completion, without the lock (several threads may block at once).
+    /// Returns the lock again, with the enter's result.
+    fn enter_for_wait<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        block: bool,
+        left: Option<Duration>,
+    ) -> (MutexGuard<'a, State>, io::Result<()>) {
+        // Counted under the lock, so that a change made once it is released sees this
+        // thread as blocked; uncounted once it holds the lock again (a change made in
+        // between is submitted at once for nothing).
+        state.blocked += usize::from(block);
+        drop(state);
+        let result = fault::inject(Call::Wait)
+            .and_then(|()| self.ring.enter(usize::from(block), left.filter(|_| block)));
+        let mut state = self.lock();
+        state.blocked -= usize::from(block);
+        (state, result)
+    }
+
+    /// A wait that has something to return: the re-arms it planned go to the kernel now if
+    /// others are blocked there (so that they hear of level registrations still ready),
+    /// and a notify it took is drained, after the lock is released.
+    fn finish_wait(&self, mut state: MutexGuard<'_, State>, woken: bool) -> io::Result<()> {
+        if self.urgent(&state) {
+            self.arm_deferred(&mut state)?;
+            self.submit_now(&mut state, None)?;
+        }
+        drop(state);
+        if woken {
+            self.notifier.drain();
+        }
+        Ok(())
+    }
+
     /// After `EBADR`: completions were lost, so every armed registration is polled anew.
     fn resync(&self, state: &mut State) -> io::Result<()> {
         for fd in state.armed_fds() {
@@ -632,16 +668,9 @@ impl Poller for Uring {
                 let left = if entered { deadline.remaining() } else { timeout };
                 let block =
                     !ready && !overflowed && !state.has_deferred() && left != Some(Duration::ZERO);
-                // Counted under the lock, so that a change made once it is released sees
-                // this thread as blocked; uncounted once it holds the lock again (a change
-                // made in between is submitted at once for nothing).
-                state.blocked += usize::from(block);
-                drop(state);
-                let result = fault::inject(Call::Wait)
-                    .and_then(|()| self.ring.enter(usize::from(block), left.filter(|_| block)));
+                let result;
+                (state, result) = self.enter_for_wait(state, block, left);
                 entered = true;
-                state = self.lock();
-                state.blocked -= usize::from(block);
                 match result {
                     Ok(()) => {}
                     Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
@@ -664,15 +693,7 @@ impl Poller for Uring {
             woken |= self.collect(&mut state, events, pass)?;
             let more = !events.is_full() && self.ring.overflowed(&mut state.queues);
             if (!events.is_empty() || woken) && !more {
-                if self.urgent(&state) {
-                    // The re-arms this wait planned, for the others blocked in the kernel.
-                    self.arm_deferred(&mut state)?;
-                    self.submit_now(&mut state, None)?;
-                }
-                drop(state);
-                if woken {
-                    self.notifier.drain();
-                }
+                self.finish_wait(state, woken)?;
                 return Ok(events.len());
             }
         }
