@@ -142,6 +142,7 @@ macro_rules! __for_each_behaviour {
             threads::notify_coalesces: Shared,
             threads::notify_is_not_an_event: Shared,
             threads::add_during_wait: Shared,
+            threads::busy_changer_does_not_delay_waiter: Shared,
             threads::modify_during_wait: Shared,
             threads::delete_during_wait: Shared,
             threads::concurrent_registration: Shared,

@@ -14,7 +14,7 @@ use std::sync::{Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll_core::{Events, Interest, Mode, Poller, RESERVED_KEY};
+use multipoll_core::{Event, Events, Interest, Mode, Poller, RESERVED_KEY};
 
 use crate::util::{
     LONG, PROMPT, QUIET, SETTLE, Want, expect_events, expect_no_events, expect_timeout, pipe, send,
@@ -105,6 +105,58 @@ pub fn add_during_wait<P: Poller>() -> io::Result<()> {
     assert_eq!(waited.events.len(), 1, "{:?}", waited.events);
     assert!(Want::readable(5).matches(&waited.events[0]), "{:?}", waited.events);
     Ok(())
+}
+
+/// A registration made while another thread is blocked in `wait`, by a thread that then
+/// runs on without a system call (a computation), is reported to the blocked waiter as
+/// soon as its fd becomes ready, not when the thread that made it next enters the
+/// kernel. Kernels that deliver readiness through the thread that asked for it
+/// (io_uring's task work, when that thread submitted the poll) must not let that thread
+/// being busy hold the report back.
+pub fn busy_changer_does_not_delay_waiter<P: Poller>() -> io::Result<()> {
+    /// How long the changer stays busy at most: far longer than a prompt report takes.
+    const BUSY_FOR: Duration = Duration::from_secs(2);
+    let poller = P::new()?;
+    // Any mode shows it; the first the backend has (level, but for edge-only peers).
+    let mode = poller.capabilities().supported_modes().next().unwrap_or(Mode::Level);
+    let (read, write) = pipe()?;
+    let reported = AtomicBool::new(false);
+    thread::scope(|s| -> io::Result<()> {
+        let waiter = s.spawn(|| -> io::Result<Vec<Event>> {
+            let mut events = Events::new();
+            let deadline = Instant::now() + LONG;
+            // A spurious early return is allowed: wait again until the fd is reported.
+            loop {
+                let got = wait_checked(&poller, &mut events, Some(LONG))?;
+                if !got.is_empty() || Instant::now() >= deadline {
+                    reported.store(true, Ordering::Release);
+                    return Ok(got);
+                }
+            }
+        });
+        thread::sleep(SETTLE);
+        poller.add(read.as_fd(), 1, Interest::READABLE, mode)?;
+        let writer = s.spawn(|| {
+            thread::sleep(SETTLE);
+            send(&write, b"x")
+        });
+        // Busy without a system call: `Instant::now` reads the clock in user space (vDSO).
+        let start = Instant::now();
+        while !reported.load(Ordering::Acquire) && start.elapsed() < BUSY_FOR {
+            std::hint::spin_loop();
+        }
+        let busy = start.elapsed();
+        writer.join().map_err(|_| io::Error::other("the writer panicked"))??;
+        let events = waiter.join().map_err(|_| io::Error::other("the waiter panicked"))??;
+        assert!(
+            busy < BUSY_FOR,
+            "the waiter was not told while the thread that registered the fd was busy \
+             ({BUSY_FOR:?}); it got {events:?} afterwards"
+        );
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(Want::readable(1).matches(&events[0]), "{events:?}");
+        Ok(())
+    })
 }
 
 /// `modify` from another thread while one is blocked in `wait` takes effect at once: a
