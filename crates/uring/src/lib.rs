@@ -106,18 +106,27 @@
 //! - **Notify** is an `eventfd` (the shared [`multipoll_core::backend::notify::Notifier`])
 //!   watched by a multishot poll; its completions never reach the caller.
 //! - **Which thread completes.** A poll's wake-up runs as task work on the thread that
-//!   submitted it. If that thread has exited, the kernel completes the request from a
-//!   worker instead, a scheduler tick or so later (16 ms in this crate's tests): a poll
-//!   submitted by a short-lived thread is reported late, and a socket deleted and closed
-//!   after such a thread submitted its poll sends its FIN that much later. So the
-//!   notifier's poll is submitted by the first enter (most likely the event loop's), not
-//!   by `new`.
+//!   submitted it. The ring is cooperative where the kernel allows
+//!   (`IORING_SETUP_COOP_TASKRUN`, Linux 5.19): a thread asleep in an interruptible call
+//!   (a wait, a futex, a socket read) is woken to run it, and a thread running in user
+//!   space runs it at its next entry into the kernel, a system call or the next timer
+//!   tick, instead of being interrupted for it at once (an inter-processor interrupt per
+//!   completion). That makes a report reach another thread's `wait` up to a tick later
+//!   while the submitter computes (`busy_changer_does_not_delay_waiter` in the
+//!   conformance suite bounds it), and it saved an echo server about a tenth of its CPU
+//!   per message in level mode and nearly half in edge mode (the workspace's
+//!   `docs/benchmarks.md`). If the submitting thread has exited, the kernel
+//!   completes the request from a worker instead, a scheduler tick or so later (16 ms in
+//!   this crate's tests): a poll submitted by a short-lived thread is reported late, and
+//!   a socket deleted and closed after such a thread submitted its poll sends its FIN
+//!   that much later. So the notifier's poll is submitted by the first enter (most likely
+//!   the event loop's), not by `new`.
 //! - **Dropping the poller** closes the ring; the kernel cancels its polls in the
 //!   background, releasing the files they hold a moment later.
 //! - **Interrupted calls** ([`Capabilities::interrupts_calls`], the contract's
-//!   [Interruptions](Poller#interruptions)). The kernel runs a poll's wake-up as task work
-//!   on the thread that submitted the poll, and interrupts that thread to run it (a
-//!   "signal" with no signal number: `TIF_NOTIFY_SIGNAL`); and after the ring is closed, its
+//!   [Interruptions](Poller#interruptions)). The task work of a poll's wake-up wakes the
+//!   submitting thread from an interruptible call to run it (a "signal" with no signal
+//!   number: `TIF_NOTIFY_SIGNAL`); and after the ring is closed, its
 //!   teardown (`io_ring_exit_work`, in a kernel worker) interrupts each thread still alive
 //!   that created the ring or submitted to it, once. A blocking call that the kernel
 //!   restarts after a signal sees nothing; one that fails with `EINTR` instead — a socket
@@ -125,9 +134,10 @@
 //!   that thread. So a thread that created this poller for an event loop thread, and is
 //!   blocked in such a read when the loop drops it, sees that read fail with `EINTR`.
 //!   This backend's own calls retry; other code must (as for any signal). With
-//!   `IORING_SETUP_DEFER_TASKRUN` (Linux 6.1) completions would not interrupt, but only one
-//!   thread could then submit and wait, which the contract's several waiters and changes
-//!   from any thread rule out; the teardown's interruption has no flag at all.
+//!   `IORING_SETUP_DEFER_TASKRUN` (Linux 6.1) completions would wait for the submitter's
+//!   next `io_uring_enter` instead, but only one thread could then submit and wait, which
+//!   the contract's several waiters and changes from any thread rule out; the teardown's
+//!   interruption has no flag at all.
 //!
 //! Kernel requirements, checked by [`Poller::new`] (which fails with
 //! [`Unsupported`](std::io::ErrorKind::Unsupported), naming what is missing) and by
@@ -135,7 +145,8 @@
 //! `kernel.io_uring_disabled`, Linux 6.6+, nor refused by a seccomp filter);
 //! `IORING_FEAT_NODROP` (Linux 5.5); `IORING_REGISTER_PROBE` (5.6) listing `POLL_ADD`,
 //! `POLL_REMOVE` and `NOP`; `IORING_FEAT_EXT_ARG` (5.11), for wait timeouts to the
-//! nanosecond; multishot poll (5.13). So Linux 5.13 or later.
+//! nanosecond; multishot poll (5.13). So Linux 5.13 or later. Used where present, not
+//! required: `IORING_SETUP_COOP_TASKRUN` (5.19, above).
 //!
 //! [io_uring_enter(2)]: https://man7.org/linux/man-pages/man2/io_uring_enter.2.html
 //! [io_uring_setup(2)]: https://man7.org/linux/man-pages/man2/io_uring_setup.2.html

@@ -34,6 +34,8 @@ pub(crate) struct Queues(());
 /// A ring that passed every check of [`Ring::new`].
 pub(crate) struct Ring {
     ring: IoUring,
+    /// Set up with `IORING_SETUP_COOP_TASKRUN` (Linux 5.19): see [`Ring::new`].
+    cooperative: bool,
 }
 
 impl std::fmt::Debug for Ring {
@@ -43,6 +45,7 @@ impl std::fmt::Debug for Ring {
             .field("fd", &self.ring.as_raw_fd())
             .field("sq_entries", &p.sq_entries())
             .field("cq_entries", &p.cq_entries())
+            .field("cooperative", &self.cooperative)
             .finish()
     }
 }
@@ -50,11 +53,30 @@ impl std::fmt::Debug for Ring {
 impl Ring {
     /// `io_uring_setup(2)` with `entries` submission slots and `cq_entries` completion
     /// slots (the kernel rounds both up to powers of two), then the checks of [`check`].
+    ///
+    /// Cooperative where the kernel has it (`IORING_SETUP_COOP_TASKRUN`, Linux 5.19; older
+    /// ones refuse the flag with `EINVAL`, and get a ring without it): a completion's task
+    /// work no longer interrupts the submitting thread while it runs in user space (an
+    /// inter-processor interrupt), but runs at its next entry into the kernel — a system
+    /// call, or the next timer tick. A thread asleep in an interruptible call is still
+    /// woken for it. That delays a report by at most a tick while its submitter computes,
+    /// and saves the interrupts (the crate docs, *Which thread completes*).
     pub(crate) fn new(entries: u32, cq_entries: u32) -> io::Result<(Ring, Queues)> {
-        let ring =
-            IoUring::builder().setup_cqsize(cq_entries).build(entries).map_err(setup_error)?;
+        let (ring, cooperative) = match setup(entries, cq_entries, true) {
+            Ok(ring) => (ring, true),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                (setup(entries, cq_entries, false).map_err(setup_error)?, false)
+            }
+            Err(e) => return Err(setup_error(e)),
+        };
         check(&ring)?;
-        Ok((Ring { ring }, Queues(())))
+        Ok((Ring { ring, cooperative }, Queues(())))
+    }
+
+    /// Whether the ring was set up cooperative (see [`Ring::new`]).
+    #[cfg(test)]
+    pub(crate) fn is_cooperative(&self) -> bool {
+        self.cooperative
     }
 
     /// The ring's fd: readable while completions wait in the queue (`io_uring_poll`).
@@ -146,6 +168,16 @@ impl Ring {
         // is one `Queues` per ring); this one ends, and publishes the new tail, when dropped.
         unsafe { self.ring.submission_shared() }
     }
+}
+
+/// `io_uring_setup(2)`, cooperative (`IORING_SETUP_COOP_TASKRUN`) or not.
+fn setup(entries: u32, cq_entries: u32, cooperative: bool) -> io::Result<IoUring> {
+    let mut builder = IoUring::builder();
+    builder.setup_cqsize(cq_entries);
+    if cooperative {
+        builder.setup_coop_taskrun();
+    }
+    builder.build(entries)
 }
 
 /// `IORING_OP_POLL_ADD` of `mask` on `fd`, multishot (`IORING_POLL_ADD_MULTI`) or not.
@@ -253,4 +285,29 @@ fn disabled_sysctl() -> Option<String> {
 
 fn unsupported(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::Unsupported, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's version, from `/proc/sys/kernel/osrelease` ("6.18.44-…").
+    fn kernel_version() -> io::Result<(u32, u32)> {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")?;
+        let mut numbers = release.split(|c: char| !c.is_ascii_digit()).map(str::parse);
+        match (numbers.next(), numbers.next()) {
+            (Some(Ok(major)), Some(Ok(minor))) => Ok((major, minor)),
+            _ => Err(io::Error::other(format!("unreadable kernel release {release:?}"))),
+        }
+    }
+
+    /// Cooperative exactly where the kernel has `IORING_SETUP_COOP_TASKRUN` (5.19): so the
+    /// fallback for older kernels does not hide a refusal on newer ones.
+    #[test]
+    fn ring_is_cooperative_where_the_kernel_allows() -> io::Result<()> {
+        let (ring, _queues) = Ring::new(4, 8)?;
+        let version = kernel_version()?;
+        assert_eq!(ring.is_cooperative(), version >= (5, 19), "kernel {version:?}: {ring:?}");
+        Ok(())
+    }
 }
