@@ -93,15 +93,14 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// # Interruptions
 ///
 /// A poller disturbs nothing else its threads do, except where
-/// [`Capabilities::interrupts_calls`] says so: io_uring. There the kernel delivers a poll's
-/// completion, and the ring's teardown after the poller is dropped, as task work that
-/// interrupts the threads that created the ring or submitted to it, like a signal whose
-/// handler does nothing. A blocking call that the kernel restarts after a signal sees nothing; one that
-/// fails with `EINTR` instead (a socket read or write with a timeout, `SO_RCVTIMEO` or
-/// `SO_SNDTIMEO`, or `epoll_wait`) fails once with
-/// [`ErrorKind::Interrupted`](io::ErrorKind::Interrupted), as it would for a signal:
-/// retry it, as for any signal (`read_exact`, `write_all` and every poller's own `wait`
-/// do).
+/// [`Capabilities::interrupts_calls`] says so: io_uring. There the kernel runs a poll's
+/// completion, and the ring's teardown after the poller is dropped, as task work on the
+/// threads that created the ring or submitted to it, and wakes them from an interruptible
+/// call to run it, as a signal whose handler does nothing would. A blocking call that the
+/// kernel restarts after a signal sees nothing; one that fails with `EINTR` instead (a
+/// socket read or write with a timeout, `SO_RCVTIMEO` or `SO_SNDTIMEO`, or `epoll_wait`)
+/// fails once with [`ErrorKind::Interrupted`](io::ErrorKind::Interrupted): retry it, as
+/// for any signal (`read_exact`, `write_all` and every poller's own `wait` do).
 ///
 /// # Threads
 ///

@@ -31,8 +31,8 @@ pub use thread_cpu::ThreadCpu;
 
 /// Generates one `#[test]` per backend (`select`, `poll`, `epoll`, `kqueue`, `uring`)
 /// running `$run(backend, mode)` for every mode that backend supports; the test harness
-/// runs the backends in parallel. Backends not in this build pass with a note. (Exported, so that a
-/// test file that runs no backend has no unused macro.)
+/// runs the backends in parallel. Backends not in this build pass with a note.
+/// (Exported, so that a test file that runs no backend has no unused macro.)
 #[macro_export]
 macro_rules! backend_tests {
     ($run:path) => {
