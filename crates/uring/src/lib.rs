@@ -445,11 +445,10 @@ impl Uring {
     /// ([`State::refresh`]); the others are kept aside, and the file is asked when they
     /// are reported.
     fn refresh(&self, state: &mut State) {
-        let mut taken = std::mem::take(&mut state.backlog);
         while let Some(c) = self.ring.pop(&mut state.queues) {
-            taken.push_back(c);
+            state.backlog.push_back(c);
         }
-        state.refresh(taken);
+        state.refresh();
     }
 
     /// Queues the polls that completions deferred ([`State::arm_deferred`]), as many at a

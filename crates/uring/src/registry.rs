@@ -253,30 +253,43 @@ impl State {
     }
 
     /// Completions found as a wait begins (posted while the caller ran, so the caller may
-    /// have drained the fd since), in order. A single-shot poll's is dropped and a fresh
-    /// poll deferred, which this wait's enter submits and which completes at once if the
-    /// fd is still ready: the state at the wait, as epoll reports, for no syscall. Those
-    /// polls go first, in the completions' order (they were ready before the ones
-    /// reported last, which wait behind them: no fd starves). Any other completion is
-    /// kept aside, and its file asked with `poll(2)` when it is reported.
-    pub(crate) fn refresh(&mut self, taken: VecDeque<Completion>) {
-        let mut fresh = Vec::new();
-        for c in taken {
-            let (generation, fd) = untag(c.user_data);
-            let single = c.user_data != NOTIFY && !c.more && c.result >= 0 && generation != 0;
-            match self.table.get_mut(fd) {
-                Some(r) if single && r.generation == generation && r.arm == Arm::Single => {
-                    r.arm = Arm::Idle;
-                    if !r.queued {
-                        r.queued = true;
-                        fresh.push(fd);
-                    }
-                }
-                _ => self.backlog.push_back(c),
-            }
+    /// have drained the fd since), all in the backlog now, in order. A single-shot poll's
+    /// is dropped and a fresh poll deferred, which this wait's enter submits and which
+    /// completes at once if the fd is still ready: the state at the wait, as epoll
+    /// reports, for no syscall. Those polls go first, in the completions' order (they were
+    /// ready before the ones reported last, which wait behind them: no fd starves). Any
+    /// other completion stays in the backlog, and its file is asked with `poll(2)` when it
+    /// is reported. The backlog is filtered in place, so a wait allocates nothing here.
+    pub(crate) fn refresh(&mut self) {
+        if self.backlog.is_empty() {
+            return;
         }
-        for fd in fresh.into_iter().rev() {
-            self.deferred.push_front(fd);
+        let mut backlog = std::mem::take(&mut self.backlog);
+        let before = self.deferred.len();
+        backlog.retain(|c| !self.renew_single_shot(c));
+        let fresh = self.deferred.len() - before;
+        if fresh > 0 {
+            self.deferred.rotate_right(fresh);
+        }
+        self.backlog = backlog;
+    }
+
+    /// If `c` completed the current single-shot poll of a registration, marks it idle and
+    /// defers a fresh poll for it (at the back of the deferred polls); returns whether it
+    /// did, and so whether `c` is spent.
+    fn renew_single_shot(&mut self, c: &Completion) -> bool {
+        let (generation, fd) = untag(c.user_data);
+        let single = c.user_data != NOTIFY && !c.more && c.result >= 0 && generation != 0;
+        match self.table.get_mut(fd) {
+            Some(r) if single && r.generation == generation && r.arm == Arm::Single => {
+                r.arm = Arm::Idle;
+                if !r.queued {
+                    r.queued = true;
+                    self.deferred.push_back(fd);
+                }
+                true
+            }
+            _ => false,
         }
     }
 
