@@ -103,6 +103,8 @@ pub(crate) struct State {
     /// Completions taken out of the ring outside a wait, to make room; reported first.
     pub(crate) backlog: VecDeque<Completion>,
     planned: Vec<Entry>,
+    /// The backlog's files, as [`State::refresh`] asks them (kept for its capacity).
+    asking: Vec<libc::pollfd>,
     /// The fds whose registrations want a poll (`queued`). First in, first out: when only
     /// some can go in, the others go next, and none starves. An fd deleted meanwhile is
     /// passed over (its number's next registration, if queued, is armed early: harmless).
@@ -122,6 +124,7 @@ impl State {
             table: FdTable::default(),
             backlog: VecDeque::new(),
             planned: Vec::new(),
+            asking: Vec::new(),
             deferred: VecDeque::new(),
             notifier,
             generation: 0,
@@ -258,8 +261,9 @@ impl State {
     /// completes at once if the fd is still ready: the state at the wait, as epoll
     /// reports, for no syscall. Those polls go first, in the completions' order (they were
     /// ready before the ones reported last, which wait behind them: no fd starves). Any
-    /// other completion stays in the backlog, and its file is asked with `poll(2)` when it
-    /// is reported. The backlog is filtered in place, so a wait allocates nothing here.
+    /// other completion stays in the backlog, and the files of all of them are asked with
+    /// one `poll(2)` ([`State::ask_backlog`]). The backlog is filtered in place, so a wait
+    /// allocates nothing here.
     pub(crate) fn refresh(&mut self) {
         if self.backlog.is_empty() {
             return;
@@ -272,6 +276,46 @@ impl State {
             self.deferred.rotate_right(fresh);
         }
         self.backlog = backlog;
+        self.ask_backlog();
+    }
+
+    /// Asks the files of the completions left in the backlog (multishot polls', and those
+    /// of fds that a wait could not report before), all in one `poll(2)`, and puts what it
+    /// says in their place: one syscall per wait, where asking each as it is reported
+    /// took one per event. Should the call fail, each is asked when it is reported.
+    fn ask_backlog(&mut self) {
+        self.asking.clear();
+        for c in &self.backlog {
+            if let Some(events) = self.interest_bits(c) {
+                let (_, fd) = untag(c.user_data);
+                self.asking.push(libc::pollfd { fd, events, revents: 0 });
+            }
+        }
+        if self.asking.is_empty() || sys::poll_now(&mut self.asking).is_err() {
+            return;
+        }
+        let mut answers = self.asking.iter();
+        for i in 0..self.backlog.len() {
+            if self.interest_bits(&self.backlog[i]).is_some()
+                && let Some(answer) = answers.next()
+            {
+                let c = &mut self.backlog[i];
+                (c.result, c.asked) = (i32::from(answer.revents), true);
+            }
+        }
+    }
+
+    /// The `poll(2)` events to ask for `c`'s file, if `c` is a successful completion of the
+    /// current request of a registration.
+    fn interest_bits(&self, c: &Completion) -> Option<i16> {
+        let (generation, fd) = untag(c.user_data);
+        let r = self.table.get(fd)?;
+        let current = c.user_data != NOTIFY
+            && c.result >= 0
+            && generation != 0
+            && r.generation == generation
+            && r.arm != Arm::Idle;
+        current.then(|| Readiness::poll_bits(r.interest))
     }
 
     /// If `c` completed the current single-shot poll of a registration, marks it idle and
@@ -345,7 +389,7 @@ impl State {
         let partial = r.interest.is_readable()
             && r.interest.is_writable()
             && !(woken.readable && woken.writable);
-        let bits = if carried || partial || r.interest.is_priority() {
+        let bits = if !c.asked && (carried || partial || r.interest.is_priority()) {
             sys::revents_now(fd, Readiness::poll_bits(r.interest)).unwrap_or(c.result)
         } else {
             c.result

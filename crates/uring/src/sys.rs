@@ -25,6 +25,9 @@ pub(crate) struct Completion {
     pub(crate) result: i32,
     /// `IORING_CQE_F_MORE`: the (multishot) request is still armed.
     pub(crate) more: bool,
+    /// `result` is what `poll(2)` said of the file after the completion was posted (see
+    /// `State::refresh`), not the wake-up's key: nothing more to ask.
+    pub(crate) asked: bool,
 }
 
 /// The right to touch the ring's queues: exactly one exists per [`Ring`].
@@ -112,6 +115,7 @@ impl Ring {
             user_data: c.user_data(),
             result: c.result(),
             more: cqueue::more(c.flags()),
+            asked: false,
         })
     }
 
@@ -207,10 +211,20 @@ pub(crate) fn file_identity(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
 /// What `poll(2)` says of `fd` now, for `events`: the file's state, where a poll request's
 /// completion may carry the wake-up's key instead.
 pub(crate) fn revents_now(fd: RawFd, events: i16) -> io::Result<i32> {
-    let mut pfd = libc::pollfd { fd, events, revents: 0 };
-    // SAFETY: one live pollfd, which the kernel may write; a zero timeout never blocks.
-    cvt(unsafe { libc::poll(&mut pfd, 1, 0) })?;
-    Ok(i32::from(pfd.revents))
+    let mut pfd = [libc::pollfd { fd, events, revents: 0 }];
+    poll_now(&mut pfd)?;
+    Ok(i32::from(pfd[0].revents))
+}
+
+/// `poll(2)` with a zero timeout: fills in the `revents` of every entry of `fds` in one
+/// call (never blocks; with no timeout to wait out, it is not interrupted either).
+pub(crate) fn poll_now(fds: &mut [libc::pollfd]) -> io::Result<()> {
+    let n = libc::nfds_t::try_from(fds.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many fds for poll(2)"))?;
+    // SAFETY: `fds` is `n` live pollfds, which the kernel may write; a zero timeout never
+    // blocks.
+    cvt(unsafe { libc::poll(fds.as_mut_ptr(), n, 0) })?;
+    Ok(())
 }
 
 /// Whether this kernel and process can run the backend (the answer of a probe made once).
