@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::os::fd::RawFd;
 
 use io_uring::squeue::Entry;
+use multipoll_core::backend::probe::poll_now;
 use multipoll_core::backend::readiness::Readiness;
 use multipoll_core::backend::table::FdTable;
 use multipoll_core::{Event, Interest, Mode};
@@ -291,7 +292,7 @@ impl State {
                 self.asking.push(libc::pollfd { fd, events, revents: 0 });
             }
         }
-        if self.asking.is_empty() || sys::poll_now(&mut self.asking).is_err() {
+        if self.asking.is_empty() || poll_now(&mut self.asking).is_err() {
             return;
         }
         let mut answers = self.asking.iter();

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use io_uring::types::{Fd, SubmitArgs, Timespec};
 use io_uring::{IoUring, Probe, cqueue, opcode, squeue};
-use multipoll_core::backend::syscall::cvt;
+use multipoll_core::backend::probe::poll_now;
 
 /// One completion, copied out of the ring.
 #[derive(Clone, Copy, Debug)]
@@ -214,17 +214,6 @@ pub(crate) fn revents_now(fd: RawFd, events: i16) -> io::Result<i32> {
     let mut pfd = [libc::pollfd { fd, events, revents: 0 }];
     poll_now(&mut pfd)?;
     Ok(i32::from(pfd[0].revents))
-}
-
-/// `poll(2)` with a zero timeout: fills in the `revents` of every entry of `fds` in one
-/// call (never blocks; with no timeout to wait out, it is not interrupted either).
-pub(crate) fn poll_now(fds: &mut [libc::pollfd]) -> io::Result<()> {
-    let n = libc::nfds_t::try_from(fds.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many fds for poll(2)"))?;
-    // SAFETY: `fds` is `n` live pollfds, which the kernel may write; a zero timeout never
-    // blocks.
-    cvt(unsafe { libc::poll(fds.as_mut_ptr(), n, 0) })?;
-    Ok(())
 }
 
 /// Whether this kernel and process can run the backend (the answer of a probe made once).

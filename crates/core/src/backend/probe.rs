@@ -72,9 +72,25 @@ fn drained_and_closed(fd: RawFd) -> bool {
 
 /// Whether `poll(2)` reports `POLLHUP` on `fd` now (a pipe or FIFO whose writers are gone).
 fn hung_up(fd: RawFd) -> bool {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one live pollfd, which the kernel may write; a zero timeout never blocks.
-    matches!(cvt(unsafe { libc::poll(&mut pfd, 1, 0) }), Ok(1)) && pfd.revents & libc::POLLHUP != 0
+    let mut pfd = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
+    matches!(poll_now(&mut pfd), Ok(1)) && pfd[0].revents & libc::POLLHUP != 0
+}
+
+/// What `poll(2)` says of every fd in `fds` now: one call with a zero timeout fills in
+/// each entry's `revents` (`POLLNVAL` for a closed number) and returns how many have some.
+/// It never blocks, and with no time to wait out it is not interrupted either. For
+/// backends whose kernel reports a wake-up rather than the file's state (io_uring's poll
+/// requests), to ask the files themselves.
+///
+/// # Errors
+/// `poll(2)`'s (`ENOMEM`), or `InvalidInput` for more entries than `nfds_t` counts.
+pub fn poll_now(fds: &mut [libc::pollfd]) -> io::Result<usize> {
+    let n = libc::nfds_t::try_from(fds.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many fds for poll(2)"))?;
+    // SAFETY: `fds` is `n` live pollfds, which the kernel may write; a zero timeout never
+    // blocks.
+    let ready = cvt(unsafe { libc::poll(fds.as_mut_ptr(), n, 0) })?;
+    Ok(usize::try_from(ready).unwrap_or(0))
 }
 
 /// How many bytes wait in `fd`'s receive buffer (`ioctl(FIONREAD)`), which neither the
