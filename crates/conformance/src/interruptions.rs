@@ -16,9 +16,9 @@ use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::Duration;
 
-use multipoll_core::{Events, Interest, Mode, Poller};
+use multipoll_core::{Events, Interest, Poller};
 
-use crate::util::{send, unix_pair};
+use crate::util::{first_mode, send, unix_pair};
 
 /// How long each probing read blocks: much longer than the events it should overlap.
 const READ_FOR: Duration = Duration::from_millis(50);
@@ -64,9 +64,7 @@ fn round<P: Poller>() -> io::Result<usize> {
     probe.set_read_timeout(Some(READ_FOR))?;
     let (watched, writer) = unix_pair()?;
     let poller = P::new()?;
-    // Any mode shows it; the first the backend has (level, but for edge-only peers).
-    let mode = poller.capabilities().supported_modes().next().unwrap_or(Mode::Level);
-    poller.add(watched.as_fd(), 1, Interest::READABLE, mode)?;
+    poller.add(watched.as_fd(), 1, Interest::READABLE, first_mode(&poller))?;
     // This thread enters the kernel for the poller (and, where changes are deferred,
     // submits the registration).
     poller.wait(&mut Events::new(), Some(Duration::ZERO))?;

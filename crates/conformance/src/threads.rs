@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use multipoll_core::{Event, Events, Interest, Mode, Poller, RESERVED_KEY};
 
 use crate::util::{
-    LONG, PROMPT, QUIET, SETTLE, Want, expect_events, expect_no_events, expect_timeout, pipe, send,
-    supports, unix_pair, wait_checked, wait_in_thread,
+    LONG, PROMPT, QUIET, SETTLE, Want, expect_events, expect_no_events, expect_timeout, first_mode,
+    pipe, send, supports, unix_pair, wait_checked, wait_in_thread,
 };
 
 /// `notify` from another thread wakes a thread blocked in `wait(None)` promptly, with no
@@ -117,8 +117,7 @@ pub fn busy_changer_does_not_delay_waiter<P: Poller>() -> io::Result<()> {
     /// How long the changer stays busy at most: far longer than a prompt report takes.
     const BUSY_FOR: Duration = Duration::from_secs(2);
     let poller = P::new()?;
-    // Any mode shows it; the first the backend has (level, but for edge-only peers).
-    let mode = poller.capabilities().supported_modes().next().unwrap_or(Mode::Level);
+    let mode = first_mode(&poller);
     let (read, write) = pipe()?;
     let reported = AtomicBool::new(false);
     thread::scope(|s| -> io::Result<()> {

@@ -444,8 +444,8 @@ impl Uring {
     /// As a wait begins: completions already taken, or posted while the caller ran, may
     /// be stale (the fd drained since); epoll re-polls its ready list as it reports. A
     /// single-shot poll's is replaced by a fresh poll in this wait's enter
-    /// ([`State::refresh`]); the others are kept aside, and the file is asked when they
-    /// are reported.
+    /// ([`State::refresh`]); the others are kept aside, and their files asked at once,
+    /// all in one `poll(2)`.
     fn refresh(&self, state: &mut State) {
         while let Some(c) = self.ring.pop(&mut state.queues) {
             state.backlog.push_back(c);

@@ -285,22 +285,24 @@ impl State {
     /// says in their place: one syscall per wait, where asking each as it is reported
     /// took one per event. Should the call fail, each is asked when it is reported.
     fn ask_backlog(&mut self) {
+        // One entry per completion, so that the answers line up with the backlog; a
+        // negative fd is one `poll(2)` skips (its `revents` stays 0).
         self.asking.clear();
+        let mut any = false;
         for c in &self.backlog {
-            if let Some(events) = self.interest_bits(c) {
-                let (_, fd) = untag(c.user_data);
-                self.asking.push(libc::pollfd { fd, events, revents: 0 });
-            }
+            let (_, fd) = untag(c.user_data);
+            let entry = match self.interest_bits(c) {
+                Some(events) => libc::pollfd { fd, events, revents: 0 },
+                None => libc::pollfd { fd: -1, events: 0, revents: 0 },
+            };
+            any |= entry.fd >= 0;
+            self.asking.push(entry);
         }
-        if self.asking.is_empty() || poll_now(&mut self.asking).is_err() {
+        if !any || poll_now(&mut self.asking).is_err() {
             return;
         }
-        let mut answers = self.asking.iter();
-        for i in 0..self.backlog.len() {
-            if self.interest_bits(&self.backlog[i]).is_some()
-                && let Some(answer) = answers.next()
-            {
-                let c = &mut self.backlog[i];
+        for (c, answer) in self.backlog.iter_mut().zip(&self.asking) {
+            if answer.fd >= 0 {
                 (c.result, c.asked) = (i32::from(answer.revents), true);
             }
         }

@@ -231,3 +231,10 @@ pub fn supports<P: Poller>(poller: &P, mode: Mode) -> io::Result<bool> {
     }
     Ok(supported)
 }
+
+/// The first mode `poller` supports: level (which the contract requires), or for a peer
+/// that lacks it (mio, edge only) its first. For behaviours whose promise holds in any
+/// mode, so that such a peer is judged on them too.
+pub fn first_mode<P: Poller>(poller: &P) -> Mode {
+    poller.capabilities().supported_modes().next().unwrap_or(Mode::Level)
+}
