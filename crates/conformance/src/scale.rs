@@ -15,8 +15,9 @@ use std::time::Instant;
 use multipoll_core::{Events, Interest, Mode, Poller};
 
 use crate::util::{
-    CpuMeter, LATE, LONG, MAX_SPURIOUS, QUIET, Want, drain, dup_at_least, expect_events,
-    expect_no_events, is_open, pipe, raise_fd_limit, replace_fd, send, supports, wait_checked,
+    CpuMeter, LATE, LONG, MAX_SPURIOUS, QUIET, Want, collect_each_once, drain, dup_at_least,
+    expect_events, expect_no_events, is_open, pipe, raise_fd_limit, ready_pipes, replace_fd, send,
+    supports, wait_checked,
 };
 
 /// Where [`many_fds_few_ready`] moves its write ends, so that the registered read ends
@@ -68,42 +69,6 @@ pub fn many_fds_few_ready<P: Poller>() -> io::Result<()> {
     expect_no_events(&poller, &mut events, QUIET)?;
     for (read, _) in &pipes {
         poller.delete(read.as_fd())?;
-    }
-    Ok(())
-}
-
-/// `count` pipes with a byte queued, registered under keys `0..count` in `mode`.
-fn ready_pipes<P: Poller>(
-    poller: &P,
-    count: usize,
-    mode: Mode,
-) -> io::Result<Vec<(OwnedFd, OwnedFd)>> {
-    let mut pipes = Vec::with_capacity(count);
-    for key in 0..count {
-        let (read, write) = pipe()?;
-        send(&write, b"x")?;
-        poller.add(read.as_fd(), key, Interest::READABLE, mode)?;
-        pipes.push((read, write));
-    }
-    Ok(pipes)
-}
-
-/// Waits with a small buffer until every one of `count` ready fds has been reported
-/// once; panics if one is reported twice, or is still missing after a wait that found
-/// nothing for [`LATE`].
-#[track_caller]
-fn collect_each_once<P: Poller>(poller: &P, events: &mut Events, count: usize) -> io::Result<()> {
-    let mut seen = HashSet::new();
-    while seen.len() < count {
-        let got = wait_checked(poller, events, Some(LATE))?;
-        if got.is_empty() {
-            let missing: Vec<usize> = (0..count).filter(|k| !seen.contains(k)).collect();
-            panic!("ready fds lost (never reported): keys {missing:?}");
-        }
-        for event in got {
-            assert!(Want::readable(event.key()).matches(&event), "{event:?}");
-            assert!(seen.insert(event.key()), "key {} reported twice", event.key());
-        }
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The contract every multipoll backend keeps.
 //!
 //! multipoll is a family of interchangeable I/O readiness backends — `select(2)`,
-//! `poll(2)`, `epoll(7)`, `kqueue(2)` — behind one trait, [`Poller`]. This crate holds that
+//! `poll(2)`, `epoll(7)`, `kqueue(2)`, `io_uring(7)` poll requests, or a third party's —
+//! behind one trait, [`Poller`]. This crate holds that
 //! trait and its vocabulary ([`Interest`], [`Mode`], [`ModeSet`], [`Event`], [`Events`],
 //! [`Capabilities`]): all a user needs. Two modules serve others:
 //!

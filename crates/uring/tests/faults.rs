@@ -7,43 +7,16 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use multipoll_conformance::util::{
-    CpuMeter, LATE, LONG, QUIET, expect_no_events, pipe, send, wait_checked,
+    CpuMeter, LATE, LONG, QUIET, collect_each_once, expect_no_events, pipe, ready_pipes, send,
+    wait_checked,
 };
 use multipoll_core::fault::{self, Call};
 use multipoll_uring::{Events, Interest, Mode, Poller, Uring};
-
-/// `count` pipes with a byte queued, registered under keys `0..count` in `mode`.
-fn ready_pipes(poller: &Uring, count: usize, mode: Mode) -> io::Result<Vec<(OwnedFd, OwnedFd)>> {
-    let mut pipes = Vec::with_capacity(count);
-    for key in 0..count {
-        let (read, write) = pipe()?;
-        send(&write, b"x")?;
-        poller.add(read.as_fd(), key, Interest::READABLE, mode)?;
-        pipes.push((read, write));
-    }
-    Ok(pipes)
-}
-
-/// Waits with `events` until keys `0..count` have each been reported once; panics on a
-/// second report or when one is still missing after a wait that found nothing for [`LATE`].
-#[track_caller]
-fn collect_each_once(poller: &Uring, events: &mut Events, count: usize) -> io::Result<()> {
-    let mut seen = HashSet::new();
-    while seen.len() < count {
-        let got = wait_checked(poller, events, Some(LATE))?;
-        let missing: Vec<usize> = (0..count).filter(|k| !seen.contains(k)).collect();
-        assert!(!got.is_empty(), "ready fds never reported: {missing:?}");
-        for event in got {
-            assert!(seen.insert(event.key()), "key {} reported twice", event.key());
-        }
-    }
-    Ok(())
-}
 
 #[test]
 fn eintr_on_wait_is_retried_with_the_time_left() -> io::Result<()> {

@@ -10,39 +10,34 @@
 #![cfg(all(any(target_os = "linux", target_os = "android"), not(uring_unavailable)))]
 
 use std::io;
-use std::os::fd::AsFd;
 use std::time::Duration;
 
-use multipoll_conformance::nesting;
-use multipoll_conformance::util::{
-    QUIET, Want, drain, expect_events, expect_no_events, send, unix_pair,
-};
+use multipoll_conformance::nesting::{self, Nested};
+use multipoll_conformance::util::{QUIET, Want, drain, expect_events, expect_no_events, send};
 use multipoll_epoll::Epoll;
 use multipoll_poll::Poll;
-use multipoll_uring::{Events, Interest, Mode, Poller, Uring};
+use multipoll_uring::{Poller, Uring};
 
 /// A uring inside `Outer`, with a level registration: readable outside as soon as the fd
 /// is ready; readable again after an inner wait that left it ready; once drained, at most
 /// one stale report by the inner wait, and then quiet.
 fn inner_level_readiness<Outer: Poller>() -> io::Result<()> {
-    let (outer, inner) = (Outer::new()?, Uring::new()?);
-    let (mut outer_events, mut inner_events) = (Events::new(), Events::new());
-    outer.add(inner.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    let (a, b) = unix_pair()?;
-    inner.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
-    expect_no_events(&outer, &mut outer_events, QUIET)?;
+    let mut n = Nested::<Outer, Uring>::new()?;
+    let (a, b) = n.watched_pair()?;
+    expect_no_events(&n.outer, &mut n.outer_events, QUIET)?;
     send(&a, b"x")?;
     for _ in 0..2 {
         // Not drained: the outer poller hears of it again, and so does the inner wait.
-        expect_events(&outer, &mut outer_events, &[Want::readable(1)])?;
-        assert_eq!(inner.wait(&mut inner_events, Some(Duration::ZERO))?, 1);
-        assert!(Want::readable(2).matches(&inner_events.as_slice()[0]), "{inner_events:?}");
+        expect_events(&n.outer, &mut n.outer_events, &[Want::readable(1)])?;
+        assert_eq!(n.inner.wait(&mut n.inner_events, Some(Duration::ZERO))?, 1);
+        assert!(Want::readable(2).matches(&n.inner_events.as_slice()[0]), "{:?}", n.inner_events);
     }
     assert_eq!(drain(&b)?, 1);
-    let stale = inner.wait(&mut inner_events, Some(Duration::ZERO))?;
-    assert!(stale <= 1, "{inner_events:?}");
-    expect_no_events(&outer, &mut outer_events, QUIET)?;
-    assert_eq!(inner.wait(&mut inner_events, Some(Duration::ZERO))?, 0, "{inner_events:?}");
+    let stale = n.inner.wait(&mut n.inner_events, Some(Duration::ZERO))?;
+    assert!(stale <= 1, "{:?}", n.inner_events);
+    expect_no_events(&n.outer, &mut n.outer_events, QUIET)?;
+    let got = n.inner.wait(&mut n.inner_events, Some(Duration::ZERO))?;
+    assert_eq!(got, 0, "{:?}", n.inner_events);
     Ok(())
 }
 

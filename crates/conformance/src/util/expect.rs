@@ -238,3 +238,30 @@ pub fn supports<P: Poller>(poller: &P, mode: Mode) -> io::Result<bool> {
 pub fn first_mode<P: Poller>(poller: &P) -> Mode {
     poller.capabilities().supported_modes().next().unwrap_or(Mode::Level)
 }
+
+/// Waits with a small buffer until every one of `count` ready fds has been reported
+/// once; panics if one is reported twice, or is still missing after a wait that found
+/// nothing for [`LATE`].
+///
+/// # Errors
+/// Those of `wait`.
+#[track_caller]
+pub fn collect_each_once<P: Poller>(
+    poller: &P,
+    events: &mut Events,
+    count: usize,
+) -> io::Result<()> {
+    let mut seen = HashSet::new();
+    while seen.len() < count {
+        let got = wait_checked(poller, events, Some(LATE))?;
+        if got.is_empty() {
+            let missing: Vec<usize> = (0..count).filter(|k| !seen.contains(k)).collect();
+            panic!("ready fds lost (never reported): keys {missing:?}");
+        }
+        for event in got {
+            assert!(Want::readable(event.key()).matches(&event), "{event:?}");
+            assert!(seen.insert(event.key()), "key {} reported twice", event.key());
+        }
+    }
+    Ok(())
+}

@@ -6,6 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
+use multipoll_core::{Interest, Mode, Poller};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -202,4 +203,24 @@ pub fn raise_fd_limit(want: u64) -> io::Result<u64> {
     let new = want.min(max);
     setrlimit(Resource::RLIMIT_NOFILE, libc::rlim_t::try_from(new).unwrap_or(hard), hard)?;
     Ok(new)
+}
+
+/// `count` pipes with a byte queued, registered under keys `0..count` in `mode` (read end
+/// first in each pair).
+///
+/// # Errors
+/// Those of `pipe(2)`, the write, and `add`.
+pub fn ready_pipes<P: Poller>(
+    poller: &P,
+    count: usize,
+    mode: Mode,
+) -> io::Result<Vec<(OwnedFd, OwnedFd)>> {
+    let mut pipes = Vec::with_capacity(count);
+    for key in 0..count {
+        let (read, write) = pipe()?;
+        send(&write, b"x")?;
+        poller.add(read.as_fd(), key, Interest::READABLE, mode)?;
+        pipes.push((read, write));
+    }
+    Ok(pipes)
 }
