@@ -13,10 +13,12 @@
 //!   [`Backend::is_available`]). Code generic over `P: Poller`
 //!   pays nothing for the choice.
 //! - **At runtime**, [`AnyPoller`] wraps whichever [`Backend`] you name
-//!   (`"epoll".parse::<Backend>()`), for command-line flags and comparisons. Its
-//!   [`Poller::new`] takes the backend from the `MULTIPOLL_BACKEND` environment variable
-//!   when set, [`DefaultPoller`]'s otherwise. For hot loops, [`Backend::with_poller`] makes
-//!   the runtime choice once and runs generic code on the concrete type.
+//!   (`"epoll".parse::<Backend>()`), for command-line flags and comparisons.
+//!   [`AnyPoller::from_env`] takes the backend from the `MULTIPOLL_BACKEND` environment
+//!   variable when set, [`DefaultPoller`]'s otherwise (so does `<AnyPoller as
+//!   Poller>::new()`, what generic code's `P::new()` calls). For hot loops,
+//!   [`Backend::with_poller`] makes the runtime choice once and runs generic code on the
+//!   concrete type.
 //!
 //! To use one backend alone, depend on its crate (`multipoll-epoll`, …) instead.
 //!
