@@ -25,6 +25,19 @@ pub trait WithPoller {
 /// and the target has its syscall ([`Backend::is_compiled`]); io_uring may also be refused
 /// by the running kernel, which [`Backend::is_available`] asks.
 ///
+/// | | [select](Backend::Select) | [poll](Backend::Poll) | [epoll](Backend::Epoll) | [kqueue](Backend::Kqueue) | [io_uring](Backend::Uring) |
+/// |---|---|---|---|---|---|
+/// | platforms | every Unix | every Unix | Linux, Android | FreeBSD, macOS, NetBSD, OpenBSD, DragonFly | Linux ≥ 5.13, where the kernel allows io_uring |
+/// | [modes](crate::Mode) | level, oneshot (emulated) | level, oneshot (emulated) | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot |
+/// | priority ([`Interest::PRIORITY`](crate::Interest::PRIORITY)) | `exceptfds` | `POLLPRI` | `EPOLLPRI` | `Unsupported` | `POLLPRI` |
+/// | largest fd | process limit on Linux, Android, FreeBSD, DragonFly; `FD_SETSIZE - 1` elsewhere | process limit | process limit | process limit | process limit |
+/// | timeout precision | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns | 1 ns |
+/// | cost per wait | O(highest fd) | O(registered) | O(ready) | O(ready) | O(ready) |
+///
+/// A running poller says the same through [`Poller::capabilities`] (a
+/// [`Capabilities`](crate::Capabilities)); a mode it lacks is refused with `Unsupported`
+/// by `add` and `modify`, never downgraded.
+///
 /// More backends may come: match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -21,6 +21,23 @@
 //!   concrete type.
 //!
 //! To use one backend alone, depend on its crate (`multipoll-epoll`, …) instead.
+//! Coming from `polling` or `mio`: the [`porting`] guide maps their types and calls.
+//!
+//! # Non-blocking is your job
+//!
+//! multipoll never changes an fd's flags. Set every fd you register non-blocking
+//! (`set_nonblocking(true)`; an accepted socket does not inherit it from its listener on
+//! Linux) and read, write or accept until `WouldBlock`. Readiness is a hint that may be
+//! stale by the time you act (another thread got there first, a spurious wake-up): on a
+//! blocking fd that read blocks the whole loop. In [`Mode::Edge`] a loop that stops
+//! before `WouldBlock` is not told about that fd again.
+//!
+//! # Which backend can do what
+//!
+//! [`Backend`]'s page has the table (modes, priority, largest fd, timeout precision);
+//! [`Mode`] lists which backend does which mode, and a poller tells at run time through
+//! [`Poller::capabilities`]. Code written for the edge modes picks its mode from there:
+//! `if caps.supports(Mode::Edge) { Mode::Edge } else { Mode::Level }`.
 //!
 //! ```
 //! use std::io::Write;
@@ -45,6 +62,9 @@
 
 mod any;
 mod backend;
+
+#[doc = include_str!("porting.md")]
+pub mod porting {}
 
 pub use any::AnyPoller;
 pub use backend::{Backend, WithPoller};
