@@ -1,4 +1,5 @@
-//! The tutorial examples (`examples/*.rs`), run over every backend this build has.
+//! The tutorial examples and the programs ported from polling and mio (`examples/*.rs`),
+//! run over every backend this build has.
 //!
 //! Cargo gives tests no path to example binaries (`CARGO_BIN_EXE_*` exists for `[[bin]]`
 //! targets only), and one found in `target/*/examples/` may be stale: `cargo test --test
@@ -15,7 +16,7 @@
 use std::io;
 use std::time::Duration;
 
-use multipoll::Backend;
+use multipoll::{Backend, Mode, Poller};
 
 #[allow(dead_code, reason = "the binary's main; this test calls the logic")]
 #[path = "../examples/nonblocking.rs"]
@@ -32,6 +33,18 @@ mod busy_loop_vs_wait;
 #[allow(dead_code, reason = "the binary's main; this test calls the logic")]
 #[path = "../examples/echo_queue.rs"]
 mod echo_queue;
+
+#[allow(dead_code, reason = "the binary's main; this test calls the logic")]
+#[path = "../examples/polling_two_listeners.rs"]
+mod polling_two_listeners;
+
+#[allow(dead_code, reason = "the binary's main; this test calls the logic")]
+#[path = "../examples/polling_tcp_client.rs"]
+mod polling_tcp_client;
+
+#[allow(dead_code, reason = "the binary's main; this test calls the logic")]
+#[path = "../examples/mio_tcp_server.rs"]
+mod mio_tcp_server;
 
 #[path = "../examples/common/mod.rs"]
 mod common;
@@ -110,6 +123,52 @@ fn echo_queue_once_echoes_in_order_through_the_queues() -> io::Result<()> {
         // The self-test's small send buffers leave most of each megabyte to the queue.
         assert!(stats.queued_writes > 0, "{backend}: the queue was never used");
         assert!(stats.max_queued > bytes / 2, "{backend}: queues held only {}", stats.max_queued);
+    }
+    Ok(())
+}
+
+#[test]
+fn polling_two_listeners_answers_through_each_listener() -> io::Result<()> {
+    for backend in backends() {
+        // self_test checks that each client is answered by the listener it dialled.
+        assert_eq!(polling_two_listeners::self_test(backend, 3)?, [3, 3], "{backend}");
+    }
+    Ok(())
+}
+
+#[test]
+fn polling_tcp_client_connects_without_blocking() -> io::Result<()> {
+    for backend in backends() {
+        let answer = polling_tcp_client::self_test(backend)?;
+        assert!(answer.starts_with(b"HTTP/1.0 200 OK"), "{backend}: {answer:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn polling_tcp_client_reports_a_refused_connect() -> io::Result<()> {
+    // A port nobody listens on: bound, then closed.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    for backend in backends() {
+        let err = polling_tcp_client::fetch(backend, addr, b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{backend}: {err}");
+    }
+    Ok(())
+}
+
+#[test]
+fn mio_tcp_server_picks_edge_where_supported() -> io::Result<()> {
+    let (clients, bytes) = (4, 64 * 1024);
+    for backend in backends() {
+        let report = mio_tcp_server::self_test(backend, clients, bytes)?;
+        let edge = multipoll::AnyPoller::new(backend)?.capabilities().supports(Mode::Edge);
+        let expected = if edge { Mode::Edge } else { Mode::Level };
+        assert_eq!(report.mode, expected, "{backend}");
+        if matches!(backend, Backend::Select | Backend::Poll) {
+            assert_eq!(report.mode, Mode::Level, "{backend} has no edge mode");
+        }
+        assert_eq!(report.accepted, clients, "{backend}");
+        assert_eq!(report.echoed, clients * bytes, "{backend}");
     }
     Ok(())
 }

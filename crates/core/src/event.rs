@@ -145,8 +145,9 @@ impl fmt::Debug for Event {
 /// rotate where they start so no fd starves.
 ///
 /// ```
+/// # extern crate multipoll_core as multipoll;
 /// use std::time::Duration;
-/// use multipoll_core::{Events, Poller};
+/// use multipoll::{Events, Poller};
 ///
 /// # #[allow(dead_code)]
 /// fn ready_to_read<P: Poller>(poller: &P) -> std::io::Result<Vec<usize>> {

@@ -122,6 +122,17 @@ impl fmt::Debug for Interest {
 ///
 /// A backend that cannot do a mode returns [`std::io::ErrorKind::Unsupported`] from `add`
 /// and `modify`; it never silently downgrades (see [`Capabilities::supports`](crate::Capabilities::supports)).
+/// multipoll's backends:
+///
+/// | mode | select | poll | epoll | kqueue | io_uring |
+/// |---|---|---|---|---|---|
+/// | `Level` | yes | yes | yes | yes | yes |
+/// | `Oneshot` | emulated | emulated | `EPOLLONESHOT` | `EV_DISPATCH` | single-shot `POLL_ADD` |
+/// | `Edge` | `Unsupported` | `Unsupported` | `EPOLLET` | `EV_CLEAR` | multishot `POLL_ADD` |
+/// | `EdgeOneshot` | `Unsupported` | `Unsupported` | `EPOLLET \| EPOLLONESHOT` | `EV_CLEAR \| EV_DISPATCH` | single-shot `POLL_ADD` |
+///
+/// Their other limits are on [`Capabilities`](crate::Capabilities). Whatever the mode, the
+/// fds must be non-blocking (see [`Poller::add`](crate::Poller::add)).
 /// More modes may come: match on [`is_edge`](Mode::is_edge) and
 /// [`is_oneshot`](Mode::is_oneshot) rather than on the variants where that is what you mean.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -133,7 +144,8 @@ pub enum Mode {
     /// Reported once, then disarmed until `modify` re-arms it.
     Oneshot,
     /// Edge-triggered: reported once per readiness change; read/write until
-    /// `WouldBlock` before waiting again.
+    /// `WouldBlock` before waiting again. That needs a non-blocking fd: on a blocking one
+    /// the last read blocks instead of failing with `WouldBlock`, and the loop hangs.
     Edge,
     /// Edge-triggered and oneshot (`polling`'s `EdgeOneshot`): reported once per readiness
     /// change, and then not at all until `modify` re-arms it. For runtimes that hand each

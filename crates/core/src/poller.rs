@@ -119,6 +119,13 @@ pub trait Poller: Send + Sync {
 
     /// Registers `fd` under `key` with `interest` and `mode`.
     ///
+    /// **Make `fd` non-blocking first** (`set_nonblocking(true)`; an accepted socket does
+    /// not inherit it from its listener on Linux): the poller never changes the fd's
+    /// flags. Readiness is a hint that may be stale by the time you act on it (another
+    /// thread read first, a spurious wake-up), so read, write or accept until
+    /// `WouldBlock`; on a blocking fd that call hangs the whole loop instead. In
+    /// [`Mode::Edge`] a loop that stops before `WouldBlock` is not told again.
+    ///
     /// # Errors
     /// `AlreadyExists`, `Unsupported`, `InvalidInput`: see [the table](Poller#errors-identical-on-every-backend).
     fn add(&self, fd: BorrowedFd<'_>, key: usize, interest: Interest, mode: Mode)
@@ -162,8 +169,9 @@ pub trait Poller: Send + Sync {
     /// A loop that runs a tick every 100 ms between events (with any backend, e.g.
     /// `multipoll::DefaultPoller`):
     /// ```
+    /// # extern crate multipoll_core as multipoll;
     /// use std::time::{Duration, Instant};
-    /// use multipoll_core::{Events, Poller};
+    /// use multipoll::{Events, Poller};
     ///
     /// # #[allow(dead_code)]
     /// fn run<P: Poller>(poller: &P, mut tick: impl FnMut()) -> std::io::Result<()> {
@@ -195,12 +203,28 @@ pub trait Poller: Send + Sync {
 
 /// What a backend can do: its name, its modes, its limits.
 ///
-/// Read it through its methods; more may come. A backend builds its own with
-/// [`Capabilities::new`] and the `with_*` methods (in a `const`, if it likes).
+/// Read it through its methods (`poller.capabilities()`); more may come. multipoll's
+/// backends answer:
+///
+/// | | select | poll | epoll | kqueue | io_uring |
+/// |---|---|---|---|---|---|
+/// | [`modes`](Capabilities::modes) | level, oneshot (emulated) | level, oneshot (emulated) | all four | all four | all four |
+/// | [`priority`](Capabilities::priority) | yes (`exceptfds`) | yes (`POLLPRI`) | yes (`EPOLLPRI`) | no | yes (`POLLPRI`) |
+/// | [`max_fd`](Capabilities::max_fd) | `FD_SETSIZE - 1`, except on Linux, Android, FreeBSD, DragonFly (process limit) | process limit | process limit | process limit | process limit |
+/// | [`timeout_precision`](Capabilities::timeout_precision) | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns | 1 ns |
+/// | [`interrupts_calls`](Capabilities::interrupts_calls) | no | no | no | no | yes |
+///
+/// ("All four": [`Mode::Level`], [`Mode::Oneshot`], [`Mode::Edge`], [`Mode::EdgeOneshot`].)
+/// Code that prefers a mode asks first, rather than handling `Unsupported`:
+/// `if caps.supports(Mode::Edge) { Mode::Edge } else { Mode::Level }`.
+///
+/// A backend builds its own with [`Capabilities::new`] and the `with_*` methods (in a
+/// `const`, if it likes).
 ///
 /// ```
+/// # extern crate multipoll_core as multipoll;
 /// use std::time::Duration;
-/// use multipoll_core::{Capabilities, Mode, ModeSet};
+/// use multipoll::{Capabilities, Mode, ModeSet};
 ///
 /// const CAPS: Capabilities = Capabilities::new("mine", ModeSet::of(&[Mode::Level]))
 ///     .with_timeout_precision(Duration::from_millis(1));

@@ -85,7 +85,22 @@ pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, P
 
 use records::{Current, Found, Records, WAKE};
 
-/// The `epoll(7)` poller.
+/// The `epoll(7)` backend, Linux and Android: the kernel keeps the registrations, and a
+/// wait costs O(ready fds). multipoll's default on Linux.
+///
+/// Create it with [`Epoll::new()`](Poller::new) and use it through the
+/// [`Poller`] trait. What is particular to it:
+///
+/// - Every [`Mode`], natively (`EPOLLET`, `EPOLLONESHOT`, both);
+///   [`PRIORITY`](Interest::PRIORITY) interest is `EPOLLPRI`.
+/// - Nanosecond timeouts where the kernel has `epoll_pwait2` (Linux 5.11), else whole
+///   milliseconds rounded up
+///   ([`Capabilities::timeout_precision`]
+///   says which).
+/// - It is [`AsFd`]: register it in another poller or a runtime's
+///   reactor to nest it.
+///
+/// More in the [`multipoll-epoll` crate docs](https://docs.rs/multipoll-epoll).
 #[derive(Debug)]
 pub struct Epoll {
     epfd: OwnedFd,

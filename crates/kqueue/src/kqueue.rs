@@ -43,7 +43,15 @@ struct Table {
     round: u64,
 }
 
-/// The kqueue poller; see the [crate docs](crate) for how it maps the contract.
+/// The `kqueue(2)` backend, FreeBSD, macOS, NetBSD, OpenBSD, DragonFly: the kernel keeps
+/// the registrations, and a wait costs O(ready fds). multipoll's default there.
+///
+/// Create it with [`Kqueue::new()`](Poller::new) and use it through the [`Poller`] trait.
+/// Every [`Mode`] natively (`EV_CLEAR`, `EV_DISPATCH`, both);
+/// [`PRIORITY`](Interest::PRIORITY) interest is `Unsupported`; nanosecond timeouts. It is
+/// [`AsFd`], so it can be nested in another poller. See the
+/// [`multipoll-kqueue` crate docs](https://docs.rs/multipoll-kqueue) for how it maps the
+/// contract.
 #[derive(Debug)]
 pub struct Kqueue {
     kq: OwnedFd,

@@ -11,12 +11,25 @@ use crate::{Backend, Capabilities, Events, Interest, Mode, Poller};
 /// Each call is one `match` and a direct call into the backend (no `dyn`). Code that knows
 /// its backend at compile time should use that type, or be generic over `P: Poller`.
 ///
+/// Three constructors:
+///
+/// - [`AnyPoller::new(backend)`](AnyPoller::new): the backend you name (from a flag:
+///   `"poll".parse::<Backend>()?`).
+/// - [`AnyPoller::from_env()`](AnyPoller::from_env): the backend named by the
+///   `MULTIPOLL_BACKEND` environment variable, else [`DefaultPoller`](crate::DefaultPoller)'s.
+/// - [`<AnyPoller as Poller>::new()`](Poller::new), what generic code (`P::new()`) calls:
+///   the same as `from_env`. Written `AnyPoller::new()` it does not compile, because the
+///   inherent `new(backend)` comes first; call `from_env` instead.
+///
 /// ```
 /// use multipoll::{AnyPoller, Backend, Poller};
 ///
 /// let poller = AnyPoller::new("poll".parse::<Backend>()?)?;
 /// assert_eq!(poller.backend(), Backend::Poll);
 /// assert_eq!(poller.capabilities().name(), "poll");
+///
+/// let poller = AnyPoller::from_env()?;
+/// assert_eq!(poller.backend(), Backend::from_env()?);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
@@ -60,6 +73,10 @@ macro_rules! forward {
 impl AnyPoller {
     /// Creates a poller of `backend`.
     ///
+    /// This inherent `new` hides the trait's argument-less [`Poller::new`] when written
+    /// `AnyPoller::new()`; for the backend of the environment, call
+    /// [`AnyPoller::from_env`].
+    ///
     /// # Errors
     /// `Unsupported` when the backend is not in this build (the message lists those that
     /// are), or the backend's own creation errors (io_uring refused by the kernel is
@@ -81,6 +98,20 @@ impl AnyPoller {
         }
     }
 
+    /// Creates a poller of [`Backend::from_env`]: the backend named by the
+    /// `MULTIPOLL_BACKEND` environment variable (`select`, `poll`, `epoll`, `kqueue`,
+    /// `uring`), or [`DefaultPoller`](crate::DefaultPoller)'s when it is unset or empty.
+    ///
+    /// `<AnyPoller as Poller>::new()` does the same.
+    ///
+    /// # Errors
+    /// Those of [`Backend::from_env`] (`InvalidInput` for a name multipoll does not know,
+    /// `Unsupported` for a backend not available here), then those of
+    /// [`AnyPoller::new`].
+    pub fn from_env() -> io::Result<AnyPoller> {
+        AnyPoller::new(Backend::from_env()?)
+    }
+
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         match self {
@@ -99,10 +130,11 @@ impl AnyPoller {
 }
 
 impl Poller for AnyPoller {
-    /// Creates a poller of [`Backend::from_env`]: `MULTIPOLL_BACKEND` if set, else
-    /// [`DefaultPoller`](crate::DefaultPoller)'s backend.
+    /// The same as [`AnyPoller::from_env`]: `MULTIPOLL_BACKEND` if set, else
+    /// [`DefaultPoller`](crate::DefaultPoller)'s backend. Generic code reaches it as
+    /// `P::new()`; written `AnyPoller::new()` the inherent `new(backend)` is meant.
     fn new() -> io::Result<Self> {
-        AnyPoller::new(Backend::from_env()?)
+        AnyPoller::from_env()
     }
 
     fn add(

@@ -6,6 +6,9 @@ use std::str::FromStr;
 
 use crate::Poller;
 
+/// The environment variable [`Backend::from_env`] reads.
+const ENV_VAR: &str = "MULTIPOLL_BACKEND";
+
 /// Generic code to run with a backend chosen at runtime; see [`Backend::with_poller`].
 pub trait WithPoller {
     /// What the work returns.
@@ -21,6 +24,19 @@ pub trait WithPoller {
 /// `uring`. Each variant names a poller type of this crate, present where its feature is on
 /// and the target has its syscall ([`Backend::is_compiled`]); io_uring may also be refused
 /// by the running kernel, which [`Backend::is_available`] asks.
+///
+/// | | [select](Backend::Select) | [poll](Backend::Poll) | [epoll](Backend::Epoll) | [kqueue](Backend::Kqueue) | [io_uring](Backend::Uring) |
+/// |---|---|---|---|---|---|
+/// | platforms | every Unix | every Unix | Linux, Android | FreeBSD, macOS, NetBSD, OpenBSD, DragonFly | Linux ≥ 5.13, where the kernel allows io_uring |
+/// | [modes](crate::Mode) | level, oneshot (emulated) | level, oneshot (emulated) | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot |
+/// | priority ([`Interest::PRIORITY`](crate::Interest::PRIORITY)) | `exceptfds` | `POLLPRI` | `EPOLLPRI` | `Unsupported` | `POLLPRI` |
+/// | largest fd | process limit on Linux, Android, FreeBSD, DragonFly; `FD_SETSIZE - 1` elsewhere | process limit | process limit | process limit | process limit |
+/// | timeout precision | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns | 1 ns |
+/// | cost per wait | O(highest fd) | O(registered) | O(ready) | O(ready) | O(ready) |
+///
+/// A running poller says the same through [`Poller::capabilities`] (a
+/// [`Capabilities`](crate::Capabilities)); a mode it lacks is refused with `Unsupported`
+/// by `add` and `modify`, never downgraded.
 ///
 /// More backends may come: match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -93,13 +109,32 @@ impl Backend {
     /// The backend named by the `MULTIPOLL_BACKEND` environment variable, or
     /// [`Backend::compiled_default`] when it is unset or empty.
     ///
+    /// [`AnyPoller::from_env`](crate::AnyPoller::from_env) creates a poller of it.
+    ///
     /// # Errors
-    /// `InvalidInput` when the variable names no available backend (the message lists the
-    /// available ones).
+    /// - `InvalidInput` when the variable names no backend multipoll has (`"iocp"`), or is
+    ///   not UTF-8; the message lists the available ones.
+    /// - `Unsupported` when it names a backend that is not
+    ///   [available](Backend::is_available) here: not in this build (`kqueue` on Linux) or
+    ///   refused by the kernel (`uring`); the message says which, and lists the available
+    ///   ones.
+    ///
+    /// These are the errors of parsing the name (`"kqueue".parse::<Backend>()`).
     pub fn from_env() -> io::Result<Backend> {
-        match std::env::var("MULTIPOLL_BACKEND") {
-            Ok(name) if !name.is_empty() => name.parse(),
-            _ => Ok(Backend::compiled_default()),
+        match std::env::var_os(ENV_VAR) {
+            None => Ok(Backend::compiled_default()),
+            Some(name) if name.is_empty() => Ok(Backend::compiled_default()),
+            // A name that is not UTF-8 is no backend's: refused, not taken for unset.
+            Some(name) => match name.to_str() {
+                Some(name) => name.parse(),
+                None => Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "{ENV_VAR}={name:?} is not a backend name (available: {})",
+                        Backend::available_names()
+                    ),
+                )),
+            },
         }
     }
 

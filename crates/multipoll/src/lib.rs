@@ -13,12 +13,31 @@
 //!   [`Backend::is_available`]). Code generic over `P: Poller`
 //!   pays nothing for the choice.
 //! - **At runtime**, [`AnyPoller`] wraps whichever [`Backend`] you name
-//!   (`"epoll".parse::<Backend>()`), for command-line flags and comparisons. Its
-//!   [`Poller::new`] takes the backend from the `MULTIPOLL_BACKEND` environment variable
-//!   when set, [`DefaultPoller`]'s otherwise. For hot loops, [`Backend::with_poller`] makes
-//!   the runtime choice once and runs generic code on the concrete type.
+//!   (`"epoll".parse::<Backend>()`), for command-line flags and comparisons.
+//!   [`AnyPoller::from_env`] takes the backend from the `MULTIPOLL_BACKEND` environment
+//!   variable when set, [`DefaultPoller`]'s otherwise (so does `<AnyPoller as
+//!   Poller>::new()`, what generic code's `P::new()` calls). For hot loops,
+//!   [`Backend::with_poller`] makes the runtime choice once and runs generic code on the
+//!   concrete type.
 //!
 //! To use one backend alone, depend on its crate (`multipoll-epoll`, …) instead.
+//! Coming from `polling` or `mio`: the [`porting`] guide maps their types and calls.
+//!
+//! # Non-blocking is your job
+//!
+//! multipoll never changes an fd's flags. Set every fd you register non-blocking
+//! (`set_nonblocking(true)`; an accepted socket does not inherit it from its listener on
+//! Linux) and read, write or accept until `WouldBlock`. Readiness is a hint that may be
+//! stale by the time you act (another thread got there first, a spurious wake-up): on a
+//! blocking fd that read blocks the whole loop. In [`Mode::Edge`] a loop that stops
+//! before `WouldBlock` is not told about that fd again.
+//!
+//! # Which backend can do what
+//!
+//! [`Backend`]'s page has the table (modes, priority, largest fd, timeout precision);
+//! [`Mode`] lists which backend does which mode, and a poller tells at run time through
+//! [`Poller::capabilities`]. Code written for the edge modes picks its mode from there:
+//! `if caps.supports(Mode::Edge) { Mode::Edge } else { Mode::Level }`.
 //!
 //! ```
 //! use std::io::Write;
@@ -43,6 +62,9 @@
 
 mod any;
 mod backend;
+
+#[doc = include_str!("porting.md")]
+pub mod porting {}
 
 pub use any::AnyPoller;
 pub use backend::{Backend, WithPoller};

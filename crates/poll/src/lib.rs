@@ -49,7 +49,22 @@ use multipoll_core::backend::timeout::timeout_ms;
 
 pub use multipoll_core::{Capabilities, Event, Events, Mode, Poller};
 
-/// The `poll(2)` poller: [`Emulated`] registrations over [`PollSyscall`].
+/// The `poll(2)` backend: runs on every Unix, and a wait costs O(registered fds).
+///
+/// Create it with [`Poll::new()`](Poller::new) and use it through the
+/// [`Poller`] trait. What is particular to it:
+///
+/// - Modes: [`Level`](Mode::Level) and
+///   [`Oneshot`](Mode::Oneshot) (emulated: the registration leaves the
+///   `pollfd` array until `modify`); the edge modes are `Unsupported`.
+/// - [`PRIORITY`](Interest::PRIORITY) interest is `POLLPRI`.
+/// - Timeouts are whole milliseconds, rounded up; no fd-number limit.
+/// - A registered fd closed without `delete` is reported once as an error, then forgotten.
+///
+/// The registrations live in user space, in the shared
+/// [`Emulated`](https://docs.rs/multipoll-core/latest/multipoll_core/backend/emulated/struct.Emulated.html) type, of which this is an
+/// alias; `PollSyscall` is the one `poll(2)` call. More in the
+/// [`multipoll-poll` crate docs](https://docs.rs/multipoll-poll).
 pub type Poll = Emulated<PollSyscall>;
 
 /// The `poll(2)` call and its `pollfd` array (index 0 is the wake-up fd).

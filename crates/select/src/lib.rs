@@ -73,7 +73,26 @@ pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, P
 
 use fdset::FdSet;
 
-/// The `select(2)` poller: [`Emulated`] registrations over [`SelectSyscall`].
+/// The `select(2)` backend: the most portable, and a wait costs O(highest registered fd).
+///
+/// Create it with [`Select::new()`](Poller::new) and use it through the
+/// [`Poller`] trait. What is particular to it:
+///
+/// - Modes: [`Level`](Mode::Level) and
+///   [`Oneshot`](Mode::Oneshot) (emulated); the edge modes are
+///   `Unsupported`.
+/// - fds up to the process limit on Linux, Android, FreeBSD and DragonFly; elsewhere `add`
+///   refuses fds at or above `FD_SETSIZE` with `InvalidInput`
+///   ([`Capabilities::max_fd`]).
+/// - Timeouts in microseconds, rounded up. No error bit: a pending socket error shows
+///   only as readable/writable
+///   ([`reports_errors`](Capabilities::reports_errors) is false).
+/// - [`PRIORITY`](Interest::PRIORITY) interest watches `exceptfds`.
+///
+/// The registrations live in user space, in the shared
+/// [`Emulated`](https://docs.rs/multipoll-core/latest/multipoll_core/backend/emulated/struct.Emulated.html) type, of which this is an
+/// alias; `SelectSyscall` is the one `select(2)` call. More in the
+/// [`multipoll-select` crate docs](https://docs.rs/multipoll-select).
 pub type Select = Emulated<SelectSyscall>;
 
 /// The `select(2)` call and its bit sets.

@@ -220,7 +220,24 @@ pub fn is_supported() -> bool {
     sys::availability().is_ok()
 }
 
-/// The `io_uring(7)` poller.
+/// The `io_uring(7)` backend, Linux 5.13 and later: readiness through poll requests, with
+/// registration changes riding in the next wait's own `io_uring_enter(2)`.
+///
+/// Create it with [`Uring::new()`](Poller::new), which fails with
+/// `Unsupported`, naming the cause, where the kernel refuses io_uring
+/// (`kernel.io_uring_disabled`, a seccomp filter); `Backend::Uring.is_available()` in the
+/// facade, or `multipoll_uring::is_supported()`, asks first. Use it
+/// through the [`Poller`] trait. What is particular to it:
+///
+/// - Every [`Mode`] (multishot poll for `Edge`, single-shot for the
+///   others); [`PRIORITY`](Interest::PRIORITY) interest is `POLLPRI`;
+///   nanosecond timeouts.
+/// - It disturbs its threads' other blocking calls: one that fails with `EINTR` on a
+///   signal may fail so once, as on a signal
+///   ([`Capabilities::interrupts_calls`]).
+/// - It is [`AsFd`]: register it in another poller to nest it.
+///
+/// More in the [`multipoll-uring` crate docs](https://docs.rs/multipoll-uring).
 #[derive(Debug)]
 pub struct Uring {
     ring: Ring,
@@ -583,8 +600,8 @@ impl Poller for Uring {
     ///
     /// # Errors
     /// `Unsupported`, naming the cause, where io_uring is disabled, blocked or too old
-    /// (see the [crate docs](crate)); otherwise the OS errors of creating the ring and the
-    /// wake-up fd (`EMFILE`, `ENOMEM`).
+    /// (see the [crate docs](https://docs.rs/multipoll-uring)); otherwise the OS errors of
+    /// creating the ring and the wake-up fd (`EMFILE`, `ENOMEM`).
     fn new() -> io::Result<Uring> {
         Uring::build(ENTRIES, CQ_ENTRIES)
     }

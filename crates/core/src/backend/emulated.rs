@@ -121,7 +121,13 @@ struct WaiterSet<S> {
     cursor: usize,
 }
 
-/// A [`Poller`] over a [`ReadinessSyscall`]: registrations in user space.
+/// The poller type of the backends whose kernel call keeps no registrations: `poll(2)`
+/// and `select(2)`. multipoll's `Poll` is `Emulated<PollSyscall>` and `Select` is
+/// `Emulated<SelectSyscall>`; use them through the [`Poller`] trait.
+///
+/// It keeps the registrations in user space, emulates [`Mode::Oneshot`] (the edge modes
+/// are `Unsupported`), and hands each wait's fd set to the [`ReadinessSyscall`] `S`, which
+/// is only the syscall.
 #[derive(Debug)]
 pub struct Emulated<S> {
     table: Mutex<Table>,
