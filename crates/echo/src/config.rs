@@ -25,16 +25,17 @@ pub struct Config {
     pub threads: usize,
     /// The most connections served at once, over all loops. Past it, a new connection is
     /// accepted and closed at once (the client sees end of file rather than hanging in
-    /// the backlog). `None`: only the fd limit applies.
+    /// the backlog). `None`: only the fd limit applies; `Some(0)` is refused.
     pub max_conns: Option<usize>,
     /// The most output a connection may have queued: past it the loop stops reading from
     /// that connection until the queue drains to half of it.
     pub high_water: usize,
-    /// Close connections with no traffic for this long. `None`: never.
+    /// Close connections with no traffic for this long. `None`: never; zero is refused.
     pub idle_timeout: Option<Duration>,
     /// On shutdown, how long to keep flushing queued output before closing anyway.
     pub drain_timeout: Duration,
-    /// How long to stop accepting after the process or system runs out of fds or memory.
+    /// How long to stop accepting after the process or system runs out of fds or memory;
+    /// above zero.
     pub accept_backoff: Duration,
     /// The size of the one read buffer each loop shares between its connections.
     pub read_buffer: usize,
@@ -64,19 +65,25 @@ impl Config {
     ///
     /// # Errors
     /// `Unsupported` when the backend cannot do [`Config::mode`] (the message lists the
-    /// modes it can), `InvalidInput` for a zero `threads`, `high_water` or `read_buffer`.
+    /// modes it can), `InvalidInput` for a zero `threads`, `high_water`, `read_buffer`,
+    /// `max_conns`, `idle_timeout` or `accept_backoff`: a server that refuses every
+    /// client, closes every connection at once, or retries a failing `accept` in a busy
+    /// loop.
     pub fn validate(&self, caps: &Capabilities) -> io::Result<()> {
         caps.check_mode(self.mode)?;
-        let positive = [
-            ("threads", self.threads),
-            ("high_water", self.high_water),
-            ("read_buffer", self.read_buffer),
+        let zero = [
+            ("threads", self.threads == 0),
+            ("high_water", self.high_water == 0),
+            ("read_buffer", self.read_buffer == 0),
+            ("max_conns", self.max_conns == Some(0)),
+            ("idle_timeout", self.idle_timeout == Some(Duration::ZERO)),
+            ("accept_backoff", self.accept_backoff.is_zero()),
         ];
-        for (name, value) in positive {
-            if value == 0 {
+        for (name, is_zero) in zero {
+            if is_zero {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("{name} must be at least 1"),
+                    format!("{name} must be more than zero"),
                 ));
             }
         }

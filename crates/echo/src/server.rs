@@ -72,7 +72,9 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
     /// `InvalidInput` or `Unsupported`: what was asked for cannot run: the configuration,
     /// as [`Config::validate`] says, checked before anything is bound (and after one
     /// poller is made, to learn what its backend can do), or an address that resolves to
-    /// nothing. Any other kind: resolving or binding the address, creating a poller.
+    /// nothing. Any other kind: resolving or binding the address (the message names the
+    /// address and the step, e.g. `cannot listen on 127.0.0.1:7007: bind: ...`), creating
+    /// a poller.
     pub fn bind(addr: impl ToSocketAddrs, config: Config, protocol: H) -> io::Result<Self> {
         Server::with_pollers(addr, config, protocol, P::new)
     }
@@ -184,18 +186,27 @@ fn bind_listeners(addr: SocketAddr, n: usize, backlog: i32) -> io::Result<Vec<Tc
     Ok(listeners)
 }
 
+/// One listener on `addr`. Its errors name the address and the step that failed
+/// ("cannot listen on 127.0.0.1:7007: bind: Address already in use"), keeping the kind: a
+/// bare "Address already in use" does not say which address, nor that it was the server's.
 fn bind_one(addr: SocketAddr, reuse_port: bool, backlog: i32) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    let step = |name: &'static str| {
+        move |e: io::Error| {
+            io::Error::new(e.kind(), format!("cannot listen on {addr}: {name}: {e}"))
+        }
+    };
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(step("socket"))?;
     // Restarting must not fail on connections of the last run still in TIME_WAIT.
-    socket.set_reuse_address(true)?;
+    socket.set_reuse_address(true).map_err(step("SO_REUSEADDR"))?;
     #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
     if reuse_port {
-        socket.set_reuse_port(true)?;
+        socket.set_reuse_port(true).map_err(step("SO_REUSEPORT"))?;
     }
     #[cfg(any(target_os = "solaris", target_os = "illumos"))]
     let _ = reuse_port;
-    socket.bind(&addr.into())?;
-    socket.listen(backlog)?;
-    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into()).map_err(step("bind"))?;
+    socket.listen(backlog).map_err(step("listen"))?;
+    socket.set_nonblocking(true).map_err(step("O_NONBLOCK"))?;
     Ok(socket.into())
 }

@@ -75,8 +75,8 @@ impl Config {
     /// Checks that the numbers make sense.
     ///
     /// # Errors
-    /// `InvalidInput` naming the field: zero connections, size, pipeline or threads, or
-    /// more than [`Config::MAX_IDLE`] idle connections.
+    /// `InvalidInput` naming the flag: zero connections, size, pipeline, threads, grace,
+    /// duration or messages, or more than [`Config::MAX_IDLE`] idle connections.
     pub fn validate(&self) -> io::Result<()> {
         let invalid =
             |what: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, what.to_owned()));
@@ -95,6 +95,14 @@ impl Config {
         if self.threads == 0 {
             return invalid("--threads must be at least 1");
         }
-        Ok(())
+        // A zero grace is a zero connect timeout: every connection would fail.
+        if self.grace.is_zero() {
+            return invalid("--grace must be more than zero");
+        }
+        match self.limit {
+            Limit::Duration(d) if d.is_zero() => invalid("--duration must be more than zero"),
+            Limit::Messages(0) => invalid("--messages must be at least 1"),
+            _ => Ok(()),
+        }
     }
 }

@@ -77,6 +77,9 @@ pub struct Progress {
     pub measuring: bool,
     /// Messages counted so far.
     pub messages: u64,
+    /// Connections failed so far: not established, or failed since (reset, closed early,
+    /// corrupt echo, I/O error).
+    pub failed: u64,
 }
 
 /// Runs the load described by `config` and reports what it measured.
@@ -124,7 +127,11 @@ pub fn run_with_progress(
     let outcomes = if connected == 0 {
         Vec::new()
     } else {
-        run_loops(groups, &plan, &shared, start, interval, &mut observe)?
+        let not_connected = failures.total();
+        run_loops(groups, &plan, &shared, start, interval, &mut |mut p: Progress| {
+            p.failed += not_connected;
+            observe(p)
+        })?
     };
 
     let mut histogram = worker::new_histogram();
@@ -195,6 +202,7 @@ fn run_loops(
                 elapsed: now - start,
                 measuring: now >= plan.measure_start,
                 messages: shared.counted.load(std::sync::atomic::Ordering::Relaxed),
+                failed: shared.failed.load(std::sync::atomic::Ordering::Relaxed),
             });
         }
         handles

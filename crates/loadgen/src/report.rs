@@ -119,7 +119,8 @@ impl Failures {
 /// The result of one run.
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// The backend the event loops used.
+    /// The backend of the load generator's own event loops (not the server's, which the
+    /// load generator cannot see).
     pub backend: Backend,
     /// Connections asked for.
     pub connections: usize,
@@ -172,7 +173,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "backend {}  connections {}/{}  idle {}  size {} B  pipeline {}",
+            "loadgen backend {}  connections {}/{}  idle {}  size {} B  pipeline {}",
             self.backend, self.connected, self.connections, self.idle, self.size, self.pipeline
         )?;
         writeln!(

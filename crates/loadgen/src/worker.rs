@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub abort: AtomicBool,
     /// Messages counted so far, for the progress line.
     pub counted: AtomicU64,
+    /// Connections failed so far (of any cause), for the progress line.
+    pub failed: AtomicU64,
 }
 
 /// What one event loop measured.
@@ -169,6 +171,7 @@ fn settle(
 
 /// Counts a connection's failure by cause.
 fn record(index: usize, error: ConnError, failures: &mut Failures, shared: &Shared) {
+    shared.failed.fetch_add(1, Ordering::Relaxed);
     match error {
         ConnError::Corrupt(m) => {
             failures.corrupt += 1;

@@ -1,7 +1,10 @@
-//! The command line: flags, their help, and the two value parsers clap lacks (sizes with
-//! a unit, durations with a unit).
+//! The command line: flags, their help, and the value parsers for counts, sizes
+//! (parse-size) and durations (humantime). Every value must be positive: a zero limit,
+//! interval or timeout has no useful meaning here, and a negative one reaches the parser
+//! (`allow_hyphen_values`) so the message says so rather than "unexpected argument".
 
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Parser;
@@ -33,34 +36,38 @@ pub(crate) struct Cli {
 
     /// Serve at most N connections at once; past it new connections are accepted and
     /// closed at once (the client reads end of file) [default: no limit but the fd limit].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count::<usize>)]
     pub(crate) max_conns: Option<usize>,
 
-    /// Most output queued per connection (bytes; K, M, G suffixes). A client that does
-    /// not read is not read from until its queue drains to half of this.
-    #[arg(long, default_value = "256K", value_name = "SIZE", value_parser = parse_size)]
+    /// Most output queued per connection (bytes; K, M, G suffixes, powers of 1024). A
+    /// client that does not read is not read from until its queue drains to half of this.
+    #[arg(long, default_value = "256K", value_name = "SIZE", allow_hyphen_values = true,
+          value_parser = size)]
     pub(crate) high_water: usize,
 
-    /// Close connections with no traffic for this long (e.g. 30s, 500ms, 2m) [default: never].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Close connections with no traffic for this long (e.g. 30s, 500ms, 2m; a bare
+    /// number is seconds) [default: never].
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = duration)]
     pub(crate) idle_timeout: Option<Duration>,
 
     /// On shutdown, how long to keep flushing before closing anyway.
-    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", value_name = "DURATION", allow_hyphen_values = true,
+          value_parser = duration)]
     pub(crate) drain_timeout: Duration,
 
     /// Event loops to run, one per thread, each with its own poller and SO_REUSEPORT
     /// listener on the same address.
-    #[arg(long, default_value_t = 1, value_name = "N",
-          value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 1, value_name = "N", allow_hyphen_values = true,
+          value_parser = count::<u16>)]
     pub(crate) threads: u16,
 
     /// Print stats every DURATION (they are always printed on exit).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = duration)]
     pub(crate) stats_interval: Option<Duration>,
 
     /// How long to stop accepting after running out of fds or memory.
-    #[arg(long, default_value = "100ms", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "100ms", value_name = "DURATION", allow_hyphen_values = true,
+          value_parser = duration)]
     pub(crate) accept_backoff: Duration,
 }
 
@@ -80,38 +87,41 @@ impl Cli {
     }
 }
 
-/// `262144`, `256K`, `256KiB`, `1M`, `1G` (powers of 1024).
-fn parse_size(s: &str) -> Result<usize, String> {
-    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &s[digits.len()..];
-    let scale: usize = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => return Err(format!("unknown size unit `{unit}` (use K, M or G)")),
-    };
-    let n: usize = digits.parse().map_err(|_| format!("`{s}` is not a size (e.g. 256K)"))?;
-    let size = n.checked_mul(scale).ok_or_else(|| format!("`{s}` is too large"))?;
-    if size == 0 {
-        return Err("the size must be at least 1 byte".into());
+/// A count of at least 1 (`--max-conns`, `--threads`), within `T`.
+fn count<T: FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
+    match s.parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        Err(_) if s.parse::<u128>().is_ok() => Err(format!("`{s}` is too large")),
+        _ => Err(format!("`{s}` is not a count: a whole number, at least 1")),
     }
-    Ok(size)
 }
 
-/// `500ms`, `5s`, `1.5s`, `2m`, `1h`; a bare number is seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let number = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &s[number.len()..];
-    let scale = match unit {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(format!("unknown duration unit `{unit}` (use ms, s, m or h)")),
+/// A size in bytes, at least 1: `262144`, `256K`, `256KiB`, `1.5M`, `1G` (parse-size's
+/// forms; K, M and G are powers of 1024 with or without the `i`).
+fn size(s: &str) -> Result<usize, String> {
+    let bytes = parse_size::Config::new().with_binary().parse_size(s).ok();
+    match bytes.and_then(|b| usize::try_from(b).ok()) {
+        Some(0) => Err("the size must be at least 1 byte".into()),
+        Some(n) => Ok(n),
+        None if s.starts_with('-') => Err("the size must be positive".into()),
+        None => Err(format!("`{s}` is not a size (e.g. 4096, 4K, 256KiB, 1M)")),
+    }
+}
+
+/// A duration above zero: humantime's forms (`500ms`, `1.5s`, `2m`, `1h 30m`), or a bare
+/// number of seconds. Zero is refused: every interval here is something the loop waits
+/// for, and waiting zero turns a timer into a busy loop or closes at once.
+fn duration(s: &str) -> Result<Duration, String> {
+    let parsed = match s.parse::<f64>() {
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).ok(),
+        Err(_) => humantime::parse_duration(s).ok(),
     };
-    let n: f64 = number.parse().map_err(|_| format!("`{s}` is not a duration (e.g. 30s)"))?;
-    Duration::try_from_secs_f64(n * scale).map_err(|e| format!("`{s}`: {e}"))
+    match parsed {
+        Some(d) if !d.is_zero() => Ok(d),
+        Some(_) => Err("the duration must be more than zero".into()),
+        None if s.starts_with('-') => Err("the duration must be positive".into()),
+        None => Err(format!("`{s}` is not a duration (e.g. 500ms, 30s, 2m, 1h 30m)")),
+    }
 }
 
 #[cfg(test)]
@@ -120,22 +130,36 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("262144"), Ok(262144));
-        assert_eq!(parse_size("256K"), Ok(256 << 10));
-        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("12X").is_err());
-        assert!(parse_size("K").is_err());
+        assert_eq!(size("262144"), Ok(262144));
+        assert_eq!(size("256K"), Ok(256 << 10));
+        assert_eq!(size("256KiB"), Ok(256 << 10));
+        assert_eq!(size("1MiB"), Ok(1 << 20));
+        assert!(size("0").is_err());
+        assert!(size("-4K").is_err());
+        assert!(size("12X").is_err());
+        assert!(size("K").is_err());
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(count::<usize>("3"), Ok(3));
+        assert!(count::<usize>("0").is_err());
+        assert!(count::<usize>("-1").is_err());
+        assert!(count::<u16>("70000").is_err());
     }
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("-1s").is_err());
-        assert!(parse_duration("5 days").is_err());
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(duration("0s").is_err());
+        assert!(duration("0").is_err());
+        assert!(duration("-1s").is_err());
+        assert!(duration("-1").is_err());
+        assert!(duration("soon").is_err());
     }
 
     #[test]
