@@ -100,11 +100,19 @@ pub struct SelectSyscall {
     /// Whether the last `wait` failed with `EBADF`: then `got[READ]` holds the closed fds
     /// found, and nothing else is reported.
     found_closed: bool,
-    /// The fds the last `wait` reported, as asked of `poll(2)` for what select has no bit
-    /// for (hang-up, error): one call for all of them.
-    asking: Vec<libc::pollfd>,
-    /// `poll(2)`'s answer for each registration, by index into `fds`: current only for the
-    /// fds the last `wait` reported, which are the only ones `scan` reads.
+    /// What `poll(2)` said of the fds the last `wait` reported. Boxed: the facade holds a
+    /// poller by value in an enum of every backend, which must not grow by the buffers.
+    asked: Box<Asked>,
+}
+
+/// The fds a `select` reported, asked of `poll(2)` for what select has no bit for (hang-up,
+/// error), and the answers.
+#[derive(Debug, Default)]
+struct Asked {
+    /// The `pollfd`s of one zero-timeout call for all of them.
+    fds: Vec<libc::pollfd>,
+    /// The answer for each registration, by index into `SelectSyscall::fds`: current only
+    /// for the fds the last `wait` reported, which are the only ones `scan` reads.
     revents: Vec<libc::c_short>,
 }
 
@@ -125,22 +133,23 @@ impl SelectSyscall {
         let (Some(&first), Some(&last)) = (self.fds.first(), self.fds.last()) else {
             return Ok(());
         };
-        self.asking.clear();
+        let asked = &mut *self.asked;
+        asked.fds.clear();
         let [r, w, e] = &self.got;
         for fd in FdSet::union_range([r, w, e], first, last) {
             if self.index_of.get(fd as usize).is_some_and(|&i| i != NOT_WATCHED) {
                 // POLLIN only so that POLL_RDHUP (a half-close) is asked for: hang-up and
                 // error are always reported.
                 let events = libc::POLLIN | POLL_RDHUP as libc::c_short;
-                self.asking.push(libc::pollfd { fd, events, revents: 0 });
+                asked.fds.push(libc::pollfd { fd, events, revents: 0 });
             }
         }
-        if self.asking.is_empty() {
+        if asked.fds.is_empty() {
             return Ok(());
         }
-        poll_now(&mut self.asking)?;
-        for pfd in &self.asking {
-            self.revents[self.index_of[pfd.fd as usize] as usize] = pfd.revents;
+        poll_now(&mut asked.fds)?;
+        for pfd in &asked.fds {
+            asked.revents[self.index_of[pfd.fd as usize] as usize] = pfd.revents;
         }
         Ok(())
     }
@@ -186,8 +195,8 @@ impl ReadinessSyscall for SelectSyscall {
             self.index_of[fd as usize] = self.fds.len() as u32;
             self.fds.push(fd);
         }
-        self.revents.clear();
-        self.revents.resize(self.fds.len(), 0);
+        self.asked.revents.clear();
+        self.asked.revents.resize(self.fds.len(), 0);
         self.nfds = highest + 1;
         self.found_closed = false;
     }
@@ -254,7 +263,8 @@ impl ReadinessSyscall for SelectSyscall {
             } else {
                 // What poll(2) said just after select adds hang-up and error (and, with
                 // them, readable and writable, as on poll's backend).
-                let asked = Readiness::from_poll_bits(i32::from(self.revents[index as usize]));
+                let asked =
+                    Readiness::from_poll_bits(i32::from(self.asked.revents[index as usize]));
                 let mut readiness = Readiness {
                     readable: r.contains(fd) | asked.readable,
                     writable: w.contains(fd) | asked.writable,
