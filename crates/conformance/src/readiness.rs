@@ -286,8 +286,8 @@ pub fn listener_readable_on_connect<P: Poller>() -> io::Result<()> {
 /// TCP urgent data (one `MSG_OOB` byte) alone is not reported to a readable registration:
 /// `read(2)` does not return it (without `SO_OOBINLINE`), so a level-triggered loop told
 /// "readable" would spin on `WouldBlock`. Normal data sent after it is reported readable,
-/// not as a hang-up (Linux's `FIONREAD`, select's hang-up probe, counts no bytes while an
-/// urgent byte is next), and reading returns that data only. (select's `exceptfds` and
+/// not as a hang-up (Linux's `FIONREAD`, which a hang-up probe may ask, counts no bytes
+/// while an urgent byte is next), and reading returns that data only. (select's `exceptfds` and
 /// poll's `POLLPRI` would report urgent data; no backend asks for them.)
 pub fn urgent_data_alone_is_not_readable<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
