@@ -18,7 +18,8 @@ use multipoll_core::{Event, Events, Interest, Mode, Poller};
 
 use crate::util::{
     LONG, QUIET, Want, close_with_reset, drain, expect_events, expect_kind, expect_no_events, pipe,
-    send, send_urgent, take_urgent, tcp_pair, unix_pair, urgent_byte, wait_checked,
+    refused_connect, send, send_urgent, take_urgent, tcp_pair, unix_pair, urgent_byte,
+    wait_checked,
 };
 
 /// A Unix socket with data queued is reported readable (only readable: no writable flag
@@ -181,6 +182,81 @@ pub fn hangup_on_peer_reset<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+/// A refused non-blocking connect (to a closed loopback port), registered
+/// `READABLE | WRITABLE`, is reported as a failure — `readable` + `writable` + `hangup`,
+/// and `error` exactly when the backend
+/// [reports errors](multipoll_core::Capabilities::reports_errors) — and the refusal is
+/// still pending afterwards: `take_error()` returns `ConnectionRefused`, so the user can
+/// tell that the connect failed.
+pub fn refused_connect_keeps_its_error<P: Poller>() -> io::Result<()> {
+    refused_connect_reported::<P>(Interest::BOTH)
+}
+
+/// A refused non-blocking connect registered `WRITABLE` alone is reported `writable` with
+/// `error` (a hang-up goes to readers only, so `error` is the failure a writer sees), and
+/// `take_error()` afterwards returns `ConnectionRefused`.
+pub fn refused_connect_reported_to_writers<P: Poller>() -> io::Result<()> {
+    refused_connect_reported::<P>(Interest::WRITABLE)
+}
+
+/// [`refused_connect_keeps_its_error`] and [`refused_connect_reported_to_writers`]: one
+/// refused connect registered with `interest`.
+fn refused_connect_reported<P: Poller>(interest: Interest) -> io::Result<()> {
+    let poller = P::new()?;
+    let errors = poller.capabilities().reports_errors();
+    let stream = refused_connect()?;
+    poller.add(stream.as_fd(), 1, interest, Mode::Level)?;
+    let want = if interest.is_readable() {
+        Want::both(1).hangup().error(Some(errors))
+    } else {
+        Want::writable(1).error(Some(errors))
+    };
+    let got = expect_events(&poller, &mut Events::new(), &[want])?;
+    assert!(
+        got[0].is_error() || got[0].is_hangup(),
+        "a refused connect reported as {:?}: nothing says it failed",
+        got[0]
+    );
+    expect_refused(&stream);
+    Ok(())
+}
+
+/// Asserts that `stream`'s connect was refused and that the refusal is still pending.
+#[track_caller]
+fn expect_refused(stream: &TcpStream) {
+    match stream.take_error() {
+        Ok(Some(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+        other => panic!("take_error after the wait: {other:?}, not ConnectionRefused"),
+    }
+}
+
+/// No backend's wait changes the state of the fds it reports (a probe that reads to find
+/// a hang-up, say): after one wait has reported them, a refused connect's pending error
+/// (`SO_ERROR`), a TCP urgent byte (`MSG_OOB`) and the queued data on a TCP and a Unix
+/// socket are all still there.
+pub fn wait_consumes_nothing<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let errors = poller.capabilities().reports_errors();
+    let refused = refused_connect()?;
+    let (a, b) = tcp_pair()?;
+    let (c, d) = unix_pair()?;
+    poller.add(refused.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    poller.add(d.as_fd(), 3, Interest::READABLE, Mode::Level)?;
+    send_urgent(&a, b'!')?;
+    urgent_byte(&b)?;
+    send(&a, b"x")?;
+    send(&c, b"hello")?;
+    let wants =
+        [Want::readable(1).hangup().error(Some(errors)), Want::readable(2), Want::readable(3)];
+    expect_events(&poller, &mut Events::new(), &wants)?;
+    expect_refused(&refused);
+    assert_eq!(take_urgent(&b)?, b'!', "the urgent byte, still pending");
+    assert_eq!(drain(&b)?, 1, "the TCP data, still queued");
+    assert_eq!(drain(&d)?, 5, "the Unix socket's data, still queued");
+    Ok(())
+}
+
 /// A pipe whose write end is closed is reported on its read end as `readable` + `hangup`.
 pub fn hangup_on_pipe<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
@@ -210,8 +286,8 @@ pub fn listener_readable_on_connect<P: Poller>() -> io::Result<()> {
 /// TCP urgent data (one `MSG_OOB` byte) alone is not reported to a readable registration:
 /// `read(2)` does not return it (without `SO_OOBINLINE`), so a level-triggered loop told
 /// "readable" would spin on `WouldBlock`. Normal data sent after it is reported readable,
-/// not as a hang-up (Linux's `FIONREAD`, select's hang-up probe, counts no bytes while an
-/// urgent byte is next), and reading returns that data only. (select's `exceptfds` and
+/// not as a hang-up (Linux's `FIONREAD`, which a hang-up probe may ask, counts no bytes
+/// while an urgent byte is next), and reading returns that data only. (select's `exceptfds` and
 /// poll's `POLLPRI` would report urgent data; no backend asks for them.)
 pub fn urgent_data_alone_is_not_readable<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;

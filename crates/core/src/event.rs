@@ -19,10 +19,69 @@ use crate::backend::KernelEvent;
 /// Read it through its methods; more flags may come. Backends (and tests) build one with
 /// [`Event::new`] and the `with_*` methods.
 ///
+/// # A failed non-blocking connect
+///
+/// Backends tell a failed connect differently (error and hang-up, error alone to a
+/// writable-only registration, hang-up alone where
+/// [`reports_errors`](crate::Capabilities::reports_errors) is false), so the portable test
+/// is on the socket itself: once it is reported writable, or with error or hang-up, call
+/// `TcpStream::take_error()` (`SO_ERROR`), which gives the failure; `None` and a
+/// `peer_addr()` that succeeds mean connected. No backend consumes the error before you
+/// ask. With any backend (here poll):
+///
+/// ```
+/// use std::io;
+/// use std::net::{TcpListener, TcpStream};
+/// use std::os::fd::AsFd;
+/// use std::time::Duration;
+/// use multipoll_core::{Event, Events, Interest, Mode, Poller};
+///
+/// /// How the connect of `stream` ended, as `event` tells: `None` while it is in progress.
+/// fn connect_result(stream: &TcpStream, event: &Event) -> Option<io::Result<()>> {
+///     if !(event.is_writable() || event.is_error() || event.is_hangup()) {
+///         return None;
+///     }
+///     match stream.take_error() {
+///         Ok(Some(e)) | Err(e) => Some(Err(e)),
+///         Ok(None) => match stream.peer_addr() {
+///             Ok(_) => Some(Ok(())),
+///             // Reported too soon (readiness is a hint): still connecting.
+///             Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+///             Err(e) => Some(Err(e)),
+///         },
+///     }
+/// }
+///
+/// // A closed loopback port: bind one, take its number, close it.
+/// let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+/// let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+/// socket.set_nonblocking(true)?;
+/// let result = match socket.connect(&addr.into()) {
+///     Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+///         let stream = TcpStream::from(socket);
+///         let poller = multipoll_poll::Poll::new()?;
+///         poller.add(stream.as_fd(), 1, Interest::BOTH, Mode::Level)?;
+///         let mut events = Events::new();
+///         loop {
+///             if poller.wait(&mut events, Some(Duration::from_secs(10)))? == 0 {
+///                 break Err(io::ErrorKind::TimedOut.into());
+///             }
+///             if let Some(done) = events.iter().find_map(|e| connect_result(&stream, e)) {
+///                 break done;
+///             }
+///         }
+///     }
+///     // Some kernels refuse a loopback connect at once: then the call says so.
+///     refused_at_once => refused_at_once,
+/// };
+/// assert_eq!(result.map_err(|e| e.kind()), Err(io::ErrorKind::ConnectionRefused));
+/// # Ok::<(), io::Error>(())
+/// ```
+///
 /// *Why one hang-up flag, and not mio's `is_read_closed`/`is_write_closed`:* every flag
 /// here must mean the same on every backend. "The peer will send no more" is what every
 /// kernel can report (it is [`is_hangup`](Event::is_hangup)); "writing would fail" can only
-/// be seen by some (select cannot see it without writing) and shows anyway as
+/// be seen by some (kqueue's write filter; `poll(2)` has no bit for it) and shows anyway as
 /// [`is_error`](Event::is_error), or as the error of the next write. A mio user's
 /// `is_read_closed()` is our `is_hangup()`, and `is_write_closed()` is `is_error()` or a
 /// failed write.
@@ -66,14 +125,16 @@ impl Event {
     /// readable, to registrations with readable interest only. Once no data is queued every
     /// backend reports it; while data is still queued, only backends with
     /// [`Capabilities::early_hangup`](crate::Capabilities::early_hangup) can tell it from
-    /// data (select and, without `POLLRDHUP`, poll report only readable until then).
+    /// data (select and poll without `POLLRDHUP` report only readable until then).
     pub const fn is_hangup(&self) -> bool {
         self.flags & HANGUP != 0
     }
 
-    /// An error is pending on the fd (fetch it with `SO_ERROR` or by the next I/O call), or
-    /// the fd was closed while still registered. See the backend table in `docs/backends.md`
-    /// for the one backend (select) that cannot observe pending socket errors.
+    /// An error is pending on the fd (fetch it with `SO_ERROR`, e.g. `TcpStream::take_error`,
+    /// or by the next I/O call), or the fd was closed while still registered. Where
+    /// [`Capabilities::reports_errors`](crate::Capabilities::reports_errors) is false a
+    /// pending error shows only as readable and writable. No backend consumes the error
+    /// it reports: it is still there for `take_error`.
     pub const fn is_error(&self) -> bool {
         self.flags & ERROR != 0
     }

@@ -349,14 +349,15 @@ impl Capabilities {
     }
 
     /// Whether pending socket errors are reported as [`Event::is_error`](crate::Event::is_error)
-    /// (select cannot see them without consuming them).
+    /// (every backend here does; a backend that could see one only by consuming it must
+    /// say false, and leave it for the user's `take_error`).
     pub const fn reports_errors(&self) -> bool {
         self.reports_errors
     }
 
-    /// Whether a hang-up is reported while data is still queued. Where it is not (select;
-    /// poll without `POLLRDHUP`), a hang-up shows as readable until the data is read and
-    /// as readable + hang-up from then on.
+    /// Whether a hang-up is reported while data is still queued. Where it is not (select
+    /// and poll without `POLLRDHUP`), a hang-up shows as readable until the data is read
+    /// and as readable + hang-up from then on.
     pub const fn early_hangup(&self) -> bool {
         self.early_hangup
     }

@@ -22,10 +22,15 @@
 //! - `select` overwrites its sets (and, on Linux, the timeout): both are rebuilt from the
 //!   registered sets before every call.
 //! - The timeout is a `timeval`: microseconds, rounded up.
-//! - `select` has no hang-up bit: a readable fd with no queued bytes is reported as a
-//!   hang-up (`FIONREAD`, see [`multipoll_core::backend::probe::peer_closed`]). Pending socket errors
-//!   show only as readable/writable (reading `SO_ERROR` would consume them), so
-//!   [`Capabilities::reports_errors`] is false.
+//! - `select` has no hang-up or error bit: the fds it reported are asked once more, all in
+//!   one zero-timeout `poll(2)` ([`multipoll_core::backend::probe::poll_now`]), for
+//!   `POLLHUP`, `POLLRDHUP` and `POLLERR`. That reads the state without changing it:
+//!   reading `SO_ERROR`, or peeking (Linux clears a pending error even on `MSG_PEEK`),
+//!   would take a refused connect's error from the user's `take_error()`. So hang-ups
+//!   (early, with data still queued, where `POLLRDHUP` exists) and errors
+//!   ([`Capabilities::reports_errors`]) are reported as on the poll backend; where there is
+//!   no `POLLRDHUP`, a half-close is found by
+//!   [`multipoll_core::backend::probe::peer_closed`].
 //! - `exceptfds` is watched only for registrations with [`Interest::PRIORITY`] (and
 //!   passed as null when none has it): TCP urgent (out-of-band) data is reported as
 //!   priority there, never as readable — without `SO_OOBINLINE`, `read(2)` does not return
@@ -64,8 +69,8 @@ use std::ptr;
 use std::time::Duration;
 
 use multipoll_core::backend::emulated::{Emulated, ReadinessSyscall};
-use multipoll_core::backend::probe::{is_open, peer_closed};
-use multipoll_core::backend::readiness::Readiness;
+use multipoll_core::backend::probe::{is_open, peer_closed, poll_now};
+use multipoll_core::backend::readiness::{POLL_RDHUP, Readiness};
 use multipoll_core::backend::syscall::cvt;
 use multipoll_core::backend::timeout::timeout_timeval;
 
@@ -114,6 +119,20 @@ pub struct SelectSyscall {
     /// Whether the last `wait` failed with `EBADF`: then `got[READ]` holds the closed fds
     /// found, and nothing else is reported.
     found_closed: bool,
+    /// What `poll(2)` said of the fds the last `wait` reported. Boxed: the facade holds a
+    /// poller by value in an enum of every backend, which must not grow by the buffers.
+    asked: Box<Asked>,
+}
+
+/// The fds a `select` reported, asked of `poll(2)` for what select has no bit for (hang-up,
+/// error), and the answers.
+#[derive(Debug, Default)]
+struct Asked {
+    /// The `pollfd`s of one zero-timeout call for all of them.
+    fds: Vec<libc::pollfd>,
+    /// The answer for each registration, by index into `SelectSyscall::fds`: current only
+    /// for the fds the last `wait` reported, which are the only ones `scan` reads.
+    revents: Vec<libc::c_short>,
 }
 
 /// `index_of` for an fd that is not registered (the wake-up fd, a gap).
@@ -124,11 +143,42 @@ const WRITE: usize = 1;
 /// `exceptfds`: urgent (out-of-band) data, for [`Interest::PRIORITY`] only.
 const EXCEPT: usize = 2;
 
+impl SelectSyscall {
+    /// Asks `poll(2)`, in one zero-timeout call, for the hang-up and error state of every
+    /// registered fd the last `select` reported. select has no bit for either, and reading
+    /// them from the socket (a peek, `SO_ERROR`) would consume a pending error, which the
+    /// user's `take_error()` must still find; `poll(2)` reads the state without changing it.
+    fn ask_reported(&mut self) -> io::Result<()> {
+        let (Some(&first), Some(&last)) = (self.fds.first(), self.fds.last()) else {
+            return Ok(());
+        };
+        let asked = &mut *self.asked;
+        asked.fds.clear();
+        let [r, w, e] = &self.got;
+        for fd in FdSet::union_range([r, w, e], first, last) {
+            if self.index_of.get(fd as usize).is_some_and(|&i| i != NOT_WATCHED) {
+                // POLLIN only so that POLL_RDHUP (a half-close) is asked for: hang-up and
+                // error are always reported.
+                let events = libc::POLLIN | POLL_RDHUP as libc::c_short;
+                asked.fds.push(libc::pollfd { fd, events, revents: 0 });
+            }
+        }
+        if asked.fds.is_empty() {
+            return Ok(());
+        }
+        poll_now(&mut asked.fds)?;
+        for pfd in &asked.fds {
+            asked.revents[self.index_of[pfd.fd as usize] as usize] = pfd.revents;
+        }
+        Ok(())
+    }
+}
+
 impl ReadinessSyscall for SelectSyscall {
     const NAME: &'static str = "select";
     const TIMEOUT_PRECISION: Duration = Duration::from_micros(1);
-    const REPORTS_ERRORS: bool = false;
-    const EARLY_HANGUP: bool = false;
+    const REPORTS_ERRORS: bool = true;
+    const EARLY_HANGUP: bool = POLL_RDHUP != 0;
 
     fn max_fd() -> Option<RawFd> {
         fdset::max_fd()
@@ -164,6 +214,8 @@ impl ReadinessSyscall for SelectSyscall {
             self.index_of[fd as usize] = self.fds.len() as u32;
             self.fds.push(fd);
         }
+        self.asked.revents.clear();
+        self.asked.revents.resize(self.fds.len(), 0);
         self.nfds = highest + 1;
         self.found_closed = false;
     }
@@ -183,7 +235,8 @@ impl ReadinessSyscall for SelectSyscall {
         let res =
             cvt(unsafe { libc::select(self.nfds, r.as_mut_ptr(), w.as_mut_ptr(), e_ptr, tv_ptr) });
         match res {
-            Ok(_) => Ok(()),
+            Ok(0) => Ok(()),
+            Ok(_) => self.ask_reported(),
             Err(err) if err.raw_os_error() == Some(libc::EBADF) => {
                 // Some registered fd was closed: report those, and nothing else this time.
                 for set in &mut self.got {
@@ -227,15 +280,22 @@ impl ReadinessSyscall for SelectSyscall {
             let readiness = if self.found_closed {
                 Readiness { closed: true, ..Readiness::default() }
             } else {
-                let readable = r.contains(fd);
-                Readiness {
-                    readable,
-                    writable: w.contains(fd),
-                    hangup: readable && peer_closed(fd),
-                    error: false,
+                // What poll(2) said just after select adds hang-up and error (and, with
+                // them, readable and writable, as on poll's backend).
+                let asked =
+                    Readiness::from_poll_bits(i32::from(self.asked.revents[index as usize]));
+                let mut readiness = Readiness {
+                    readable: r.contains(fd) | asked.readable,
+                    writable: w.contains(fd) | asked.writable,
+                    hangup: asked.hangup,
+                    error: asked.error,
                     priority: self.except && e.contains(fd),
-                    closed: false,
+                    closed: asked.closed,
+                };
+                if POLL_RDHUP == 0 && readiness.readable && !readiness.hangup {
+                    readiness.hangup = peer_closed(fd);
                 }
+                readiness
             };
             // One call site, so that `report` inlines.
             if !report(index as usize, fd, readiness) {

@@ -50,6 +50,28 @@ pub fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
     Ok((a, b))
 }
 
+/// A non-blocking TCP socket whose connect to `127.0.0.1` is being refused: a listener is
+/// bound to an ephemeral port and closed, then a non-blocking `connect(2)` to that port is
+/// started. The kernel's reset leaves the refusal pending on the socket (`SO_ERROR`), to be
+/// reported by a wait and fetched by `take_error()`.
+///
+/// # Errors
+/// The socket calls'; `connect(2)`'s own if it failed with anything but `EINPROGRESS` (a
+/// kernel that refused at once left no error pending, so there is nothing to poll for).
+pub fn refused_connect() -> io::Result<TcpStream> {
+    let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(socket.into()),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("non-blocking connect to closed port {addr}: {e} at once, not EINPROGRESS"),
+        )),
+        Ok(()) => Err(io::Error::other(format!("connect to closed port {addr} succeeded"))),
+    }
+}
+
 /// A non-blocking, close-on-exec pipe, `(read end, write end)`: the backends' own
 /// (core's `nonblocking_pipe`), under a short name.
 pub use multipoll_core::backend::syscall::nonblocking_pipe as pipe;

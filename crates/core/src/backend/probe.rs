@@ -16,6 +16,7 @@ use std::os::fd::RawFd;
 use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, recv};
 
+use super::readiness::POLL_RDHUP;
 use super::syscall::cvt;
 
 /// Whether `fd` is open now (`fcntl(F_GETFD)`): a probe, with no fault injection, for use
@@ -33,22 +34,24 @@ pub(super) fn descriptor_flags(fd: RawFd) -> io::Result<libc::c_int> {
 
 /// Whether a readable fd is readable only because its peer closed.
 ///
-/// For backends whose syscall has no hang-up flag (select; poll where there is no
-/// `POLLRDHUP`). One `ioctl(FIONREAD)` per readable fd: bytes queued, no hang-up. A zero is
-/// not yet an answer: the peer may have closed, but another thread may also have read the
-/// data since the wait returned (a live connection must not be called closed:
-/// conformance `concurrent_read_is_not_a_hangup`), and Linux's `FIONREAD` on TCP counts
-/// only the bytes before the urgent mark (`tcp_inq`). So then the fd itself is asked (one
-/// more syscall, on that path only): a socket by a one-byte peek (end of file, data, or
-/// nothing yet), anything else by `poll(2)` for `POLLHUP` (a pipe whose writer is gone).
+/// For backends whose syscall has no half-close flag (poll where there is no `POLLRDHUP`;
+/// select there, after its [`poll_now`] found no `POLLHUP`). One `ioctl(FIONREAD)` per
+/// readable fd: bytes queued, no hang-up. A zero is not yet an answer: the peer may have
+/// closed, but another thread may also have read the data since the wait returned (a live
+/// connection must not be called closed: conformance `concurrent_read_is_not_a_hangup`),
+/// and Linux's `FIONREAD` on TCP counts only the bytes before the urgent mark
+/// (`tcp_inq`). So then the fd itself is asked (on that path only): first by [`poll_now`]
+/// for `POLLHUP`, `POLL_RDHUP` and `POLLERR`, which read the state without changing it;
+/// where that cannot tell a half-close (no `POLLRDHUP`), a socket by a one-byte peek (end
+/// of file, data, or nothing yet).
 ///
-/// A listening socket with a pending connection is not a hang-up (Linux refuses
-/// `FIONREAD` on it; elsewhere `SO_ACCEPTCONN` tells). A zero-length datagram looks like a
-/// hang-up: a documented quirk. Linux returns and clears a pending socket error even on a
-/// peek, so on a reset connection the next read gives end of file instead of the reset:
-/// select cannot report errors anyway (`Capabilities::reports_errors`), and the hang-up is
-/// reported either way.
-#[inline] // Once per readable fd in select's wait: the usual answer is one ioctl and a test.
+/// The probe never changes the fd's state: the peek is made only where `POLLRDHUP` does
+/// not exist (the BSDs, Apple), whose kernels leave a pending socket error in place on a
+/// `MSG_PEEK`; Linux's clears it (`sock_error`), and there `poll(2)` alone answers. A
+/// listening socket with a pending connection is not a hang-up (Linux refuses `FIONREAD`
+/// on it; elsewhere `SO_ACCEPTCONN` tells). A zero-length datagram looks like a hang-up
+/// where there is no `POLLRDHUP`: a documented quirk.
+#[inline] // Once per readable fd where there is no POLLRDHUP: the usual answer is one ioctl.
 pub fn peer_closed(fd: RawFd) -> bool {
     matches!(bytes_queued(fd), Ok(0)) && drained_and_closed(fd)
 }
@@ -59,21 +62,25 @@ fn drained_and_closed(fd: RawFd) -> bool {
     if is_listening(fd) {
         return false;
     }
+    let mut pfd = [libc::pollfd { fd, events: libc::POLLIN | POLL_RDHUP as i16, revents: 0 }];
+    if poll_now(&mut pfd).is_err() {
+        return false;
+    }
+    if pfd[0].revents & (libc::POLLHUP | libc::POLLERR | POLL_RDHUP as i16) != 0 {
+        return true;
+    }
+    if POLL_RDHUP != 0 {
+        return false; // The kernel would have said `POLLRDHUP`; a peek would clear errors.
+    }
     let mut byte = [0u8];
     match recv(fd, &mut byte, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT) {
         Ok(n) => n == 0,
-        Err(Errno::ENOTSOCK) => hung_up(fd),
-        // Drained by another thread since the wait (or a signal): not a hang-up.
-        Err(Errno::EAGAIN | Errno::EINTR) => false,
-        // A pending error (a reset): the connection is over.
+        // A pipe or FIFO (no POLLHUP above: its writer is still there), or drained by
+        // another thread since the wait (or a signal): not a hang-up.
+        Err(Errno::ENOTSOCK | Errno::EAGAIN | Errno::EINTR) => false,
+        // A pending error (a reset), left in place by this peek: the connection is over.
         Err(_) => true,
     }
-}
-
-/// Whether `poll(2)` reports `POLLHUP` on `fd` now (a pipe or FIFO whose writers are gone).
-fn hung_up(fd: RawFd) -> bool {
-    let mut pfd = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
-    matches!(poll_now(&mut pfd), Ok(1)) && pfd[0].revents & libc::POLLHUP != 0
 }
 
 /// What `poll(2)` says of every fd in `fds` now: one call with a zero timeout fills in

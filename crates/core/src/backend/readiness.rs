@@ -103,8 +103,8 @@ impl Readiness {
         Event::new(key)
             .with_readable(readable)
             .with_writable(writable)
-            // Only readable registrations hear of a hang-up: select cannot see one on a
-            // write-only registration, and a writer learns of it from `EPIPE` anyway.
+            // Only readable registrations hear of a hang-up: "the peer sends no more" is
+            // news to a reader; a writer learns of a closed peer from `EPIPE` or `error`.
             .with_hangup(self.hangup & interest.is_readable())
             .with_error(self.error | self.closed)
             .with_priority(priority)
