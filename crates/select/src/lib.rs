@@ -89,9 +89,9 @@ use fdset::FdSet;
 /// - fds up to the process limit on Linux, Android, FreeBSD and DragonFly; elsewhere `add`
 ///   refuses fds at or above `FD_SETSIZE` with `InvalidInput`
 ///   ([`Capabilities::max_fd`]).
-/// - Timeouts in microseconds, rounded up. No error bit: a pending socket error shows
-///   only as readable/writable
-///   ([`reports_errors`](Capabilities::reports_errors) is false).
+/// - Timeouts in microseconds, rounded up. No hang-up or error bit: the fds a wait
+///   reported are asked for both with one zero-timeout `poll(2)`, which consumes
+///   nothing, so errors and hang-ups are reported as on poll.
 /// - [`PRIORITY`](Interest::PRIORITY) interest watches `exceptfds`.
 ///
 /// The registrations live in user space, in the shared
