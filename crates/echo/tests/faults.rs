@@ -4,7 +4,8 @@
 //! off from `accept` and serves its clients meanwhile; a per-connection `accept` error is
 //! skipped; `EAGAIN` storms end and leave nothing behind; a reset or broken pipe drops that
 //! connection alone; a registration the poller refuses costs that connection alone, and
-//! never the listener; a failed wait stops the loop cleanly. After each, the loop is idle
+//! never the listener, and a listener the poller refuses to re-arm (oneshot modes) backs off
+//! and is re-armed; a failed wait stops the loop cleanly. After each, the loop is idle
 //! again (its thread's CPU-time clock), holds only the fds it should (the sockets of this
 //! process on its port), and no panic reached the test (the loop's thread is joined).
 //!
@@ -37,10 +38,13 @@ const IDLE_CPU: Duration = Duration::from_millis(30);
 const IDLE: Duration = Duration::from_millis(300);
 
 /// The echo protocol, arming on the loop's thread the faults a test queued, when any
-/// client sends, before answering; and telling the test how many are still armed.
+/// client sends, before answering, or when the loop opens a connection, after registering
+/// it; and telling the test how many are still armed.
 #[derive(Clone, Debug, Default)]
 struct Arming {
     queue: Arc<Mutex<Vec<(Call, i32, u32)>>>,
+    /// Armed when the loop next opens a connection.
+    on_open: Arc<Mutex<Vec<(Call, i32, u32)>>>,
     /// `fault::armed` of each of [`KINDS`] when a client last sent.
     left: Arc<Mutex<[u64; 5]>>,
 }
@@ -52,6 +56,12 @@ impl Arming {
     /// Queues `times` failures of `call` with `errno`, armed when a client next sends.
     fn arm(&self, call: Call, errno: i32, times: u32) {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).push((call, errno, times));
+    }
+
+    /// Queues `times` failures of `call` with `errno`, armed when the loop next opens a
+    /// connection: after its registration, before the listener's next call.
+    fn arm_on_open(&self, call: Call, errno: i32, times: u32) {
+        self.on_open.lock().unwrap_or_else(|e| e.into_inner()).push((call, errno, times));
     }
 
     /// Queues one failure of the loop's next wait with `errno`.
@@ -68,7 +78,12 @@ impl Arming {
 impl Protocol for Arming {
     type Session = ();
 
-    fn open(&mut self) {}
+    fn open(&mut self) {
+        for (call, errno, times) in self.on_open.lock().unwrap_or_else(|e| e.into_inner()).drain(..)
+        {
+            fault::fail_next(call, errno, times);
+        }
+    }
 
     fn on_data(&mut self, _: &mut (), data: &[u8], out: &mut Output<'_>) {
         for (call, errno, times) in self.queue.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
@@ -483,6 +498,47 @@ mod register_fails {
                 .map_err(|e| io::Error::new(e.kind(), format!("client {i} after: {e}")))?;
         }
         Ok(())
+    }
+}
+
+/// In a oneshot mode, the poller refuses to re-arm the listener after it accepted a
+/// client (`ENOMEM` from `epoll_ctl`, `kevent`, or uring's `modify`; poll and select
+/// cannot fail a `modify`): the listener backs off and is re-armed when the back-off ends,
+/// so every later client is served.
+mod rearm_fails {
+    use super::*;
+
+    crate::backend_tests!(run);
+
+    const BACKOFF: Duration = Duration::from_millis(50);
+    const LATER: usize = 3;
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        if !mode.is_oneshot() || matches!(backend, Backend::Select | Backend::Poll) {
+            eprintln!("{backend}/{mode}: no listener re-arm that can fail (see the docs)");
+            return Ok(());
+        }
+        let config = Config { accept_backoff: BACKOFF, ..Config::default() };
+        let fixture = Fixture::start(backend, mode, config)?;
+        // Armed once the first client is registered: the next registration change is the
+        // listener's re-arm, when `accept` finds the backlog empty.
+        fixture.arming.arm_on_open(Call::Register, libc::ENOMEM, 1);
+        let first = util::connect(fixture.server.addr)?;
+        round_trip(&first, b"first")?;
+        fixture.all_raised("ENOMEM re-arming the listener")?;
+        let errors = fixture.server.total().accept_errors;
+        check(errors == 0, || format!("{errors} accept errors counted for a re-arm"))?;
+        let mut later = Vec::new();
+        for i in 0..LATER {
+            let client = util::connect(fixture.server.addr)?;
+            client.set_read_timeout(Some(BACKOFF * 20))?;
+            round_trip(&client, b"later")
+                .map_err(|e| io::Error::new(e.kind(), format!("client {i} after: {e}")))?;
+            later.push(client);
+        }
+        fixture.holds(1 + LATER)?;
+        drop((first, later));
+        fixture.finish()
     }
 }
 
