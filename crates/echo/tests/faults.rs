@@ -5,7 +5,8 @@
 //! skipped; `EAGAIN` storms end and leave nothing behind; a reset or broken pipe drops that
 //! connection alone; a registration the poller refuses costs that connection alone, and
 //! never the listener, and a listener the poller refuses to re-arm (oneshot modes) backs off
-//! and is re-armed; a failed wait stops the loop cleanly. After each, the loop is idle
+//! and is re-armed; a wait that fails for want of memory is retried after a back-off, and
+//! one that retrying cannot fix stops the loop cleanly. After each, the loop is idle
 //! again (its thread's CPU-time clock), holds only the fds it should (the sockets of this
 //! process on its port), and no panic reached the test (the loop's thread is joined).
 //!
@@ -542,22 +543,70 @@ mod rearm_fails {
     }
 }
 
-/// A wait that fails with something retrying cannot fix (`ENOMEM` from `poll(2)` or
-/// `select(2)`) stops the loop, by design: `Server::run` returns that error, after closing
-/// every connection and the listener; nothing leaks, nothing panics.
+/// A wait that fails for want of memory (`ENOMEM`, as poll(2), select(2) and kevent(2)
+/// document) is retried after a short back-off that doubles while the failures last, with
+/// no busy loop: the bystanders are served throughout, and a new client after. A wait that fails with something retrying cannot fix (`EBADF`, `EINVAL`) stops
+/// the loop: `Server::run` returns that error, after closing every connection and the
+/// listener; nothing leaks, nothing panics.
 mod wait_fails {
     use super::*;
 
     crate::backend_tests!(run);
 
+    /// Back-offs of 1, 2, 4 ... 64 ms, then 100 ms: 227 ms in all.
+    const FAILURES: u32 = 8;
+    /// Well under those back-offs, and far over a loop that retried at once.
+    const LEAST: Duration = Duration::from_millis(100);
+
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        transient(backend, mode)?;
+        for errno in [libc::EBADF, libc::EINVAL] {
+            fatal(backend, mode, errno)?;
+        }
+        Ok(())
+    }
+
+    fn transient(backend: Backend, mode: Mode) -> io::Result<()> {
+        let fixture = Fixture::start(backend, mode, Config::default())?;
+        // The round trip arms them; the loop's next waits fail.
+        fixture.arm_now(&[(Call::Wait, libc::ENOMEM, FAILURES)])?;
+        let cpu_before = fixture.server.cpu_time()?;
+        let start = Instant::now();
+        // Until the last failure: a wait that finds completions already in io_uring's
+        // ring makes no syscall, so some round trips may be served before the failures.
+        util::wait_until_every(
+            Duration::from_secs(5),
+            Duration::from_millis(20),
+            "every failed wait raised",
+            || {
+                fixture.bystanders_served()?;
+                Ok(fixture.arming.left() == [0; 5])
+            },
+        )?;
+        let waited = start.elapsed();
+        let cpu = fixture.server.cpu_time()? - cpu_before;
+        check(waited >= LEAST, || format!("{FAILURES} failed waits passed in {waited:?}"))?;
+        check(cpu.as_secs_f64() < 0.1 * waited.as_secs_f64() + 0.01, || {
+            format!("the loop used {cpu:?} of CPU in {waited:?} of back-off")
+        })?;
+        let client = util::connect(fixture.server.addr)?;
+        round_trip(&client, b"new")?;
+        fixture.holds(1)?;
+        drop(client);
+        eprintln!(
+            "{backend}/{mode}: {FAILURES} failed waits passed in {waited:.0?}, {cpu:?} of CPU"
+        );
+        fixture.finish()
+    }
+
+    fn fatal(backend: Backend, mode: Mode, errno: i32) -> io::Result<()> {
         let mut fixture = Fixture::start(backend, mode, Config::default())?;
-        fixture.arming.arm_wait(libc::ENOMEM);
+        fixture.arming.arm_wait(errno);
         // The round trip arms it; the loop's next wait fails.
         round_trip(&fixture.bystanders[1], b"last")?;
         for (i, b) in fixture.bystanders.iter().enumerate() {
             check(closed_by_server(b, Duration::from_secs(5))?, || {
-                format!("bystander {i} still open after the loop stopped")
+                format!("errno {errno}: bystander {i} still open after the loop stopped")
             })?;
         }
         util::wait_until(Duration::from_secs(5), "no server fd left", || {
@@ -565,9 +614,8 @@ mod wait_fails {
         })?;
         fixture.bystanders.clear();
         let stopped = fixture.server.stop();
-        check(
-            stopped.as_ref().err().and_then(io::Error::raw_os_error) == Some(libc::ENOMEM),
-            || format!("run returned {stopped:?}"),
-        )
+        check(stopped.as_ref().err().and_then(io::Error::raw_os_error) == Some(errno), || {
+            format!("errno {errno}: run returned {stopped:?}")
+        })
     }
 }
