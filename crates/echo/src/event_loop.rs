@@ -3,6 +3,10 @@
 //! and fires deadlines. It owns the poller and the clock of the turn; each part owns its
 //! own state and deadline (see `docs/design.md`, *The echo server's loop*).
 //!
+//! A wait that fails for want of memory is retried after a short back-off
+//! ([`WaitBackoff`]); one that retrying cannot fix (`EBADF`, `EINVAL`, `EFAULT`) stops the
+//! loop, after closing every connection and the listener.
+//!
 //! The loop knows nothing of echo: [`Conns`] hands received bytes to a [`Protocol`].
 
 use std::io;
@@ -16,6 +20,7 @@ use crate::conns::Conns;
 use crate::listener::{LISTENER, Listener};
 use crate::shutdown::{Drain, ShutdownHandle};
 use crate::stats::{LoopStats, Stats};
+use crate::wait_backoff::WaitBackoff;
 use crate::{Config, Protocol};
 
 /// The most events one `wait` reports.
@@ -28,6 +33,7 @@ pub(crate) struct EventLoop<P, H: Protocol> {
     listener: Listener,
     conns: Conns<H>,
     drain: Drain,
+    wait_backoff: WaitBackoff,
     stats: Arc<Stats>,
     /// The time after the last wait.
     now: Instant,
@@ -55,6 +61,7 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
             listener,
             conns: Conns::new(index, config, protocol, Arc::clone(&stats)),
             drain: shutdown.drain(config.drain_timeout),
+            wait_backoff: WaitBackoff::new(index),
             stats,
             now: Instant::now(),
         })
@@ -73,7 +80,8 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     /// timeout passes).
     ///
     /// # Errors
-    /// A `wait` failure (which retrying cannot fix), after closing everything.
+    /// A `wait` failure that retrying cannot fix (see [`WaitBackoff`]), after closing
+    /// everything.
     pub(crate) fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
         loop {
@@ -89,10 +97,17 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
                 break;
             }
             self.conns.publish();
-            if let Err(e) = self.poller.wait(&mut events, self.timeout()) {
-                log::error!("loop {}: wait failed: {e}", self.index);
-                self.close_all();
-                return Err(e);
+            match self.poller.wait(&mut events, self.timeout()) {
+                Ok(_) => self.wait_backoff.succeeded(),
+                Err(e) => {
+                    if let Err(e) = self.wait_backoff.failed(e) {
+                        log::error!("loop {}: wait failed: {e}; stopping", self.index);
+                        self.close_all();
+                        return Err(e);
+                    }
+                    // A failed wait may leave the last turn's events in place: none is new.
+                    events.clear();
+                }
             }
             self.now = Instant::now();
             self.conns.begin_turn(self.now);

@@ -10,7 +10,9 @@
 //!   is queued, stops reading from a client whose queue reaches
 //!   [`Config::high_water`] (so memory stays bounded and other clients are not slowed),
 //!   closes idle connections on a deadline heap that sets the wait timeout, backs off
-//!   from `accept` when fds run out, and shuts down gracefully on a [`ShutdownHandle`].
+//!   from `accept` when fds run out, retries after a short back-off a wait that fails for
+//!   want of memory (`ENOMEM`; it stops only on a wait error that retrying cannot fix,
+//!   such as `EBADF` or `EINVAL`), and shuts down gracefully on a [`ShutdownHandle`].
 //!   It works in every [`Mode`](multipoll::Mode) the backend supports.
 //! - **The protocol** ([`Protocol`]) only sees received bytes and answers through
 //!   [`Output`]. [`Echo`] is four lines.
@@ -63,6 +65,7 @@ mod shutdown;
 mod socket;
 mod stats;
 mod timer;
+mod wait_backoff;
 
 pub use config::Config;
 pub use echo::Echo;

@@ -14,7 +14,8 @@
 //! memory), the back-off still holds: a listener that cannot be silenced is deregistered
 //! for the back-off (or a level-triggered loop would spin on it), and one that cannot be
 //! watched again is retried after another back-off (or the server would never accept
-//! again).
+//! again). A oneshot re-arm that the poller refuses backs off the same way: the listener,
+//! disarmed, reports nothing until it is re-armed when the back-off ends.
 
 use std::io;
 use std::net::{TcpListener, TcpStream};
@@ -69,7 +70,8 @@ pub(crate) struct Listener {
     registered: bool,
     /// In the oneshot modes: whether the registration is armed (an event disarms it).
     armed: bool,
-    /// Not accepting until then, after running out of fds or memory.
+    /// Not accepting until then, after running out of fds or memory, or after the poller
+    /// refused to watch it again.
     paused_until: Option<Instant>,
     /// Accepts this turn, against [`ACCEPT_BUDGET`].
     taken: usize,
@@ -154,7 +156,7 @@ impl Listener {
         }
         self.more = self.taken >= ACCEPT_BUDGET;
         self.taken = 0;
-        self.rearm(poller);
+        self.rearm(poller, now);
         None
     }
 
@@ -202,15 +204,25 @@ impl Listener {
         self.more = false;
     }
 
-    /// Re-arms the registration after an event in a oneshot mode.
-    fn rearm<P: Poller>(&mut self, poller: &P) {
+    /// Re-arms the registration after an event in a oneshot mode. If the poller refuses,
+    /// backs off and re-arms when the back-off ends ([`Listener::resume_if_due`]): a
+    /// disarmed listener reports nothing, so without a deadline no client would ever be
+    /// accepted again.
+    fn rearm<P: Poller>(&mut self, poller: &P, now: Instant) {
         if !self.mode.is_oneshot() || self.armed {
             return;
         }
-        if let Some(socket) = &self.socket {
-            match poller.modify(socket.as_fd(), LISTENER, Interest::READABLE, self.mode) {
-                Ok(()) => self.armed = true,
-                Err(e) => log::error!("loop {}: listener: cannot re-arm: {e}", self.index),
+        let Some(socket) = &self.socket else { return };
+        match poller.modify(socket.as_fd(), LISTENER, Interest::READABLE, self.mode) {
+            Ok(()) => self.armed = true,
+            Err(e) => {
+                let backoff = self.backoff;
+                log::error!(
+                    "loop {}: listener: cannot re-arm: {e}; again in {backoff:?}",
+                    self.index
+                );
+                // Disarmed, it needs no silencing for the back-off.
+                self.paused_until = Some(now + backoff);
             }
         }
     }

@@ -141,8 +141,9 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
     /// until shutdown, and returns when every loop has drained and closed everything.
     ///
     /// # Errors
-    /// The first loop error (a loop that fails shuts the others down), or `Other` if a
-    /// loop panicked.
+    /// The first loop error (a loop that fails shuts the others down): a wait error that
+    /// retrying cannot fix, such as `EBADF` or `EINVAL` (one for want of memory is retried
+    /// after a short back-off); or `Other` if a loop panicked.
     pub fn run(self) -> io::Result<()> {
         let mut loops = self.loops.into_iter();
         let first = loops.next().expect("a server has at least one loop");

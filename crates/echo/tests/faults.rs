@@ -4,7 +4,9 @@
 //! off from `accept` and serves its clients meanwhile; a per-connection `accept` error is
 //! skipped; `EAGAIN` storms end and leave nothing behind; a reset or broken pipe drops that
 //! connection alone; a registration the poller refuses costs that connection alone, and
-//! never the listener; a failed wait stops the loop cleanly. After each, the loop is idle
+//! never the listener, and a listener the poller refuses to re-arm (oneshot modes) backs off
+//! and is re-armed; a wait that fails for want of memory is retried after a back-off, and
+//! one that retrying cannot fix stops the loop cleanly. After each, the loop is idle
 //! again (its thread's CPU-time clock), holds only the fds it should (the sockets of this
 //! process on its port), and no panic reached the test (the loop's thread is joined).
 //!
@@ -37,10 +39,13 @@ const IDLE_CPU: Duration = Duration::from_millis(30);
 const IDLE: Duration = Duration::from_millis(300);
 
 /// The echo protocol, arming on the loop's thread the faults a test queued, when any
-/// client sends, before answering; and telling the test how many are still armed.
+/// client sends, before answering, or when the loop opens a connection, after registering
+/// it; and telling the test how many are still armed.
 #[derive(Clone, Debug, Default)]
 struct Arming {
     queue: Arc<Mutex<Vec<(Call, i32, u32)>>>,
+    /// Armed when the loop next opens a connection.
+    on_open: Arc<Mutex<Vec<(Call, i32, u32)>>>,
     /// `fault::armed` of each of [`KINDS`] when a client last sent.
     left: Arc<Mutex<[u64; 5]>>,
 }
@@ -52,6 +57,12 @@ impl Arming {
     /// Queues `times` failures of `call` with `errno`, armed when a client next sends.
     fn arm(&self, call: Call, errno: i32, times: u32) {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).push((call, errno, times));
+    }
+
+    /// Queues `times` failures of `call` with `errno`, armed when the loop next opens a
+    /// connection: after its registration, before the listener's next call.
+    fn arm_on_open(&self, call: Call, errno: i32, times: u32) {
+        self.on_open.lock().unwrap_or_else(|e| e.into_inner()).push((call, errno, times));
     }
 
     /// Queues one failure of the loop's next wait with `errno`.
@@ -68,7 +79,12 @@ impl Arming {
 impl Protocol for Arming {
     type Session = ();
 
-    fn open(&mut self) {}
+    fn open(&mut self) {
+        for (call, errno, times) in self.on_open.lock().unwrap_or_else(|e| e.into_inner()).drain(..)
+        {
+            fault::fail_next(call, errno, times);
+        }
+    }
 
     fn on_data(&mut self, _: &mut (), data: &[u8], out: &mut Output<'_>) {
         for (call, errno, times) in self.queue.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
@@ -486,22 +502,113 @@ mod register_fails {
     }
 }
 
-/// A wait that fails with something retrying cannot fix (`ENOMEM` from `poll(2)` or
-/// `select(2)`) stops the loop, by design: `Server::run` returns that error, after closing
-/// every connection and the listener; nothing leaks, nothing panics.
+/// In a oneshot mode, the poller refuses to re-arm the listener after it accepted a
+/// client (`ENOMEM` from `epoll_ctl`, `kevent`, or uring's `modify`; poll and select
+/// cannot fail a `modify`): the listener backs off and is re-armed when the back-off ends,
+/// so every later client is served.
+mod rearm_fails {
+    use super::*;
+
+    crate::backend_tests!(run);
+
+    const BACKOFF: Duration = Duration::from_millis(50);
+    const LATER: usize = 3;
+
+    fn run(backend: Backend, mode: Mode) -> io::Result<()> {
+        if !mode.is_oneshot() || matches!(backend, Backend::Select | Backend::Poll) {
+            eprintln!("{backend}/{mode}: no listener re-arm that can fail (see the docs)");
+            return Ok(());
+        }
+        let config = Config { accept_backoff: BACKOFF, ..Config::default() };
+        let fixture = Fixture::start(backend, mode, config)?;
+        // Armed once the first client is registered: the next registration change is the
+        // listener's re-arm, when `accept` finds the backlog empty.
+        fixture.arming.arm_on_open(Call::Register, libc::ENOMEM, 1);
+        let first = util::connect(fixture.server.addr)?;
+        round_trip(&first, b"first")?;
+        fixture.all_raised("ENOMEM re-arming the listener")?;
+        let errors = fixture.server.total().accept_errors;
+        check(errors == 0, || format!("{errors} accept errors counted for a re-arm"))?;
+        let mut later = Vec::new();
+        for i in 0..LATER {
+            let client = util::connect(fixture.server.addr)?;
+            client.set_read_timeout(Some(BACKOFF * 20))?;
+            round_trip(&client, b"later")
+                .map_err(|e| io::Error::new(e.kind(), format!("client {i} after: {e}")))?;
+            later.push(client);
+        }
+        fixture.holds(1 + LATER)?;
+        drop((first, later));
+        fixture.finish()
+    }
+}
+
+/// A wait that fails for want of memory (`ENOMEM`, as poll(2), select(2) and kevent(2)
+/// document) is retried after a short back-off that doubles while the failures last, with
+/// no busy loop: the bystanders are served throughout, and a new client after. A wait that
+/// fails with something retrying cannot fix (`EBADF` on that server, `EINVAL` on a new
+/// one) stops the loop: `Server::run` returns that error, after closing every connection
+/// and the listener; nothing leaks, nothing panics.
 mod wait_fails {
     use super::*;
 
     crate::backend_tests!(run);
 
+    /// Back-offs of 1, 2, 4 ... 32 ms.
+    const FAILURES: u32 = 6;
+    /// Their sum: a loop that retried at once would take a few round trips' time.
+    const LEAST: Duration = Duration::from_millis(63);
+
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
-        let mut fixture = Fixture::start(backend, mode, Config::default())?;
-        fixture.arming.arm_wait(libc::ENOMEM);
+        // The server that survived the transient failures is the one a fatal one stops.
+        let survivor = transient(backend, mode)?;
+        fatal(survivor, libc::EBADF)?;
+        fatal(Fixture::start(backend, mode, Config::default())?, libc::EINVAL)
+    }
+
+    /// Returns the fixture, its bystanders served and nothing else held.
+    fn transient(backend: Backend, mode: Mode) -> io::Result<Fixture> {
+        let fixture = Fixture::start(backend, mode, Config::default())?;
+        let cpu_before = fixture.server.cpu_time()?;
+        // Before the first failure, so that every back-off is within the time measured.
+        let start = Instant::now();
+        // The round trip arms them; the loop's next waits fail.
+        fixture.arm_now(&[(Call::Wait, libc::ENOMEM, FAILURES)])?;
+        // Until the last failure: a wait that finds completions already in io_uring's
+        // ring makes no syscall, so some round trips may be served before the failures.
+        util::wait_until_every(
+            Duration::from_secs(5),
+            Duration::from_millis(20),
+            "every failed wait raised",
+            || {
+                fixture.bystanders_served()?;
+                Ok(fixture.arming.left() == [0; 5])
+            },
+        )?;
+        let waited = start.elapsed();
+        let cpu = fixture.server.cpu_time()? - cpu_before;
+        check(waited >= LEAST, || format!("{FAILURES} failed waits passed in {waited:?}"))?;
+        check(cpu.as_secs_f64() < 0.1 * waited.as_secs_f64() + 0.01, || {
+            format!("the loop used {cpu:?} of CPU in {waited:?} of back-off")
+        })?;
+        let client = util::connect(fixture.server.addr)?;
+        round_trip(&client, b"new")?;
+        fixture.holds(1)?;
+        drop(client);
+        fixture.holds(0)?;
+        eprintln!(
+            "{backend}/{mode}: {FAILURES} failed waits passed in {waited:.0?}, {cpu:?} of CPU"
+        );
+        Ok(fixture)
+    }
+
+    fn fatal(mut fixture: Fixture, errno: i32) -> io::Result<()> {
+        fixture.arming.arm_wait(errno);
         // The round trip arms it; the loop's next wait fails.
         round_trip(&fixture.bystanders[1], b"last")?;
         for (i, b) in fixture.bystanders.iter().enumerate() {
             check(closed_by_server(b, Duration::from_secs(5))?, || {
-                format!("bystander {i} still open after the loop stopped")
+                format!("errno {errno}: bystander {i} still open after the loop stopped")
             })?;
         }
         util::wait_until(Duration::from_secs(5), "no server fd left", || {
@@ -509,9 +616,8 @@ mod wait_fails {
         })?;
         fixture.bystanders.clear();
         let stopped = fixture.server.stop();
-        check(
-            stopped.as_ref().err().and_then(io::Error::raw_os_error) == Some(libc::ENOMEM),
-            || format!("run returned {stopped:?}"),
-        )
+        check(stopped.as_ref().err().and_then(io::Error::raw_os_error) == Some(errno), || {
+            format!("errno {errno}: run returned {stopped:?}")
+        })
     }
 }
