@@ -153,7 +153,12 @@ pub trait Poller: Send + Sync {
     /// Waits for readiness; see [Waiting](Poller#waiting).
     ///
     /// # Errors
-    /// Only errors of the OS that retrying cannot fix (`EINTR` never surfaces).
+    /// The OS errors of the wait syscall other than `EINTR` (which never surfaces). Two
+    /// kinds: the kernel short of memory (`ENOMEM`, which `poll(2)` and `select(2)`
+    /// document; io_uring's `EAGAIN`/`EBUSY` are already retried inside) may pass, so a
+    /// server backs off and waits again (the echo server does); the others (`EBADF`, `EINVAL`, `EFAULT`) mean the
+    /// poller or the process is broken, and retrying cannot fix them. Nothing ready is
+    /// lost by a failed wait: the next one reports it.
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize>;
 
     /// Waits for readiness until `deadline`: [`wait`](Poller::wait) with the time left
