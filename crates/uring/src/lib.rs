@@ -24,7 +24,7 @@
 //! | call | here | epoll |
 //! |---|---|---|
 //! | `wait` | one `io_uring_enter`, which also submits what is queued; none when only multishot completions are already in the ring and nothing is queued; plus one `poll(2)` for all the multishot completions found as it begins (*State at the wait* below), and one per event for the registrations of *Wake-up bits* | one `epoll_wait` |
-//! | `add` | one `fstat(2)` (the fd's check) | one `epoll_ctl` |
+//! | `add` | one `fstat(2)` (the fd's check: open, pollable, which file; a device also a trial `epoll_ctl` pair, see [`pollable_file`]) | one `epoll_ctl` |
 //! | `modify` | none | one `epoll_ctl` |
 //! | `delete` | one `io_uring_enter` if a poll is in the kernel, else none | one `epoll_ctl` |
 //! | `notify` | one `write(2)` to an eventfd | the same |
