@@ -105,6 +105,7 @@ macro_rules! __for_each_behaviour {
             registration::reserved_key_modify: Shared,
             registration::keys_near_max: Shared,
             registration::add_closed_fd: Alone,
+            registration::unpollable_files: Shared,
             registration::failed_calls_change_nothing: Shared,
             registration::delete_then_add_again: Shared,
             registration::fd_limits: Shared,
@@ -189,6 +190,7 @@ macro_rules! __for_each_behaviour {
             scale::capacity_no_starvation: Shared,
             scale::fd_reuse_after_delete: Shared,
             scale::closed_without_delete: Alone,
+            scale::reused_before_wait: Shared,
         }
     };
 }

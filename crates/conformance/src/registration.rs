@@ -6,14 +6,15 @@
 //! exactly, and after each failure the suite checks that the poller still behaves as if the
 //! call had never been made.
 
+use std::fs::File;
 use std::io::{self, ErrorKind};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use multipoll_core::{Events, Interest, Mode, Poller, RESERVED_KEY};
 
 use crate::util::{
-    QUIET, Want, dup_at_least, expect_events, expect_kind, expect_no_events, is_open, pipe,
-    raise_fd_limit, send, unix_pair,
+    QUIET, Want, dup_at_least, expect_events, expect_kind, expect_no_events, first_mode, is_open,
+    pipe, raise_fd_limit, send, unix_pair,
 };
 
 /// `add` of an fd that is already registered fails with `AlreadyExists`, whatever the key,
@@ -149,6 +150,37 @@ pub fn add_closed_fd<P: Poller>() -> io::Result<()> {
     );
     expect_kind(poller.delete(fd), ErrorKind::NotFound, "delete of a closed fd");
     assert!(!is_open(closed), "fd {closed} was reopened during the test");
+    Ok(())
+}
+
+/// `add` of a file whose readiness the kernel cannot watch fails with `InvalidInput`, with
+/// a message naming the fd, on every backend: a regular file and a directory (always
+/// ready: read them directly), and `/dev/null` (a device whose driver cannot poll). With
+/// [`Interest::NONE`] too; and nothing is registered, so `modify` and `delete` say
+/// `NotFound`.
+pub fn unpollable_files<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let directory = File::open(std::env::temp_dir())?;
+    let regular = File::open(std::env::current_exe()?)?;
+    let null = File::open("/dev/null")?;
+    let files = [(&regular, "a regular file"), (&directory, "a directory"), (&null, "/dev/null")];
+    for (file, what) in files {
+        let fd = file.as_fd();
+        for interest in [Interest::READABLE, Interest::NONE] {
+            match poller.add(fd, 1, interest, first_mode(&poller)) {
+                Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                    let named = format!("fd {}", fd.as_raw_fd());
+                    assert!(e.to_string().contains(&named), "{what}: {e:?} does not say {named}");
+                }
+                other => {
+                    panic!("add of {what} ({interest:?}): expected InvalidInput, got {other:?}")
+                }
+            }
+        }
+        let r = poller.modify(fd, 1, Interest::READABLE, first_mode(&poller));
+        expect_kind(r, ErrorKind::NotFound, &format!("modify of {what} after a refused add"));
+        expect_kind(poller.delete(fd), ErrorKind::NotFound, &format!("delete of {what}"));
+    }
     Ok(())
 }
 

@@ -16,8 +16,8 @@ use multipoll_core::{Events, Interest, Mode, Poller};
 
 use crate::util::{
     CpuMeter, LATE, LONG, MAX_SPURIOUS, QUIET, Want, collect_each_once, drain, dup_at_least,
-    expect_events, expect_no_events, is_open, pipe, raise_fd_limit, ready_pipes, replace_fd, send,
-    supports, wait_checked,
+    expect_events, expect_no_events, first_mode, is_open, pipe, raise_fd_limit, ready_pipes,
+    replace_fd, send, supports, unix_pair, wait_checked,
 };
 
 /// Where [`many_fds_few_ready`] moves its write ends, so that the registered read ends
@@ -163,6 +163,46 @@ pub fn fd_reuse_after_delete<P: Poller>() -> io::Result<()> {
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
     drop(old_write);
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
+    Ok(())
+}
+
+/// An fd closed without `delete` whose number a new file takes before any wait (the habit
+/// of dropping a socket without deregistering it, then accepting the next connection): the
+/// new file is a new registration on every backend. `add` of it succeeds, under a new key;
+/// the new file's readiness is reported under that key only, the old key never again; and
+/// after another such reuse, `delete` of the number succeeds and forgets the stale
+/// registration.
+pub fn reused_before_wait<P: Poller>() -> io::Result<()> {
+    let poller = P::new()?;
+    let mode = first_mode(&poller);
+    let mut events = Events::new();
+    let (old_peer, old) = unix_pair()?;
+    let number = old.as_raw_fd();
+    poller.add(old.as_fd(), 1, Interest::READABLE, mode)?;
+    send(&old_peer, b"old")?;
+
+    // `dup2` closes the old socket and puts a new one under its number in one step, so
+    // no wait (and no other thread) can come between.
+    let (new_peer, new) = unix_pair()?;
+    let reused = replace_fd(new.as_fd(), OwnedFd::from(old))?;
+    drop(new);
+    assert_eq!(reused.as_raw_fd(), number);
+    poller.add(reused.as_fd(), 2, Interest::READABLE, mode)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    send(&new_peer, b"new")?;
+    expect_events(&poller, &mut events, &[Want::readable(2)])?;
+    drain(&reused)?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+
+    let (third_peer, third) = unix_pair()?;
+    let reused = replace_fd(third.as_fd(), reused)?;
+    drop(third);
+    poller.delete(reused.as_fd())?;
+    send(&third_peer, b"third")?;
+    expect_no_events(&poller, &mut events, QUIET)?;
+    poller.add(reused.as_fd(), 3, Interest::READABLE, mode)?;
+    expect_events(&poller, &mut events, &[Want::readable(3)])?;
+    poller.delete(reused.as_fd())?;
     Ok(())
 }
 

@@ -24,11 +24,36 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// has no undefined behaviour, but what you see depends on the kernel: epoll and kqueue
 /// forget a closed fd by themselves (epoll only once every `dup` of it is closed too, so
 /// events go on while one is open; kqueue at every close of the number); poll and select
-/// report one event with `error` set for its key and then forget it.
-/// Until then, adding the same fd number again may fail with `AlreadyExists`. A
-/// registration silenced with [`Interest::NONE`] is not watched at all, so no backend
-/// notices that its fd closed: it stays (and its number answers `AlreadyExists`) until you
-/// `delete` it.
+/// report one event with `error` set for its key and then forget it; io_uring's poll
+/// request holds the file, so nothing is reported and the file stays open until you
+/// `delete` or reuse the number.
+///
+/// A new file that takes the number of one closed without `delete` (the habit of dropping
+/// a socket without deregistering it, then accepting the next connection) is a new
+/// registration on every backend, whether or not a `wait` came between: `add` succeeds and
+/// replaces the stale registration, whose key is never reported again (poll, select and
+/// io_uring tell the new file from the registered one by its device and inode, from
+/// `fstat`). `delete` of the number then succeeds and forgets the stale registration.
+/// Files that share an inode are not told apart that way: a dup of the registered file
+/// (which epoll also still counts as registered), an anonymous-inode fd (eventfd, timerfd,
+/// epoll) or a device opened again answer `AlreadyExists` on poll, select and io_uring
+/// until you `delete` the stale registration. Two things stay kernel-specific, and neither
+/// is for portable code: a `wait` between the reuse and the `add` may report the new
+/// file's readiness under the old key on poll and select (they watch numbers, and telling
+/// the files apart there would cost an `fstat` per reported event), and on io_uring when
+/// the stale poll had not reached the kernel yet; and `modify` of the
+/// reused number before an `add` fails with `NotFound` on epoll but changes the stale
+/// registration, now watching the new file, on the others. A registration silenced with
+/// [`Interest::NONE`] is not watched at all, so no backend notices that its fd closed: it
+/// stays (and its number answers `AlreadyExists`) until you `delete` it.
+///
+/// Only files whose readiness the kernel can watch are accepted: sockets, pipes, FIFOs,
+/// terminals and other devices whose driver can poll, and pollable kernel objects
+/// (eventfd, timerfd, signalfd, another poller). A regular file or a directory is always
+/// ready (read or write it directly), and a device without poll (`/dev/null`) cannot be
+/// watched: `add` refuses them with `InvalidInput` on every backend, as epoll does, kqueue
+/// included (which could watch a regular file, but nowhere else could). Outside Linux,
+/// poll and select cannot ask whether a device can poll, and accept every device.
 ///
 /// # Errors (identical on every backend)
 ///
@@ -38,7 +63,7 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// | `modify`, `delete` | the fd is not registered | `NotFound` |
 /// | `add`, `modify` | the backend cannot do the [`Mode`] | `Unsupported` |
 /// | `add`, `modify` | the key is [`RESERVED_KEY`] | `InvalidInput` |
-/// | `add` | the fd is not open, is above [`Capabilities::max_fd`], or cannot be polled | `InvalidInput` |
+/// | `add` | the fd is not open, is above [`Capabilities::max_fd`], or cannot be polled (a regular file, a directory, a device without poll: see [Registrations](Poller#registrations)) | `InvalidInput` |
 /// | `wait` | the `Events` buffer, or the kernel, is out of memory | `OutOfMemory` / the OS error |
 ///
 /// A failed call changes nothing. Errors carry a message naming the fd and the cause.

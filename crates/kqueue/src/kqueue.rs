@@ -7,8 +7,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use multipoll_core::backend::EventsExt;
-use multipoll_core::backend::checks::{check_open, check_registration};
+use multipoll_core::backend::checks::{check_file, check_registration};
 use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
+use multipoll_core::backend::file::pollable_file;
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::table::{FdTable, lock};
 use multipoll_core::backend::timeout::{Deadline, retry_interrupted};
@@ -202,7 +203,11 @@ impl Poller for Kqueue {
         let changes = changes::plan(raw, None, Some(request));
         if changes.is_empty() {
             // Interest::NONE touches no knote, so the kernel cannot check the fd.
-            check_open(raw)?;
+            check_file(raw)?;
+        } else {
+            // EVFILT_READ takes a regular file or directory (always ready) where the other
+            // backends refuse it: the same check, without a second fault point.
+            pollable_file(raw)?;
         }
         self.apply(raw, &changes, None)?;
         table.fds.insert(raw, Record::new(request));

@@ -74,6 +74,10 @@
 //!   hot path): on a closed fd whose number was reused it registers the new file. A
 //!   registration with [`Interest::NONE`] has no knote, so, as the [contract](Poller) says,
 //!   it stays (`AlreadyExists`) until `delete`. Delete before you close.
+//! - **Regular files.** `EVFILT_READ` watches a regular file or a directory (always ready),
+//!   which no other backend can: `add` refuses them with `InvalidInput`, as the
+//!   [contract](Poller) says, by the check the other backends share (one `fstat(2)` per
+//!   `add`). A device without `kqfilter` the kernel refuses itself.
 //! - A kqueue is not inherited across `fork`; it is created close-on-exec as well.
 //!
 //! The contract — errors, timeouts, notify, threads — is [`multipoll_core::Poller`]'s.

@@ -24,7 +24,7 @@
 //! | call | here | epoll |
 //! |---|---|---|
 //! | `wait` | one `io_uring_enter`, which also submits what is queued; none when only multishot completions are already in the ring and nothing is queued; plus one `poll(2)` for all the multishot completions found as it begins (*State at the wait* below), and one per event for the registrations of *Wake-up bits* | one `epoll_wait` |
-//! | `add` | one `fstat(2)` (the fd's check) | one `epoll_ctl` |
+//! | `add` | one `fstat(2)` (the fd's check: open, pollable, which file; a device also a trial `epoll_ctl` pair, see [`pollable_file`]) | one `epoll_ctl` |
 //! | `modify` | none | one `epoll_ctl` |
 //! | `delete` | one `io_uring_enter` if a poll is in the kernel, else none | one `epoll_ctl` |
 //! | `notify` | one `write(2)` to an eventfd | the same |
@@ -190,6 +190,7 @@ use std::time::Duration;
 use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::checks::check_registration;
 use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
+use multipoll_core::backend::file::pollable_file;
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::table::lock;
 use multipoll_core::backend::timeout::Deadline;
@@ -615,9 +616,10 @@ impl Poller for Uring {
     ) -> io::Result<()> {
         check_registration(&CAPS, key, interest, mode)?;
         let raw = fd.as_raw_fd();
-        // The kernel learns of the fd only when the request is submitted, maybe later: so
-        // `fstat` checks it now (and tells a reused number from the registered file).
-        let file = sys::file_identity(fd).map_err(|e| registration_error(raw, e))?;
+        // The kernel learns of the fd only when the request is submitted, maybe later, and
+        // its poll accepts any file: so `fstat` checks it now (refusing what epoll refuses)
+        // and tells a reused number from the registered file.
+        let file = pollable_file(raw)?;
         let mut state = self.lock();
         let stale = match state.table.get(raw) {
             Some(old) if old.interest.is_none() || old.file == file => {

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::os::fd::RawFd;
 
 use io_uring::squeue::Entry;
+use multipoll_core::backend::file::FileId;
 use multipoll_core::backend::probe::poll_now;
 use multipoll_core::backend::readiness::Readiness;
 use multipoll_core::backend::table::FdTable;
@@ -56,7 +57,7 @@ pub(crate) struct Registration {
     mode: Mode,
     /// The registered file's device and inode, to tell it from a later file that reuses
     /// the number (the fd closed without `delete`).
-    pub(crate) file: (u64, u64),
+    pub(crate) file: FileId,
     /// The tag of the current request; completions of older ones are dropped.
     generation: u32,
     arm: Arm,
@@ -69,7 +70,7 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    pub(crate) fn new(key: usize, interest: Interest, mode: Mode, file: (u64, u64)) -> Self {
+    pub(crate) fn new(key: usize, interest: Interest, mode: Mode, file: FileId) -> Self {
         Registration {
             key,
             interest,

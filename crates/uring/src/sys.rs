@@ -199,15 +199,6 @@ pub(crate) fn nop(user_data: u64) -> squeue::Entry {
     opcode::Nop::new().build().user_data(user_data)
 }
 
-/// The device and inode of the file `fd` refers to (`fstat(2)`), which also checks that
-/// `fd` is open.
-pub(crate) fn file_identity(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
-    let stat = nix::sys::stat::fstat(fd)?;
-    // Both are unsigned in the kernel; libc's types differ per architecture.
-    #[allow(clippy::unnecessary_cast, reason = "u64 on some targets, not on others")]
-    Ok((stat.st_dev as u64, stat.st_ino as u64))
-}
-
 /// What `poll(2)` says of `fd` now, for `events`: the file's state, where a poll request's
 /// completion may carry the wake-up's key instead.
 pub(crate) fn revents_now(fd: RawFd, events: i16) -> io::Result<i32> {

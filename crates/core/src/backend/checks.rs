@@ -1,8 +1,8 @@
 //! What every backend checks before it registers an fd: the key, the mode and interest
 //! against its [`Capabilities`], the fd number against its limit, and (where the kernel
-//! would not notice) that the fd is open.
+//! would not notice) that the fd is open and its file one whose readiness can be watched.
 //!
-//! These run in `add`/`modify` only, never inside `wait`: [`check_open`] is a fault
+//! These run in `add`/`modify` only, never inside `wait`: [`check_file`] is a fault
 //! injection point ([`Call::Register`]), and a fault armed
 //! for registrations must not change what a wait reports. A `wait` that needs to know
 //! whether an fd is open asks [`probe::is_open`](super::probe::is_open), which injects
@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::RawFd;
 
 use super::errors::registration_error;
-use super::probe::descriptor_flags;
+use super::file::{FileId, pollable_file};
 use crate::fault::{self, Call};
 use crate::{Capabilities, Interest, Mode, RESERVED_KEY};
 
@@ -64,14 +64,17 @@ pub fn check_max_fd(caps: &Capabilities, fd: RawFd) -> io::Result<()> {
     }
 }
 
-/// Checks, for `add`, that `fd` is open, for backends whose kernel call does not: a
-/// registration syscall, so faults are injected here ([`Call::Register`]).
+/// Checks, for `add`, that `fd` is open and can be polled ([`pollable_file`]), for
+/// backends whose kernel does not check it at registration; returns the file's identity,
+/// to tell a later file under the same number from it. A registration syscall, so faults
+/// are injected here ([`Call::Register`]).
 ///
 /// # Errors
-/// `InvalidInput` (with the fd in the message) for a closed fd; an injected fault.
-pub fn check_open(fd: RawFd) -> io::Result<()> {
+/// `InvalidInput` (with the fd and the reason in the message) for a closed fd, a regular
+/// file, a directory or a device that cannot be polled; an injected fault.
+pub fn check_file(fd: RawFd) -> io::Result<FileId> {
     fault::inject(Call::Register).map_err(|e| registration_error(fd, e))?;
-    descriptor_flags(fd).map(drop).map_err(|e| registration_error(fd, e))
+    pollable_file(fd)
 }
 
 #[cfg(test)]
@@ -79,14 +82,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn check_open_refuses_a_closed_number() {
-        let err = check_open(-1).unwrap_err();
+    fn check_file_refuses_a_closed_number() {
+        let err = check_file(-1).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(err.to_string().contains("fd -1"), "{err}");
     }
 
     /// The registration check is a fault point, the probe is not: a registration fault
-    /// armed on this thread fails `check_open` and leaves `is_open`'s answer (and the
+    /// armed on this thread fails `check_file` and leaves `is_open`'s answer (and the
     /// armed count) alone. Select's `EBADF` recovery, inside `wait`, relies on it; the
     /// facade's `registration_fault_during_closed_fd_recovery` pins it through a real wait.
     #[cfg(feature = "fault-injection")]
@@ -99,7 +102,7 @@ mod tests {
 
         let (a, _b) = UnixStream::pair()?;
         fault::fail_next(Call::Register, libc::ENOMEM, 2);
-        let checked = check_open(a.as_raw_fd());
+        let checked = check_file(a.as_raw_fd());
         let probed = is_open(a.as_raw_fd());
         let left = fault::armed(Call::Register);
         fault::clear();

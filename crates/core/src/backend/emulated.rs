@@ -6,8 +6,10 @@
 //! oneshot fd is left out of the next set until `modify` re-arms it), rebuilds the set only
 //! when a registration changed, wakes the blocked waiters when another thread changes one,
 //! lets several threads wait at once (each with its own set, see [`PerWaiter`]), rotates
-//! where reporting starts so no ready fd starves when `Events` is full, and turns a
-//! closed-while-registered fd into one `error` event. A backend supplies only a
+//! where reporting starts so no ready fd starves when `Events` is full, turns a
+//! closed-while-registered fd into one `error` event, and lets `add` replace the
+//! registration of a closed fd whose number a new file has taken (told apart by
+//! [`FileId`]). A backend supplies only a
 //! [`ReadinessSyscall`]: how to lay out the set, make the call and read the result.
 
 use std::io;
@@ -18,8 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::backend::EventsExt;
-use crate::backend::checks::{check_max_fd, check_open, check_registration};
+use crate::backend::checks::{check_file, check_max_fd, check_registration};
 use crate::backend::errors::{already_registered, not_registered};
+use crate::backend::file::FileId;
 use crate::backend::notify::Notifier;
 use crate::backend::per_waiter::PerWaiter;
 use crate::backend::readiness::Readiness;
@@ -89,6 +92,9 @@ struct Watch {
     mode: Mode,
     /// False once a oneshot registration has been reported, until `modify`.
     armed: bool,
+    /// The file registered: a new file under the number (the old one closed without
+    /// `delete`) is not this registration's.
+    file: FileId,
 }
 
 impl Watch {
@@ -282,14 +288,18 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         check_registration(&caps, key, interest, mode)?;
         let raw = fd.as_raw_fd();
         check_max_fd(&caps, raw)?;
-        check_open(raw)?;
+        let file = check_file(raw)?;
         self.change(|table| {
-            if table.watches.get(raw).is_some() {
+            // Another file under the number: the registered one was closed without
+            // `delete`, and the kernel of every other backend has forgotten it, so it is
+            // replaced. A silenced one stays, as everywhere: nothing watched it close.
+            if table.watches.get(raw).is_some_and(|old| old.file == file || old.interest.is_none())
+            {
                 return Err(already_registered(raw));
             }
-            let watch = Watch { key, interest, mode, armed: true };
-            table.watches.insert(raw, watch);
-            Ok(watch.in_set().is_some())
+            let watch = Watch { key, interest, mode, armed: true, file };
+            let old = table.watches.insert(raw, watch);
+            Ok(old.and_then(|old| old.in_set()) != watch.in_set())
         })
     }
 
@@ -304,7 +314,8 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         let raw = fd.as_raw_fd();
         self.change(|table| {
             let watch = table.watches.get_mut(raw).ok_or_else(|| not_registered(raw))?;
-            let old = std::mem::replace(watch, Watch { key, interest, mode, armed: true });
+            let file = watch.file;
+            let old = std::mem::replace(watch, Watch { key, interest, mode, armed: true, file });
             Ok(old.in_set() != watch.in_set())
         })
     }

@@ -21,6 +21,18 @@ pub fn not_registered(fd: RawFd) -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, format!("fd {fd} is not registered; add it first"))
 }
 
+/// `add` of an fd whose readiness cannot be watched: `what` says what it is ("a regular
+/// file", "a directory", …).
+pub fn not_pollable(fd: RawFd, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "fd {fd} cannot be polled: it is {what}, whose readiness the kernel cannot watch \
+             (a regular file or directory is always ready: read or write it directly)"
+        ),
+    )
+}
+
 /// Maps an OS error of a registration syscall (`epoll_ctl`, `kevent` changes) to the
 /// contract's kinds and a message naming the fd.
 pub fn registration_error(fd: RawFd, err: io::Error) -> io::Error {

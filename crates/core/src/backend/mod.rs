@@ -9,8 +9,9 @@
 //!   [`Deadline`](timeout::Deadline), `EINTR` retry, rounding to each syscall's timeout
 //!   type), [`checks`] (key, mode, interest, fd limit and open fd, before a registration),
 //!   [`errors`] (the contract's registration errors and the errno mapping), [`readiness`]
-//!   (kernel readiness bits to [`Event`] flags) and [`probe`] (is an fd open,
-//!   how many bytes are queued, has the peer gone: for syscalls that do not say);
+//!   (kernel readiness bits to [`Event`] flags), [`probe`] (is an fd open,
+//!   how many bytes are queued, has the peer gone: for syscalls that do not say) and
+//!   [`file`](mod@file) (which file an fd is, and whether its readiness can be watched at all);
 //! - [`notify`]: the coalescing wake-up fd behind `notify`;
 //! - [`emulated`]: the whole registration table (with oneshot emulation) for kernels that
 //!   keep none, `poll` and `select`;
@@ -27,6 +28,7 @@
 pub mod checks;
 pub mod emulated;
 pub mod errors;
+pub mod file;
 pub mod notify;
 pub mod per_waiter;
 pub mod probe;

@@ -3,8 +3,8 @@
 //! For backends whose syscall does not say (select has no hang-up bit and fails the whole
 //! call with `EBADF` for one closed fd; poll has no `POLLRDHUP` outside Linux), and for
 //! servers built on a poller. A probe changes nothing and injects no fault, so it is safe
-//! inside `wait`; the registration check built on the same `fcntl(F_GETFD)` is
-//! [`checks::check_open`](super::checks::check_open).
+//! inside `wait`; the registration check, which also asks what the file is, is
+//! [`checks::check_file`](super::checks::check_file).
 //!
 //! They take a raw number that may already be closed (that is what they ask): nix's
 //! wrappers take `AsFd`, and a `BorrowedFd` of a closed number would break I/O safety's
@@ -27,7 +27,7 @@ pub fn is_open(fd: RawFd) -> bool {
 }
 
 /// `fcntl(F_GETFD)`: the descriptor flags, or `EBADF` for a number that is not open.
-pub(super) fn descriptor_flags(fd: RawFd) -> io::Result<libc::c_int> {
+fn descriptor_flags(fd: RawFd) -> io::Result<libc::c_int> {
     // SAFETY: F_GETFD only reads the descriptor flags; any fd number is acceptable.
     cvt(unsafe { libc::fcntl(fd, libc::F_GETFD) })
 }
