@@ -15,8 +15,8 @@
 //!   clock ticks. `tstohz` rounds up to whole ticks and adds one (the current tick is
 //!   partly over), so a wait lasts up to one tick more than its timeout rounded up.
 //! - OpenBSD, `sys/kern/kern_event.c`, `kqueue_sleep()`: `msleep_nsec(…, nsecs)`, which
-//!   sleeps for whole clock ticks (`sys/kern/kern_synch.c`), and the scan sleeps again for
-//!   what is left.
+//!   sleeps for `(nsecs + tick_nsec - 1) / (tick_nsec + 1) + 1` clock ticks
+//!   (`sys/kern/kern_synch.c`): rounded up and one more, as on NetBSD.
 //! - DragonFly, `sys/kern/kern_event.c`, `kern_kevent()`: `tstohz_high(&atx)` ticks to
 //!   `tsleep` (`sys_kevent` does not ask for `KEVENT_TIMEOUT_PRECISE`, which only its
 //!   `poll`/`select` use).
