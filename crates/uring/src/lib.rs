@@ -65,8 +65,10 @@
 //!   while a wait is blocked as readable, once
 //!   ([`Capabilities::urgent_wakes_readable`]): its wake-up is `POLLIN | POLLPRI` like
 //!   plain data's, so only asking the file tells them apart, and that would cost a
-//!   `poll(2)` per wait on every TCP connection to spare a program that gets urgent data
-//!   one `read` that says `WouldBlock`. It is not reported again: a single-shot poll
+//!   `poll(2)` per blocking wait on every TCP connection (a fourth syscall per message for
+//!   a level-mode connection that waits for each request; the workspace's
+//!   `docs/design.md`, *Priority*) to spare a program that gets urgent data one `read`
+//!   that says `WouldBlock`. It is not reported again: a single-shot poll
 //!   asks the file as it is armed, and a multishot poll completes only at the next
 //!   wake-up.
 //! - **State at the wait.** A completion is posted when the fd is woken, by task work
