@@ -118,8 +118,8 @@ fn change_flags() {
     assert_eq!(Change::new(FD, Read, Probe(false), 0).flags(), ev::DISABLE | ev::RECEIPT);
 }
 
-/// Edge-oneshot is `EV_DISPATCH` without `EV_CLEAR`: NetBSD's and DragonFly's
-/// `kqueue_scan` apply only `EV_CLEAR` to a knote that has both, so it was never disabled.
+/// Edge-oneshot is `EV_DISPATCH` without `EV_CLEAR`: NetBSD's `kqueue_scan` applies only
+/// `EV_CLEAR` to a knote that has both, so it was never disabled.
 #[test]
 fn edge_oneshot_is_dispatch_alone_so_every_kernel_disables_it() {
     let flags = Change::new(FD, Read, Add(Mode::EdgeOneshot), 0).flags();

@@ -19,7 +19,7 @@
 //! - **Modes.** [`Mode::Level`] is a plain knote, [`Mode::Edge`] `EV_CLEAR`,
 //!   [`Mode::Oneshot`] and [`Mode::EdgeOneshot`] `EV_DISPATCH`: the kernel disables the
 //!   knote it reports and keeps it, so `modify` re-arms it with one `EV_ENABLE`.
-//!   Edge-oneshot has no `EV_CLEAR`, since NetBSD and DragonFly never disable a knote that
+//!   Edge-oneshot has no `EV_CLEAR`, since NetBSD never disables a knote that
 //!   has both (`changes.rs` says why that loses nothing). With interest `BOTH` the fd has two
 //!   knotes: the table's record is disarmed by the first report, under the lock every waiter
 //!   reports under, so the fd as a whole reports once until re-armed, whichever waiter gets

@@ -19,10 +19,13 @@
 //!   (`sys/kern/kern_synch.c`): rounded up and one more, as on NetBSD.
 //! - DragonFly, `sys/kern/kern_event.c`, `kern_kevent()`: `tstohz_high(&atx)` ticks to
 //!   `tsleep` (`sys_kevent` does not ask for `KEVENT_TIMEOUT_PRECISE`, which only its
-//!   `poll`/`select` use).
+//!   `poll`/`select` use); `tstohz_high` (`sys/kern/kern_clock.c`) also rounds up and adds
+//!   one.
 //!
 //! A tick is `1/hz`; the kernels' default is `HZ=100`, 10 ms (a kernel built with another
-//! `HZ` has another tick, which this cannot know at compile time).
+//! `HZ` has another tick, which this cannot know at compile time). The tick these three
+//! add is not in the precision: a wait that starts just after a tick (as one that follows
+//! a timed-out wait does) lasts its timeout rounded up to ticks, plus one tick.
 
 use std::time::Duration;
 
