@@ -28,7 +28,7 @@ impl Interest {
     /// [`Capabilities::urgent_wakes_readable`](crate::Capabilities::urgent_wakes_readable)
     /// (io_uring), an urgent byte that arrives while a `wait` is blocked may be reported
     /// readable once, a spurious event like any other (the `read` fails with
-    /// `WouldBlock`); the same byte is not reported again, in any mode.
+    /// `WouldBlock`); the same byte is not reported again.
     pub const READABLE: Interest = Interest::new(true, false);
     /// Writable: some data can be written without blocking.
     pub const WRITABLE: Interest = Interest::new(false, true);
