@@ -21,10 +21,14 @@ impl Interest {
     pub const NONE: Interest = Interest::new(false, false);
     /// Readable: data (or end of file, or a pending connection) can be read without blocking.
     ///
-    /// TCP urgent (out-of-band, `MSG_OOB`) data alone does not make an fd readable on any
-    /// backend: without `SO_OOBINLINE`, `read(2)` does not return it (it would fail with
+    /// TCP urgent (out-of-band, `MSG_OOB`) data alone does not make an fd readable:
+    /// without `SO_OOBINLINE`, `read(2)` does not return it (it would fail with
     /// `WouldBlock`), so reporting it would make a level-triggered loop spin. Ask for
-    /// [`PRIORITY`](Self::PRIORITY) to hear of it.
+    /// [`PRIORITY`](Self::PRIORITY) to hear of it. One exception, never a spin: where
+    /// [`Capabilities::urgent_wakes_readable`](crate::Capabilities::urgent_wakes_readable)
+    /// (io_uring), an urgent byte that arrives while a `wait` is blocked may be reported
+    /// readable once, a spurious event like any other (the `read` fails with
+    /// `WouldBlock`); the same byte is not reported again.
     pub const READABLE: Interest = Interest::new(true, false);
     /// Writable: some data can be written without blocking.
     pub const WRITABLE: Interest = Interest::new(false, true);

@@ -272,12 +272,14 @@ pub struct Capabilities {
     early_hangup: bool,
     priority: bool,
     interrupts_calls: bool,
+    urgent_wakes_readable: bool,
 }
 
 impl Capabilities {
     /// A backend called `name` that accepts `modes`, with no fd limit but the process's,
-    /// nanosecond timeouts, errors and early hang-ups reported, no priority interest, and
-    /// no interruption of other calls; the `with_*` methods change each of these.
+    /// nanosecond timeouts, errors and early hang-ups reported, no priority interest, no
+    /// interruption of other calls, and urgent data never reported readable; the `with_*`
+    /// methods change each of these.
     pub const fn new(name: &'static str, modes: ModeSet) -> Capabilities {
         Capabilities {
             name,
@@ -288,6 +290,7 @@ impl Capabilities {
             early_hangup: true,
             priority: false,
             interrupts_calls: false,
+            urgent_wakes_readable: false,
         }
     }
 
@@ -324,6 +327,12 @@ impl Capabilities {
     /// With [`interrupts_calls`](Capabilities::interrupts_calls) `on`.
     pub const fn with_interrupts_calls(mut self, on: bool) -> Capabilities {
         self.interrupts_calls = on;
+        self
+    }
+
+    /// With [`urgent_wakes_readable`](Capabilities::urgent_wakes_readable) `on`.
+    pub const fn with_urgent_wakes_readable(mut self, on: bool) -> Capabilities {
+        self.urgent_wakes_readable = on;
         self
     }
 
@@ -403,5 +412,14 @@ impl Capabilities {
     /// Only io_uring does.
     pub const fn interrupts_calls(&self) -> bool {
         self.interrupts_calls
+    }
+
+    /// Whether a TCP urgent byte that arrives while a `wait` is blocked may be reported
+    /// readable, once, to a registration without [`PRIORITY`](crate::Interest::PRIORITY):
+    /// the kernel reports the socket's wake-up rather than its state. A `read` then fails
+    /// with `WouldBlock`, and the same byte is not reported again; see
+    /// [`Interest::READABLE`](crate::Interest::READABLE). Only io_uring does.
+    pub const fn urgent_wakes_readable(&self) -> bool {
+        self.urgent_wakes_readable
     }
 }

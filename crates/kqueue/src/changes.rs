@@ -102,17 +102,30 @@ impl Change {
     }
 }
 
-/// `EV_CLEAR` for the edge modes, `EV_DISPATCH` for the oneshot ones (both for
-/// `EdgeOneshot`: the knote resets its state on delivery and is disabled until re-armed).
+/// `EV_CLEAR` for `Edge`, `EV_DISPATCH` for both oneshot modes, `EdgeOneshot` included.
+///
+/// `EdgeOneshot` is not `EV_CLEAR | EV_DISPATCH`, because not every kernel applies both:
+/// NetBSD (`sys/kern/kern_event.c`, `kqueue_scan()`, rev. 1.88 and later) handles a
+/// delivered knote with `if EV_ONESHOT … else if EV_CLEAR … else if EV_DISPATCH`, so a
+/// knote with both is cleared and never disabled: every new arrival would wake a waiter
+/// for an event the record then drops. FreeBSD, OpenBSD and DragonFly
+/// (`sys/kern/kern_event.c`, `kqueue_scan()`) apply both flags, and xnu
+/// (`bsd/kern/kern_event.c`, `knote_process()`) tests `EV_DISPATCH` first.
+///
+/// `EV_DISPATCH` alone disables the knote on delivery on all of them and loses nothing of
+/// edge: a disabled knote reports nothing however much arrives, and the re-arm is
+/// `Oneshot`'s (`modify`'s `EV_ADD | EV_ENABLE` runs the filter again), which reports data
+/// already queued, as `EPOLLET | EPOLLONESHOT` does (epoll too has nothing left for
+/// `EPOLLET` to do once `EPOLLONESHOT` has disabled the item). What `EV_CLEAR` adds,
+/// resetting the knote's counts on delivery, a knote disabled until re-armed never needs.
 fn mode_flags(mode: Mode) -> u16 {
-    let mut flags = 0;
-    if mode.is_edge() {
-        flags |= ev::CLEAR;
-    }
     if mode.is_oneshot() {
-        flags |= ev::DISPATCH;
+        ev::DISPATCH
+    } else if mode.is_edge() {
+        ev::CLEAR
+    } else {
+        0
     }
-    flags
 }
 
 /// A short changelist on the stack: one `add`/`modify`/`delete` needs at most two changes

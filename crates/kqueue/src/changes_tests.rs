@@ -118,6 +118,17 @@ fn change_flags() {
     assert_eq!(Change::new(FD, Read, Probe(false), 0).flags(), ev::DISABLE | ev::RECEIPT);
 }
 
+/// Edge-oneshot is `EV_DISPATCH` without `EV_CLEAR`: NetBSD's `kqueue_scan` applies only
+/// `EV_CLEAR` to a knote that has both, so it was never disabled.
+#[test]
+fn edge_oneshot_is_dispatch_alone_so_every_kernel_disables_it() {
+    let flags = Change::new(FD, Read, Add(Mode::EdgeOneshot), 0).flags();
+    assert_eq!(flags, ev::ADD | ev::ENABLE | ev::RECEIPT | ev::DISPATCH);
+    assert_eq!(flags & ev::CLEAR, 0, "a kernel that tests EV_CLEAR first would not disable it");
+    let write = Change::new(FD, Write, Add(Mode::EdgeOneshot), 0).flags();
+    assert_eq!(write, flags, "both filters alike");
+}
+
 #[test]
 fn wake_changes() {
     let user = Change::user_wake();

@@ -18,13 +18,15 @@ use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Polle
 use crate::changes::{self, Change, Request};
 use crate::kevent::{Filter, Kevent};
 use crate::record::{self, Record};
-use crate::sys;
+use crate::{sys, timeouts};
 
-// Every mode (`EV_CLEAR`, `EV_DISPATCH`, both); nanosecond timespec timeouts, rounded up by
-// the kernel to its tick. No priority interest: `EVFILT_EXCEPT` (FreeBSD) and
-// `EV_OOBAND`/`NOTE_OOB` (macOS) differ and cannot be run here, so `add` refuses it with
-// `Unsupported` rather than guess.
-const CAPABILITIES: Capabilities = Capabilities::new("kqueue", ModeSet::of(Mode::ALL));
+// Every mode (`EV_CLEAR`, `EV_DISPATCH`); the timeout precision this kernel's `kevent`
+// really has (`timeouts.rs`: nanoseconds on FreeBSD and Apple's systems, a clock tick
+// elsewhere). No priority interest: `EVFILT_EXCEPT` (FreeBSD) and `EV_OOBAND`/`NOTE_OOB`
+// (macOS) differ and cannot be run here, so `add` refuses it with `Unsupported` rather
+// than guess.
+const CAPABILITIES: Capabilities = Capabilities::new("kqueue", ModeSet::of(Mode::ALL))
+    .with_timeout_precision(timeouts::timeout_precision(std::env::consts::OS));
 
 /// How `notify` wakes a waiter.
 #[derive(Debug)]

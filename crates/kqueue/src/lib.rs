@@ -17,8 +17,10 @@
 //!   table, which also gives `AlreadyExists`/`NotFound` exactly as the contract says and
 //!   tells `modify` which knotes to change.
 //! - **Modes.** [`Mode::Level`] is a plain knote, [`Mode::Edge`] `EV_CLEAR`,
-//!   [`Mode::Oneshot`] `EV_DISPATCH`, [`Mode::EdgeOneshot`] both: the kernel disables the knote it reports and keeps it,
-//!   so `modify` re-arms it with one `EV_ENABLE`. With interest `BOTH` the fd has two
+//!   [`Mode::Oneshot`] and [`Mode::EdgeOneshot`] `EV_DISPATCH`: the kernel disables the
+//!   knote it reports and keeps it, so `modify` re-arms it with one `EV_ENABLE`.
+//!   Edge-oneshot has no `EV_CLEAR`, since NetBSD never disables a knote that
+//!   has both (`changes.rs` says why that loses nothing). With interest `BOTH` the fd has two
 //!   knotes: the table's record is disarmed by the first report, under the lock every waiter
 //!   reports under, so the fd as a whole reports once until re-armed, whichever waiter gets
 //!   it; both directions ready in the same `wait` are one event. A knote's mode is fixed
@@ -40,8 +42,10 @@
 //!   never queue behind each other, and each keeps its own timeout. The table lock is
 //!   taken after the syscall, to report. A level-ready fd may be reported to more than
 //!   one of them; a notify wakes at least one.
-//! - **Timeouts** are a `timespec`: nanosecond requests, rounded up by the kernel to its
-//!   tick. `EINTR` is retried with the time left.
+//! - **Timeouts** are a `timespec`. FreeBSD and Apple's kernels wait for it to the
+//!   nanosecond; NetBSD, OpenBSD and DragonFly turn it into clock ticks (10 ms at the
+//!   default `HZ=100`), which [`Capabilities::timeout_precision`] says (`timeouts.rs`
+//!   cites each kernel's source). `EINTR` is retried with the time left.
 //! - **notify** triggers an `EVFILT_USER` knote with `EV_CLEAR` (notifies before a wait
 //!   coalesce; it is never reported as an event). FreeBSD, macOS, DragonFly and NetBSD 10+
 //!   have it, and OpenBSD since 7.8; where the kernel refuses it (older NetBSD and OpenBSD)
@@ -122,11 +126,13 @@ cfg_if::cfg_if! {
         mod kqueue;
         mod record;
         mod sys;
+        mod timeouts;
         pub use kqueue::Kqueue;
     } else if #[cfg(test)] {
         // The platform-neutral logic, compiled here for its unit tests.
         mod changes;
         mod kevent;
         mod record;
+        mod timeouts;
     }
 }

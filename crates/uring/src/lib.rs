@@ -61,8 +61,16 @@
 //!   reports both. Registrations with [`Interest::PRIORITY`], and those for both
 //!   directions whose completion names only one, therefore ask the file with `poll(2)`
 //!   before reporting (one syscall per such event; a registration for one direction
-//!   costs nothing). A readable registration may hear of an urgent byte as readable,
-//!   once: its next poll asks the file.
+//!   costs nothing). A readable registration may hear of an urgent byte that arrives
+//!   while a wait is blocked as readable, once
+//!   ([`Capabilities::urgent_wakes_readable`]): its wake-up is `POLLIN | POLLPRI` like
+//!   plain data's, so only asking the file tells them apart, and that would cost a
+//!   `poll(2)` per blocking wait on every TCP connection (a fourth syscall per message for
+//!   a level-mode connection that waits for each request; the workspace's
+//!   `docs/design.md`, *Priority*) to spare a program that gets urgent data one `read`
+//!   that says `WouldBlock`. It is not reported again: a single-shot poll
+//!   asks the file as it is armed, and a multishot poll completes only at the next
+//!   wake-up.
 //! - **State at the wait.** A completion is posted when the fd is woken, by task work
 //!   that runs as the thread returns from any syscall (its own `read`, say): the caller
 //!   may drain the fd before it waits, and epoll, which re-polls its ready list as it
@@ -210,7 +218,8 @@ const CQ_ENTRIES: u32 = 4096;
 
 const CAPS: Capabilities = Capabilities::new("uring", ModeSet::of(Mode::ALL))
     .with_priority(true)
-    .with_interrupts_calls(true);
+    .with_interrupts_calls(true)
+    .with_urgent_wakes_readable(true);
 
 /// Whether this kernel and process can run the backend: io_uring is allowed and has
 /// what [`Uring::new`] needs (see the [crate docs](crate)). Probed once per process, by
