@@ -133,7 +133,7 @@ impl fmt::Debug for Interest {
 /// | `Level` | yes | yes | yes | yes | yes |
 /// | `Oneshot` | emulated | emulated | `EPOLLONESHOT` | `EV_DISPATCH` | single-shot `POLL_ADD` |
 /// | `Edge` | `Unsupported` | `Unsupported` | `EPOLLET` | `EV_CLEAR` | multishot `POLL_ADD` |
-/// | `EdgeOneshot` | `Unsupported` | `Unsupported` | `EPOLLET \| EPOLLONESHOT` | `EV_CLEAR \| EV_DISPATCH` | single-shot `POLL_ADD` |
+/// | `EdgeOneshot` | `Unsupported` | `Unsupported` | `EPOLLET \| EPOLLONESHOT` | `EV_DISPATCH` (re-armed by `modify`, which re-checks readiness) | single-shot `POLL_ADD` |
 ///
 /// Their other limits are on [`Capabilities`](crate::Capabilities). Whatever the mode, the
 /// fds must be non-blocking (see [`Poller::add`](crate::Poller::add)).

@@ -74,7 +74,9 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// [`notify`](Poller::notify) arrives, or the timeout passes, and returns how many events it
 /// stored. `None` blocks without limit; `Some(Duration::ZERO)` never blocks; any other
 /// timeout is rounded *up* to the backend's precision ([`Capabilities::timeout_precision`]),
-/// so 0.5 ms never becomes a zero timeout and a loop never spins by accident.
+/// so 0.5 ms never becomes a zero timeout and a loop never spins by accident. A wait may
+/// then last up to one more unit of that precision: a kernel that counts time in clock
+/// ticks (NetBSD, OpenBSD, DragonFly) sleeps through the partial tick it starts in as well.
 ///
 /// A signal that interrupts the syscall (`EINTR`) is retried inside `wait` with the time
 /// that is left: it never surfaces as an error and never shortens the timeout. To react to
@@ -241,7 +243,7 @@ pub trait Poller: Send + Sync {
 /// | [`modes`](Capabilities::modes) | level, oneshot (emulated) | level, oneshot (emulated) | all four | all four | all four |
 /// | [`priority`](Capabilities::priority) | yes (`exceptfds`) | yes (`POLLPRI`) | yes (`EPOLLPRI`) | no | yes (`POLLPRI`) |
 /// | [`max_fd`](Capabilities::max_fd) | `FD_SETSIZE - 1`, except on Linux, Android, FreeBSD, DragonFly (process limit) | process limit | process limit | process limit | process limit |
-/// | [`timeout_precision`](Capabilities::timeout_precision) | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns | 1 ns |
+/// | [`timeout_precision`](Capabilities::timeout_precision) | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns on FreeBSD and Apple; a clock tick (10 ms) on NetBSD, OpenBSD, DragonFly | 1 ns |
 /// | [`interrupts_calls`](Capabilities::interrupts_calls) | no | no | no | no | yes |
 ///
 /// ("All four": [`Mode::Level`], [`Mode::Oneshot`], [`Mode::Edge`], [`Mode::EdgeOneshot`].)

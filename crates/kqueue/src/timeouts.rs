@@ -25,7 +25,9 @@
 //! A tick is `1/hz`; the kernels' default is `HZ=100`, 10 ms (a kernel built with another
 //! `HZ` has another tick, which this cannot know at compile time). The tick these three
 //! add is not in the precision: a wait that starts just after a tick (as one that follows
-//! a timed-out wait does) lasts its timeout rounded up to ticks, plus one tick.
+//! a timed-out wait does) lasts its timeout rounded up to ticks, plus one tick, which the
+//! contract allows (a wait may last one unit of precision more: `Poller`, *Waiting*;
+//! conformance `timeouts_are_accurate`).
 
 use std::time::Duration;
 

@@ -31,7 +31,7 @@ pub trait WithPoller {
 /// | [modes](crate::Mode) | level, oneshot (emulated) | level, oneshot (emulated) | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot |
 /// | priority ([`Interest::PRIORITY`](crate::Interest::PRIORITY)) | `exceptfds` | `POLLPRI` | `EPOLLPRI` | `Unsupported` | `POLLPRI` |
 /// | largest fd | process limit on Linux, Android, FreeBSD, DragonFly; `FD_SETSIZE - 1` elsewhere | process limit | process limit | process limit | process limit |
-/// | timeout precision | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns | 1 ns |
+/// | timeout precision | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns on FreeBSD and Apple; a clock tick (10 ms) on NetBSD, OpenBSD, DragonFly | 1 ns |
 /// | cost per wait | O(highest fd) | O(registered) | O(ready) | O(ready) | O(ready) |
 ///
 /// A running poller says the same through [`Poller::capabilities`] (a
