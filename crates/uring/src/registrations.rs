@@ -443,7 +443,85 @@ impl Registrations {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsRawFd;
+    use std::sync::Arc;
+
+    use multipoll_core::backend::file::pollable_file;
+
     use super::*;
+    use crate::sys::Ring;
+
+    /// Registrations over a real ring whose queue is never submitted, and a pipe's read
+    /// end registered for reading in `mode`.
+    fn registered(mode: Mode) -> io::Result<(Registrations, Submitter, RawFd, io::PipeReader)> {
+        let (ring, queues) = Ring::new(8, 16)?;
+        let mut sq = Submitter::new(Arc::new(ring), queues);
+        let (reader, _) = io::pipe()?;
+        let fd = reader.as_raw_fd();
+        let mut regs = Registrations::new(-1);
+        let registration = Registration::new(7, Interest::READABLE, mode, pollable_file(fd)?);
+        regs.insert(&mut sq, fd, registration)?;
+        Ok((regs, sq, fd, reader))
+    }
+
+    fn phase(regs: &Registrations, fd: RawFd) -> Option<Phase> {
+        regs.get(fd).map(|r| r.phase)
+    }
+
+    /// A completion of `fd`'s current request with `revents`.
+    fn completion(regs: &Registrations, fd: RawFd, revents: i32, more: bool) -> Completion {
+        let generation = phase(regs, fd).and_then(Phase::generation).unwrap_or(0);
+        Completion { user_data: tag(generation, fd), result: revents, more, asked: true }
+    }
+
+    #[test]
+    fn changes_before_a_wait_defer_one_poll() -> io::Result<()> {
+        let (mut regs, mut sq, fd, _pipe) = registered(Mode::Level)?;
+        regs.modify(&mut sq, fd, (8, Interest::READABLE, Mode::Oneshot))?;
+        regs.modify(&mut sq, fd, (9, Interest::READABLE, Mode::Level))?;
+        assert_eq!(regs.deferred_len(), 1);
+        assert!(!sq.has_queued(), "no entry before the wait arms");
+        regs.arm_deferred(&mut sq)?;
+        assert!(matches!(phase(&regs, fd), Some(Phase::Single { .. })));
+        assert!(!regs.has_deferred());
+        Ok(())
+    }
+
+    #[test]
+    fn edge_is_multishot_and_merges_its_wake_ups_in_one_pass() -> io::Result<()> {
+        let (mut regs, mut sq, fd, _pipe) = registered(Mode::Edge)?;
+        regs.arm_deferred(&mut sq)?;
+        let first = completion(&regs, fd, i32::from(libc::POLLIN), true);
+        assert!(matches!(regs.report(&mut sq, fd, first.result, (true, 1))?, Some(Report::New(_))));
+        assert!(regs.reported_in(&first, 1) && !regs.reported_in(&first, 2));
+        let again = regs.report(&mut sq, fd, first.result, (true, 1))?;
+        assert!(matches!(again, Some(Report::Again(_))));
+        Ok(())
+    }
+
+    #[test]
+    fn completion_with_nothing_asked_for_parks_a_multishot_poll() -> io::Result<()> {
+        let (mut regs, mut sq, fd, _pipe) = registered(Mode::Level)?;
+        regs.arm_deferred(&mut sq)?;
+        // Nothing: a wake-up key that the file's state, asked, no longer bears out.
+        assert!(regs.report(&mut sq, fd, 0, (false, 1))?.is_none());
+        assert_eq!(phase(&regs, fd), Some(Phase::Deferred { multishot: true }));
+        regs.arm_deferred(&mut sq)?;
+        assert!(matches!(phase(&regs, fd), Some(Phase::Multi { .. })));
+        Ok(())
+    }
+
+    #[test]
+    fn completion_of_a_replaced_request_is_stale() -> io::Result<()> {
+        let (mut regs, mut sq, fd, _pipe) = registered(Mode::Oneshot)?;
+        regs.arm_deferred(&mut sq)?;
+        let old = completion(&regs, fd, i32::from(libc::POLLIN), false);
+        assert!(matches!(regs.whose(&old), Whose::Current { .. }));
+        regs.modify(&mut sq, fd, (7, Interest::READABLE, Mode::Oneshot))?;
+        regs.arm_deferred(&mut sq)?;
+        assert!(matches!(regs.whose(&old), Whose::Stale));
+        Ok(())
+    }
 
     #[test]
     fn tags_round_trip_and_never_collide_with_internal_ones() {
