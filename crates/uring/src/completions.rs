@@ -46,6 +46,7 @@ impl Completions {
     }
 
     /// Whether a completion waits to be collected.
+    #[inline]
     pub(crate) fn is_ready(&self, sq: &mut Submitter) -> bool {
         !self.backlog.is_empty() || sq.has_completions()
     }
@@ -59,6 +60,7 @@ impl Completions {
     /// behind them: no fd starves). The files of the others are asked with one `poll(2)`
     /// ([`Completions::ask_backlog`]). The backlog is filtered in place, so a wait
     /// allocates nothing here.
+    #[inline]
     pub(crate) fn refresh(&mut self, regs: &mut Registrations, sq: &mut Submitter) {
         sq.take_aside(&mut self.backlog);
         while let Some(c) = sq.pop() {
@@ -69,7 +71,10 @@ impl Completions {
         }
         let before = regs.deferred_len();
         self.backlog.retain(|c| !regs.renew_single_shot(c));
-        regs.defer_first(regs.deferred_len() - before);
+        let fresh = regs.deferred_len() - before;
+        if fresh > 0 {
+            regs.defer_first(fresh);
+        }
         self.ask_backlog(regs);
     }
 
@@ -103,6 +108,7 @@ impl Completions {
 
     /// Moves completions into `events` until it is full, in collection pass `pass`: the
     /// backlog's first, then the ring's. Returns whether a notify was among them.
+    #[inline]
     pub(crate) fn collect(
         &mut self,
         events: &mut Events,
@@ -186,6 +192,7 @@ impl Completions {
 
     /// The next completion to collect, and whether it was taken out of the ring before
     /// this wait: completions set aside to make room go to the back of the backlog first.
+    #[inline]
     fn next(&mut self, sq: &mut Submitter) -> Option<(Completion, bool)> {
         sq.take_aside(&mut self.backlog);
         match self.backlog.pop_front() {
@@ -203,6 +210,9 @@ impl Completions {
     /// What `c` amounts to, in `pass`, and the requests that follow it. `carried`: `c` was
     /// taken out of the ring before this wait, so the file may have changed since: it is
     /// asked again, as epoll re-polls its ready list when it reports.
+    // Inlined into both loops: a wait takes one completion or a few, and a call would
+    // cost a large part of what handling one does.
+    #[inline(always)]
     fn complete(
         &mut self,
         c: &Completion,
@@ -237,6 +247,7 @@ impl Completions {
 /// priority registrations, for those that want both directions when the key names only
 /// one (epoll would report both), and for carried completions; a registration for one
 /// direction whose completion names it costs nothing more.
+#[inline]
 fn file_state(c: &Completion, fd: RawFd, interest: Interest, carried: bool) -> i32 {
     let woken = Readiness::from_poll_bits(c.result);
     let partial =

@@ -192,6 +192,7 @@ impl Registrations {
     }
 
     /// Whether polls are deferred.
+    #[inline]
     pub(crate) fn has_deferred(&self) -> bool {
         !self.deferred.is_empty()
     }
@@ -203,7 +204,17 @@ impl Registrations {
     /// aside could be the only fd that is ready, so a wait must not block before all are
     /// in. The queue has no room only while completions wait in it, and then the wait does
     /// not block.
+    #[inline]
     pub(crate) fn arm_deferred(&mut self, sq: &mut Submitter) -> io::Result<()> {
+        // Most waits have none: checked where the call is, without the loop's setup.
+        if !self.has_deferred() {
+            return Ok(());
+        }
+        self.arm_each_deferred(sq)
+    }
+
+    /// [`Registrations::arm_deferred`]'s loop.
+    fn arm_each_deferred(&mut self, sq: &mut Submitter) -> io::Result<()> {
         while self.has_deferred() {
             let room = sq.cq_room();
             if room == 0 {
@@ -252,6 +263,7 @@ impl Registrations {
 
     /// Defers a poll for `fd`'s registration, which has none in the ring; with `multishot`,
     /// a multishot one whatever the mode.
+    #[inline]
     fn defer(&mut self, fd: RawFd, multishot: bool) {
         let Some(r) = self.table.get_mut(fd) else {
             return;
@@ -285,6 +297,7 @@ impl Registrations {
     }
 
     /// Whose request `c` completed.
+    #[inline]
     pub(crate) fn whose(&self, c: &Completion) -> Whose {
         if c.user_data == NOTIFY {
             return Whose::Notifier;
@@ -314,12 +327,14 @@ impl Registrations {
     /// poll for it (at the back of the deferred polls); returns whether it did, and so
     /// whether `c` is spent.
     pub(crate) fn renew_single_shot(&mut self, c: &Completion) -> bool {
+        if c.more || c.result < 0 {
+            return false;
+        }
         let Whose::Current { fd, .. } = self.whose(c) else {
             return false;
         };
-        let single = !c.more && c.result >= 0;
         match self.table.get(fd) {
-            Some(r) if single && matches!(r.phase, Phase::Single { .. }) => {
+            Some(r) if matches!(r.phase, Phase::Single { .. }) => {
                 self.defer(fd, false);
                 true
             }
@@ -333,6 +348,7 @@ impl Registrations {
     }
 
     /// How many polls are deferred.
+    #[inline]
     pub(crate) fn deferred_len(&self) -> usize {
         self.deferred.len()
     }
@@ -349,6 +365,7 @@ impl Registrations {
     /// The current request of `fd` completed with `revents` (the file's state or the
     /// wake-up's key) in collection pass `pass`; `more`: it is still armed. Returns what
     /// it reports, and queues or defers the request that follows.
+    #[inline]
     pub(crate) fn report(
         &mut self,
         sq: &mut Submitter,
@@ -356,34 +373,41 @@ impl Registrations {
         revents: i32,
         (more, pass): (bool, u64),
     ) -> io::Result<Option<Report>> {
-        let Some(&r) = self.table.get(fd) else {
+        let Some(r) = self.table.get_mut(fd) else {
             return Ok(None);
         };
         let event = Readiness::from_poll_bits(revents).to_event(r.key, r.interest);
-        let again = matches!(r.phase, Phase::Multi { reported, .. } if reported == pass);
-        self.follow(sq, fd, &r, event.is_empty(), more)?;
-        if event.is_empty() {
-            return Ok(None);
-        }
-        if let Some(Registration { phase: Phase::Multi { reported, .. }, .. }) =
-            self.table.get_mut(fd)
+        let mut again = false;
+        if let Phase::Multi { reported, .. } = &mut r.phase
+            && !event.is_empty()
         {
+            again = *reported == pass;
             *reported = pass;
         }
-        Ok(Some(if again { Report::Again(event) } else { Report::New(event) }))
+        if !more {
+            r.phase = Phase::Idle; // the kernel is done with this request
+        }
+        let mode = r.mode;
+        self.follow(sq, fd, mode, event.is_empty(), more)?;
+        Ok((!event.is_empty()).then_some(if again {
+            Report::Again(event)
+        } else {
+            Report::New(event)
+        }))
     }
 
-    /// The request that follows a completion of `r`'s current request, by mode; `empty`:
+    /// The request that follows a completion of `fd`'s current request, by mode; `empty`:
     /// it reports nothing; `more`: the request is still armed.
+    #[inline]
     fn follow(
         &mut self,
         sq: &mut Submitter,
         fd: RawFd,
-        r: &Registration,
+        mode: Mode,
         empty: bool,
         more: bool,
     ) -> io::Result<()> {
-        match (r.mode, empty) {
+        match (mode, empty) {
             // A multishot poll still armed waits for the next wake-up.
             (Mode::Edge, _) | (_, true) if more => {}
             // Ended by the kernel (it could not post to a full queue): anew.
@@ -392,23 +416,16 @@ impl Registrations {
             // key that the file's state no longer bears out. A single-shot poll could
             // complete again at once, so wait for a wake-up.
             (_, true) => self.defer(fd, true),
+            // A multishot poll (after one with nothing to report) is removed.
             (Mode::Level, false) => {
-                self.end(sq, fd, more)?;
+                if more {
+                    self.disarm(sq, fd)?;
+                }
                 self.defer(fd, false);
             }
             // Oneshot, edge-oneshot: disarmed until `modify`.
-            (_, false) => self.end(sq, fd, more)?,
-        }
-        Ok(())
-    }
-
-    /// Ends `fd`'s current request: removes it if it is still armed (`more`), else marks
-    /// that the kernel is done with it.
-    fn end(&mut self, sq: &mut Submitter, fd: RawFd, more: bool) -> io::Result<()> {
-        if more {
-            self.disarm(sq, fd)?;
-        } else if let Some(r) = self.table.get_mut(fd) {
-            r.phase = Phase::Idle;
+            (_, false) if more => _ = self.disarm(sq, fd)?,
+            (_, false) => {}
         }
         Ok(())
     }
