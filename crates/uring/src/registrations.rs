@@ -8,8 +8,8 @@
 //! drained it: a stale report. And a poll that was never submitted costs nothing to drop:
 //! `delete` after `modify`, with no wait between, makes no syscall.
 //!
-//! Every method pushes its entries before it changes anything, so that a failed
-//! submission leaves the registration as it was.
+//! Every method pushes its entries before it changes a registration's request, so that
+//! a failed submission leaves each request as it was.
 
 use std::collections::VecDeque;
 use std::io;
