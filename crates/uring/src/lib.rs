@@ -79,8 +79,7 @@
 //!   replaced by a fresh poll submitted with that wait's enter, which completes at once
 //!   if the fd is still ready (no syscall more, and first in line, so no fd starves);
 //!   for the others (a multishot poll's, edge) the files are asked, all of them in one
-//!   `poll(2)`, and reported as it says (one syscall per wait, not per event: an echo
-//!   server in edge mode went from 3.20 to 2.15 syscalls per message).
+//!   `poll(2)`, and reported as it says (one syscall per wait, not one per event).
 //! - **One report per fd per wait.** A multishot poll posts a completion per wake-up, and
 //!   epoll's ready list holds an fd once. A wait merges the completions of one
 //!   registration into one event; once `Events` is full it still takes every completion
@@ -123,9 +122,8 @@
 //!   tick, instead of being interrupted for it at once (an inter-processor interrupt per
 //!   completion). That makes a report reach another thread's `wait` up to a tick later
 //!   while the submitter computes (`busy_changer_does_not_delay_waiter` in the
-//!   conformance suite bounds it), and it saved an echo server about a tenth of its CPU
-//!   per message in level mode and nearly half in edge mode (the workspace's
-//!   `docs/benchmarks.md`). If the submitting thread has exited, the kernel
+//!   conformance suite bounds it), and it spares an echo server much of its CPU per
+//!   message (the workspace's `docs/benchmarks.md`). If the submitting thread has exited, the kernel
 //!   completes the request from a worker instead, a scheduler tick or so later (16 ms in
 //!   this crate's tests): a poll submitted by a short-lived thread is reported late, and
 //!   a socket deleted and closed after such a thread submitted its poll sends its FIN
@@ -186,16 +184,16 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg(any(target_os = "linux", target_os = "android"))]
 
-mod registry;
+mod completions;
+mod registrations;
+mod submitter;
 mod sys;
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::checks::check_registration;
 use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
 use multipoll_core::backend::file::pollable_file;
@@ -204,7 +202,9 @@ use multipoll_core::backend::table::lock;
 use multipoll_core::backend::timeout::Deadline;
 use multipoll_core::fault::{self, Call};
 
-use registry::{Outcome, Registration, State};
+use completions::Completions;
+use registrations::{Registration, Registrations};
+use submitter::{BUSY_PAUSE, Submitter, is_busy};
 use sys::Ring;
 
 pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
@@ -250,12 +250,87 @@ pub fn is_supported() -> bool {
 /// More in the [`multipoll-uring` crate docs](https://docs.rs/multipoll-uring).
 #[derive(Debug)]
 pub struct Uring {
-    ring: Ring,
+    /// Shared with the submitter: a waiter enters the kernel without the lock.
+    ring: Arc<Ring>,
     notifier: Notifier,
     state: Mutex<State>,
-    /// The ring fd was lent out ([`AsFd`]): someone may wait on it instead of calling
-    /// `wait`, so nothing may wait in the submission queue for our next enter.
-    watched: AtomicBool,
+}
+
+/// Everything the poller's lock guards: the ring's queues, the registrations and the
+/// completions not reported yet.
+#[derive(Debug)]
+struct State {
+    sq: Submitter,
+    registrations: Registrations,
+    completions: Completions,
+}
+
+impl State {
+    /// Queues the deferred polls ([`Registrations::arm_deferred`]).
+    fn arm_deferred(&mut self) -> io::Result<()> {
+        self.registrations.arm_deferred(&mut self.sq)
+    }
+
+    /// After a change: while another thread is blocked in the kernel (or the ring fd is
+    /// lent out), the change goes in now, new polls included; else with the next wait.
+    /// `now` forces it (a removal that must release a file).
+    fn submit_change(&mut self, now: bool) -> io::Result<()> {
+        if self.sq.urgent() {
+            self.arm_deferred()?;
+        } else if !now {
+            return Ok(());
+        }
+        self.sq.submit()
+    }
+
+    /// Whether a completion waits to be collected.
+    fn is_ready(&mut self) -> bool {
+        self.completions.is_ready(&mut self.sq)
+    }
+
+    /// What a wait's enter amounted to, given its `result`; `ready`: completions were
+    /// there before it.
+    fn entered(&mut self, result: io::Result<()>, ready: bool) -> io::Result<Entered> {
+        match result {
+            Ok(()) => Ok(Entered::Collect),
+            Err(e) if e.raw_os_error() == Some(libc::ETIME) => Ok(Entered::Collect),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Entered::Collect),
+            Err(e) if is_busy(&e) && !ready && !self.sq.has_completions() => Ok(Entered::Pause),
+            Err(e) if is_busy(&e) => Ok(Entered::Collect),
+            Err(e) if e.raw_os_error() == Some(libc::EBADR) => {
+                self.registrations.poll_all_anew(&mut self.sq)?;
+                Ok(Entered::Lost)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Completions into `events`, in pass `pass`; whether a notify was among them.
+    fn collect(&mut self, events: &mut Events, pass: u64) -> io::Result<bool> {
+        self.completions.collect(events, pass, &mut self.registrations, &mut self.sq)
+    }
+}
+
+/// Where one `wait` stands between its attempts.
+#[derive(Debug, Default)]
+struct Attempts {
+    /// Its collection pass, taken under the first lock.
+    pass: Option<u64>,
+    /// It has entered the kernel once: from then on the deadline tells the time left.
+    entered: bool,
+    /// It took a notify (or may have lost one).
+    woken: bool,
+}
+
+/// What a wait's enter amounted to.
+enum Entered {
+    /// Collect what is there.
+    Collect,
+    /// Completions were lost (a notify may be among them): collect, and return even if
+    /// there is nothing.
+    Lost,
+    /// The kernel is busy and nothing is there to take: pause, and try again.
+    Pause,
 }
 
 impl Uring {
@@ -282,258 +357,127 @@ impl Uring {
 
     fn build(entries: u32, cq_entries: u32) -> io::Result<Uring> {
         let (ring, queues) = Ring::new(entries, cq_entries)?;
+        let ring = Arc::new(ring);
         let notifier = Notifier::new()?;
-        let state = State::new(queues, notifier.fd().as_raw_fd());
-        let poller =
-            Uring { ring, notifier, state: Mutex::new(state), watched: AtomicBool::new(false) };
+        let mut state = State {
+            sq: Submitter::new(Arc::clone(&ring), queues),
+            registrations: Registrations::new(notifier.fd().as_raw_fd()),
+            completions: Completions::default(),
+        };
         // Queued, not submitted: the first enter (a wait, most likely the event loop's
         // thread) submits it, and completions run on the thread that submitted.
-        let mut state = poller.lock();
-        state.arm_notifier(false);
-        state.push_planned(&poller.ring);
-        drop(state);
-        Ok(poller)
+        state.registrations.arm_notifier(&mut state.sq, false)?;
+        Ok(Uring { ring, notifier, state: Mutex::new(state) })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
 
-    /// Whether a change must go to the kernel now rather than with the next wait.
-    fn urgent(&self, state: &State) -> bool {
-        state.blocked > 0 || self.watched.load(Ordering::Relaxed)
-    }
-
-    /// Makes room for `slots` entries, submitting what is queued if need be.
-    fn reserve(&self, state: &mut State, slots: usize, call: Option<Call>) -> io::Result<()> {
-        if self.ring.sq_capacity() - self.ring.sq_len(&mut state.queues) < slots {
-            self.submit_now(state, call)?;
+    /// One attempt of a wait: refresh and arm, enter, collect. `Some(n)` ends the wait
+    /// with `n` events; `left` is the time left for it.
+    fn wait_once(
+        &self,
+        events: &mut Events,
+        attempts: &mut Attempts,
+        left: Option<Duration>,
+    ) -> io::Result<Option<usize>> {
+        let mut state = self.lock();
+        let pass = *attempts.pass.get_or_insert_with(|| state.completions.new_pass());
+        if events.is_empty() {
+            self.refresh_and_arm(&mut state, !attempts.entered)?;
         }
-        Ok(())
-    }
-
-    /// Submits everything queued, without waiting: the kernel has processed it all when
-    /// this returns. `call` is the fault-injection point of the caller's kind.
-    fn submit_now(&self, state: &mut State, call: Option<Call>) -> io::Result<()> {
-        let (mut busy, mut wake) = (0, false);
-        loop {
-            if self.ring.sq_len(&mut state.queues) == 0 {
-                if !wake {
-                    return Ok(());
-                }
-                // A thread that was about to block when its completions were moved aside
-                // would miss them: a completion of our own wakes it (the queue is empty,
-                // so there is room).
-                wake = false;
-                let pushed = self.ring.push(&mut state.queues, &sys::nop(registry::IGNORED));
-                debug_assert!(pushed, "an empty queue had no room");
-            }
-            let result = call.map_or(Ok(()), fault::inject).and_then(|()| self.ring.enter(0, None));
-            match result {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_busy(&e) && busy < BUSY_RETRIES => {
-                    busy += 1;
-                    wake |= self.make_room(state);
-                }
-                Err(e) => return Err(e),
-            }
+        let (ready, overflowed) = (state.is_ready(), state.sq.overflowed());
+        if attempts.entered && !ready && !overflowed && left == Some(Duration::ZERO) {
+            return Ok(Some(0));
         }
-    }
-
-    /// After `EBUSY`/`EAGAIN`: the kernel wants completions taken first. They are kept
-    /// for the next wait (or, if there were none, a pause). Returns whether some were
-    /// taken while another thread is blocked in the kernel, which must then be woken.
-    fn make_room(&self, state: &mut State) -> bool {
-        let mut moved = false;
-        while let Some(c) = self.ring.pop(&mut state.queues) {
-            state.backlog.push_back(c);
-            moved = true;
-        }
-        if !moved {
-            std::thread::sleep(BUSY_PAUSE);
-        }
-        moved && state.blocked > 0
-    }
-
-    /// The fault-injection point of `add`, `modify` and `delete` ([`Call::Register`]),
-    /// once per call and before it changes anything, whether or not the change is
-    /// submitted now: where epoll's `epoll_ctl` is, so that an injected refusal fails the
-    /// call and changes nothing, as on epoll. Interruptions and `EBUSY`/`EAGAIN` are
-    /// retried as a submission's are; the submission that follows, if any, injects
-    /// nothing more.
-    fn admit(&self, state: &mut State) -> io::Result<()> {
-        let mut busy = 0;
-        loop {
-            match fault::inject(Call::Register) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_busy(&e) && busy < BUSY_RETRIES => {
-                    busy += 1;
-                    if self.make_room(state) {
-                        // The blocked thread hears of them from our own completion (the
-                        // change, submitted at once while it is blocked, carries it).
-                        self.reserve(state, 1, None)?;
-                        let pushed =
-                            self.ring.push(&mut state.queues, &sys::nop(registry::IGNORED));
-                        debug_assert!(pushed, "no room was made");
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// After a change: while another thread is blocked in the kernel (or the ring fd is
-    /// lent out), the change goes in now, new polls included; else with the next wait.
-    /// `now` forces it (a removal that must release a file).
-    fn submit_change(&self, state: &mut State, now: bool) -> io::Result<()> {
-        if self.urgent(state) {
-            self.arm_deferred(state)?;
-        } else if !now {
-            return Ok(());
-        }
-        self.submit_now(state, None)
-    }
-
-    /// Moves completions into `events` until it is full, in collection pass `pass`: those
-    /// kept aside first, then the ring's. Returns whether a notify was among them.
-    fn collect(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<bool> {
-        let mut woken = false;
-        while !events.is_full() {
-            // A completion may plan an entry (a removal, the notifier's new poll): make
-            // room before taking it, so that a failure leaves it in the ring.
-            self.reserve(state, 1, None)?;
-            let carried = !state.backlog.is_empty();
-            let Some(completion) =
-                state.backlog.pop_front().or_else(|| self.ring.pop(&mut state.queues))
-            else {
-                break;
-            };
-            match state.complete(completion, pass, carried) {
-                Outcome::Nothing => {}
-                Outcome::Woken => woken = true,
-                Outcome::Report(event) => {
-                    events.push(event);
-                }
-                Outcome::ReportAgain(event) => {
-                    // Into the event this pass stored (a multishot poll's wake-ups), or
-                    // a place of its own should that be gone.
-                    if !events.merge_into(event) {
-                        events.push(event);
-                    }
+        // Enter to submit what is queued (so that this wait sees level re-arms and
+        // changes), to move overflowed completions in, or to wait for one.
+        if state.sq.has_queued() || overflowed || !ready {
+            let entered;
+            (state, entered) = self.enter(state, left, ready, overflowed);
+            attempts.entered = true;
+            match entered? {
+                Entered::Collect => {}
+                Entered::Lost => attempts.woken = true,
+                Entered::Pause => {
+                    drop(state);
+                    std::thread::sleep(BUSY_PAUSE);
+                    return Ok(None);
                 }
             }
-            state.push_planned(&self.ring);
         }
-        if events.is_full() {
-            self.fold_rest(state, events, pass)?;
-        }
-        Ok(woken)
+        self.collect(state, events, pass, attempts)
     }
 
-    /// Once `events` is full: every completion left (kept aside, then in the ring) of an
-    /// fd this pass reported is folded into its event; the others are kept aside, in
-    /// order, for the next wait. An edge registration woken twice before a wait has two
-    /// completions, and epoll (one ready-list entry per fd) reports it once.
-    fn fold_rest(&self, state: &mut State, events: &mut Events, pass: u64) -> io::Result<()> {
-        let mut kept = std::collections::VecDeque::new();
-        // Bounded by what can be there now: wake-ups go on posting while this runs, and
-        // those are the next wait's.
-        for _ in 0..state.backlog.len() + self.ring.cq_capacity() {
-            if let Err(e) = self.reserve(state, 1, None) {
-                kept.append(&mut state.backlog);
-                state.backlog = kept;
-                return Err(e);
-            }
-            let carried = !state.backlog.is_empty();
-            let Some(completion) =
-                state.backlog.pop_front().or_else(|| self.ring.pop(&mut state.queues))
-            else {
-                break;
-            };
-            if !state.reported_in(&completion, pass) {
-                kept.push_back(completion);
-                continue;
-            }
-            if let Outcome::Report(event) | Outcome::ReportAgain(event) =
-                state.complete(completion, pass, carried)
-            {
-                events.merge_into(event);
-            }
-            state.push_planned(&self.ring);
+    /// A wait that has taken nothing yet: on its first attempt the completions already
+    /// out are refreshed ([`Completions::refresh`]); then the deferred polls go in before
+    /// it takes anything, so that it reports what they find. Once it has taken
+    /// something, they are the next wait's.
+    fn refresh_and_arm(&self, state: &mut State, first: bool) -> io::Result<()> {
+        if first {
+            let state = &mut *state;
+            state.completions.refresh(&mut state.registrations, &mut state.sq);
         }
-        kept.append(&mut state.backlog);
-        state.backlog = kept;
-        Ok(())
+        state.arm_deferred()
     }
 
-    /// As a wait begins: completions already taken, or posted while the caller ran, may
-    /// be stale (the fd drained since); epoll re-polls its ready list as it reports. A
-    /// single-shot poll's is replaced by a fresh poll in this wait's enter
-    /// ([`State::refresh`]); the others are kept aside, and their files asked at once,
-    /// all in one `poll(2)`.
-    fn refresh(&self, state: &mut State) {
-        while let Some(c) = self.ring.pop(&mut state.queues) {
-            state.backlog.push_back(c);
-        }
-        state.refresh();
-    }
-
-    /// Queues the polls that completions deferred ([`State::arm_deferred`]), as many at a
-    /// time as the completion queue has room for: each may complete at once, and a
-    /// multishot poll that finds the queue full is ended by the kernel (and would be
-    /// re-armed, and end again, for as long as the queue stays full). Then again while room
-    /// is left: an idle poll takes no room, and one left aside could be the only fd that
-    /// is ready, so a wait must not block before all are in (10 000 registrations hung a
-    /// `wait(None)` when only the first completion queue's worth went in). The queue
-    /// has no room only while completions wait in it, and then the wait does not block.
-    fn arm_deferred(&self, state: &mut State) -> io::Result<()> {
-        while state.has_deferred() {
-            let room = self.ring.cq_room(&mut state.queues);
-            if room == 0 {
-                break;
-            }
-            for _ in 0..room {
-                if !state.has_deferred() {
-                    break;
-                }
-                self.reserve(state, 1, None)?;
-                state.arm_deferred();
-                state.push_planned(&self.ring);
-            }
-        }
-        Ok(())
-    }
-
-    /// A wait's `io_uring_enter`: submits what is queued and, with `block`, waits at most
-    /// `left` for a completion, without the lock (several threads may block at once).
-    /// Returns the lock again, with the enter's result.
-    fn enter_for_wait<'a>(
+    /// A wait's `io_uring_enter`: submits what is queued and, unless completions are
+    /// there (`ready`, `overflowed`) or about to be (deferred polls), waits at most `left`
+    /// for one, without the lock (several threads may block at once). Returns the lock
+    /// again, with what the enter amounted to.
+    fn enter<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
-        block: bool,
         left: Option<Duration>,
-    ) -> (MutexGuard<'a, State>, io::Result<()>) {
+        ready: bool,
+        overflowed: bool,
+    ) -> (MutexGuard<'a, State>, io::Result<Entered>) {
+        let block = !ready
+            && !overflowed
+            && !state.registrations.has_deferred()
+            && left != Some(Duration::ZERO);
         // Counted under the lock, so that a change made once it is released sees this
-        // thread as blocked; uncounted once it holds the lock again (a change made in
-        // between is submitted at once for nothing).
-        state.blocked += usize::from(block);
+        // thread as blocked.
+        if block {
+            state.sq.block();
+        }
         drop(state);
         let result = fault::inject(Call::Wait)
             .and_then(|()| self.ring.enter(usize::from(block), left.filter(|_| block)));
         let mut state = self.lock();
-        state.blocked -= usize::from(block);
-        (state, result)
+        if block {
+            state.sq.unblock();
+        }
+        let entered = state.entered(result, ready);
+        (state, entered)
     }
 
-    /// A wait that has something to return: the re-arms it planned go to the kernel now if
+    /// Takes completions into `events`; `Some(n)` if the wait has something to return.
+    fn collect(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        events: &mut Events,
+        pass: u64,
+        attempts: &mut Attempts,
+    ) -> io::Result<Option<usize>> {
+        attempts.woken |= state.collect(events, pass)?;
+        // Completions that overflowed into the kernel are moved in by another enter.
+        let more = !events.is_full() && state.sq.overflowed();
+        if (events.is_empty() && !attempts.woken) || more {
+            return Ok(None);
+        }
+        self.finish_wait(state, attempts.woken)?;
+        Ok(Some(events.len()))
+    }
+
+    /// A wait that has something to return: the polls it deferred go to the kernel now if
     /// others are blocked there (so that they hear of level registrations still ready),
     /// and a notify it took is drained, after the lock is released.
     fn finish_wait(&self, mut state: MutexGuard<'_, State>, woken: bool) -> io::Result<()> {
-        if self.urgent(&state) {
-            self.arm_deferred(&mut state)?;
-            self.submit_now(&mut state, None)?;
+        if state.sq.urgent() {
+            state.arm_deferred()?;
+            state.sq.submit()?;
         }
         drop(state);
         if woken {
@@ -541,28 +485,6 @@ impl Uring {
         }
         Ok(())
     }
-
-    /// After `EBADR`: completions were lost, so every armed registration is polled anew.
-    fn resync(&self, state: &mut State) -> io::Result<()> {
-        for fd in state.armed_fds() {
-            self.reserve(state, 1, None)?;
-            state.rearm(fd);
-            state.push_planned(&self.ring);
-        }
-        self.reserve(state, 2, None)?;
-        state.arm_notifier(true);
-        state.push_planned(&self.ring);
-        Ok(())
-    }
-}
-
-/// How often `EBUSY`/`EAGAIN` from a submission is retried before it is returned.
-const BUSY_RETRIES: u32 = 100;
-/// The pause between retries when taking completions made no room.
-const BUSY_PAUSE: Duration = Duration::from_millis(1);
-
-fn is_busy(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EAGAIN))
 }
 
 /// The ring fd, so that this poller can be registered in another poller (or an async
@@ -595,12 +517,13 @@ fn is_busy(e: &io::Error) -> bool {
 /// ```
 impl AsFd for Uring {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        if !self.watched.swap(true, Ordering::AcqRel) {
-            let mut state = self.lock();
+        let mut state = self.lock();
+        if state.sq.lend() {
             // What is queued or deferred so far goes now. Should this fail, it stays and
             // goes with the next change (each is submitted at once from now on) or wait.
-            let _ = self.arm_deferred(&mut state).and_then(|()| self.submit_now(&mut state, None));
+            let _ = state.arm_deferred().and_then(|()| state.sq.submit());
         }
+        drop(state);
         self.ring.fd()
     }
 }
@@ -630,18 +553,18 @@ impl Poller for Uring {
         // and tells a reused number from the registered file.
         let file = pollable_file(raw)?;
         let mut state = self.lock();
-        let stale = match state.table.get(raw) {
+        let stale = match state.registrations.get(raw) {
             Some(old) if old.interest.is_none() || old.file == file => {
                 return Err(already_registered(raw));
             }
             Some(_) => true,
             None => false,
         };
-        self.admit(&mut state).map_err(|e| registration_error(raw, e))?;
-        self.reserve(&mut state, 1, None)?;
-        state.insert(raw, Registration::new(key, interest, mode, file));
-        state.push_planned(&self.ring);
-        self.submit_change(&mut state, stale)
+        let state = &mut *state;
+        state.sq.change_fault_point().map_err(|e| registration_error(raw, e))?;
+        let registration = Registration::new(key, interest, mode, file);
+        state.registrations.insert(&mut state.sq, raw, registration)?;
+        state.submit_change(stale)
     }
 
     fn modify(
@@ -654,29 +577,27 @@ impl Poller for Uring {
         check_registration(&CAPS, key, interest, mode)?;
         let fd = fd.as_raw_fd();
         let mut state = self.lock();
-        if state.table.get(fd).is_none() {
+        if state.registrations.get(fd).is_none() {
             return Err(not_registered(fd));
         }
-        self.admit(&mut state)?;
-        self.reserve(&mut state, 1, None)?;
-        state.modify(fd, key, interest, mode);
-        state.push_planned(&self.ring);
-        self.submit_change(&mut state, false)
+        let state = &mut *state;
+        state.sq.change_fault_point()?;
+        state.registrations.modify(&mut state.sq, fd, (key, interest, mode))?;
+        state.submit_change(false)
     }
 
     fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         let fd = fd.as_raw_fd();
         let mut state = self.lock();
-        if state.table.get(fd).is_none() {
+        if state.registrations.get(fd).is_none() {
             return Err(not_registered(fd));
         }
-        self.admit(&mut state)?;
-        self.reserve(&mut state, 1, None)?;
-        if state.remove(fd) {
+        let state = &mut *state;
+        state.sq.change_fault_point()?;
+        if state.registrations.remove(&mut state.sq, fd)? {
             // The request holds the file: until the kernel has dropped it, closing the fd
             // would not close the file. So the removal goes in now.
-            state.push_planned(&self.ring);
-            self.submit_now(&mut state, None)?;
+            state.sq.submit()?;
         }
         Ok(())
     }
@@ -684,57 +605,12 @@ impl Poller for Uring {
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         events.clear();
         let deadline = Deadline::after(timeout);
-        let (mut entered, mut woken, mut pass) = (false, false, None);
+        let mut attempts = Attempts::default();
         loop {
-            let mut state = self.lock();
-            let pass = *pass.get_or_insert_with(|| state.new_pass());
-            if !entered && events.is_empty() {
-                self.refresh(&mut state);
-            }
-            if events.is_empty() {
-                // Deferred polls go in before this wait takes anything, so that it reports
-                // what they find; once it has taken something, they are the next wait's.
-                self.arm_deferred(&mut state)?;
-            }
-            let ready = !state.backlog.is_empty() || self.ring.has_completions(&mut state.queues);
-            let overflowed = self.ring.overflowed(&mut state.queues);
-            if entered && !ready && !overflowed && deadline.expired() {
-                return Ok(0);
-            }
-            // Enter to submit what is queued (so that this wait sees level re-arms and
-            // changes), to move overflowed completions in, or to wait for one.
-            if self.ring.sq_len(&mut state.queues) > 0 || overflowed || !ready {
-                // The first enter takes the caller's timeout as it is: no clock to read.
-                let left = if entered { deadline.remaining() } else { timeout };
-                let block =
-                    !ready && !overflowed && !state.has_deferred() && left != Some(Duration::ZERO);
-                let result;
-                (state, result) = self.enter_for_wait(state, block, left);
-                entered = true;
-                match result {
-                    Ok(()) => {}
-                    Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if is_busy(&e) => {
-                        if !ready && !self.ring.has_completions(&mut state.queues) {
-                            drop(state);
-                            std::thread::sleep(BUSY_PAUSE);
-                            continue;
-                        }
-                    }
-                    Err(e) if e.raw_os_error() == Some(libc::EBADR) => {
-                        // A notify may be among what was lost: return, maybe early.
-                        self.resync(&mut state)?;
-                        woken = true;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            woken |= self.collect(&mut state, events, pass)?;
-            let more = !events.is_full() && self.ring.overflowed(&mut state.queues);
-            if (!events.is_empty() || woken) && !more {
-                self.finish_wait(state, woken)?;
-                return Ok(events.len());
+            // The first enter takes the caller's timeout as it is: no clock to read.
+            let left = if attempts.entered { deadline.remaining() } else { timeout };
+            if let Some(n) = self.wait_once(events, &mut attempts, left)? {
+                return Ok(n);
             }
         }
     }

@@ -26,7 +26,7 @@ pub(crate) struct Completion {
     /// `IORING_CQE_F_MORE`: the (multishot) request is still armed.
     pub(crate) more: bool,
     /// `result` is what `poll(2)` said of the file after the completion was posted (see
-    /// `State::refresh`), not the wake-up's key: nothing more to ask.
+    /// `Completions::refresh`), not the wake-up's key: nothing more to ask.
     pub(crate) asked: bool,
 }
 
