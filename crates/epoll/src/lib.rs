@@ -127,6 +127,9 @@ fn event_mask(interest: Interest, mode: Mode) -> u32 {
     bits
 }
 
+/// An entry of the array `epoll_wait` fills, before it does.
+const BLANK: libc::epoll_event = libc::epoll_event { events: 0, u64: 0 };
+
 /// The event for what the kernel reported on a registration.
 #[inline]
 fn to_event(bits: u32, reg: Found) -> Event {
@@ -327,12 +330,14 @@ impl Poller for Epoll {
             // Into the array kept in the caller's `Events`: no lock or allocation for it,
             // and threads waiting at once each have their own. It is never longer than
             // `events` has room for: what the kernel hands over is consumed.
-            let filled = events.fill_from_kernel(
-                i32::MAX as usize,
-                || libc::epoll_event { events: 0, u64: 0 },
-                |array| self.epoll_wait(array, left),
-                |returned| self.event(returned, &mut woken),
-            );
+            let (array, mut sink) = events.kernel_array(i32::MAX as usize, BLANK);
+            let filled = self.epoll_wait(array, left).map(|n| {
+                for returned in &array[..n.min(array.len())] {
+                    if let Some(event) = self.event(returned, &mut woken) {
+                        sink.push(event);
+                    }
+                }
+            });
             match filled {
                 Ok(_) => {
                     if woken {

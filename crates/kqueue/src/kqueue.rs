@@ -146,12 +146,14 @@ impl Kqueue {
             // syscall, so threads waiting at once each enter the kernel with their own
             // list and timeout, and none queues behind another.
             retry_interrupted(deadline, |left| {
-                events.fill_from_kernel(
-                    sys::MAX_EVENTS,
-                    sys::blank,
-                    |list| sys::wait(self.kq.as_fd(), list, left),
-                    |returned| self.event(returned, &mut table, &mut woken),
-                )
+                let (list, mut sink) = events.kernel_array(sys::MAX_EVENTS, sys::blank());
+                let filled = sys::wait(self.kq.as_fd(), list, left)?;
+                for returned in &list[..filled.min(list.len())] {
+                    if let Some(event) = self.event(&returned.0, &mut table, &mut woken) {
+                        sink.push(event);
+                    }
+                }
+                Ok(())
             })?;
             drop(table);
             if let (true, Wake::Pipe(pipe)) = (woken, &self.wake) {
