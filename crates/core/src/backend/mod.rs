@@ -6,12 +6,13 @@
 //!
 //! - the syscall boundary, one job per module: [`syscall`] (the one `-1`/`errno` idiom,
 //!   [`cvt`](syscall::cvt), and the non-blocking pipe), [`timeout`] (a wait's
-//!   [`Deadline`](timeout::Deadline), `EINTR` retry, rounding to each syscall's timeout
-//!   type), [`checks`] (key, mode, interest, fd limit and open fd, before a registration),
-//!   [`errors`] (the contract's registration errors and the errno mapping), [`readiness`]
+//!   [`Deadline`](timeout::Deadline), rounding to each syscall's timeout type), [`checks`]
+//!   (key, mode, interest, fd limit and open fd, before a registration), [`errors`] (the contract's registration errors and the errno mapping), [`readiness`]
 //!   (kernel readiness bits to [`Event`] flags), [`probe`] (is an fd open,
 //!   how many bytes are queued, has the peer gone: for syscalls that do not say) and
 //!   [`file`](mod@file) (which file an fd is, and whether its readiness can be watched at all);
+//! - [`wait`](mod@wait): the wait rule, [`wait_until`](wait::wait_until): clear, deadline,
+//!   `EINTR` retry with the time left, waiting again after a turn with nothing to report;
 //! - [`notify`]: the coalescing wake-up fd behind `notify`;
 //! - [`emulated`]: the whole registration table (with oneshot emulation) for kernels that
 //!   keep none, `poll` and `select`;
@@ -36,6 +37,7 @@ pub mod readiness;
 pub mod syscall;
 pub mod table;
 pub mod timeout;
+pub mod wait;
 
 use crate::Event;
 pub use crate::event::Sink;

@@ -1,11 +1,9 @@
-//! Timeouts: the deadline of one `wait`, `EINTR` retry against it, and the conversions to
-//! each syscall's timeout type.
+//! Timeouts: the deadline of one `wait` and the conversions to each syscall's timeout type.
 //!
 //! Every backend rounds the same way, *up* (0.5 ms must not become a zero timeout, a busy
 //! loop), and keeps one deadline across `EINTR` and its own re-waits, so that a signal or a
 //! stale wake-up never shortens or lengthens a `wait` (the contract's *Timeouts*).
 
-use std::io;
 use std::time::{Duration, Instant};
 
 /// A point in time a `wait` must return by, robust to `EINTR` and internal re-waits.
@@ -38,21 +36,6 @@ impl Deadline {
     /// Whether the time is up (a zero timeout is up at once).
     pub fn expired(&self) -> bool {
         self.zero || self.end.is_some_and(|end| Instant::now() >= end)
-    }
-}
-
-/// Calls `f` with the time left until it returns anything but `EINTR`.
-///
-/// This is the contract's "a signal never surfaces and never shortens the timeout".
-pub fn retry_interrupted<T>(
-    deadline: &Deadline,
-    mut f: impl FnMut(Option<Duration>) -> io::Result<T>,
-) -> io::Result<T> {
-    loop {
-        match f(deadline.remaining()) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
     }
 }
 
@@ -130,16 +113,5 @@ mod tests {
         assert_eq!(d.remaining(), None);
         let d = Deadline::after(Some(Duration::MAX));
         assert_eq!(d.remaining(), None, "unrepresentable deadline blocks");
-    }
-
-    #[test]
-    fn retry_interrupted_retries() {
-        let mut calls = 0;
-        let d = Deadline::after(Some(Duration::from_secs(5)));
-        let r = retry_interrupted(&d, |_| {
-            calls += 1;
-            if calls < 3 { Err(io::Error::from_raw_os_error(libc::EINTR)) } else { Ok(calls) }
-        });
-        assert_eq!(r.unwrap(), 3);
     }
 }
