@@ -226,7 +226,7 @@ pub struct Events {
     capacity: usize,
     /// The backend's own array for its kernel's wait, of the entry type it chose, kept
     /// here across waits (see [`EventsExt::kernel_array`](crate::backend::EventsExt::kernel_array)).
-    kernel: Option<KernelArray>,
+    kernel: KernelArray,
 }
 
 /// A `Vec` of some backend's kernel entries, and its type.
@@ -238,6 +238,12 @@ struct KernelArray {
 }
 
 impl KernelArray {
+    /// No array yet: a `()` in a box, which allocates nothing, so that an `Events` that
+    /// never meets a kernel-array backend costs nothing, and a wait tests no `Option`.
+    fn none() -> KernelArray {
+        KernelArray { of: TypeId::of::<()>(), array: Box::new(()) }
+    }
+
     /// Whether the array holds entries of type `K`.
     #[inline]
     fn holds<K: 'static>(&self) -> bool {
@@ -251,10 +257,21 @@ impl KernelArray {
     #[inline]
     unsafe fn get_unchecked<K: 'static>(&mut self) -> &mut Vec<K> {
         let array: *mut (dyn Any + Send + Sync) = &mut *self.array;
-        // SAFETY: `of` is the type id of what `array` holds (both are set only by `new`),
+        // SAFETY: `of` is the type id of what `array` holds (`new` and `none` set both),
         // and the caller says it is `Vec<K>`'s: the pointer is to a live `Vec<K>`,
         // borrowed from `self` for the lifetime of the result.
         unsafe { &mut *array.cast::<Vec<K>>() }
+    }
+
+    /// Puts an empty array of entries of type `K` in place of this one, and returns it.
+    /// Out of line: only the first wait (or one after another backend's) comes here, and
+    /// the allocation and the drop would otherwise load every wait with their registers.
+    #[cold]
+    #[inline(never)]
+    fn replace<K: Send + Sync + 'static>(&mut self) -> &mut Vec<K> {
+        *self = KernelArray::new::<K>();
+        // SAFETY: it holds `K`s: just made so.
+        unsafe { self.get_unchecked::<K>() }
     }
 
     /// An empty array of entries of type `K`.
@@ -266,7 +283,7 @@ impl KernelArray {
 impl Clone for Events {
     /// Copies the events; the kernel's array is not copied (the next wait grows its own).
     fn clone(&self) -> Events {
-        Events { list: self.list.clone(), capacity: self.capacity, kernel: None }
+        Events { list: self.list.clone(), capacity: self.capacity, kernel: KernelArray::none() }
     }
 }
 
@@ -293,7 +310,7 @@ impl Events {
     /// A capacity of 0 could never report anything, so it is raised to 1.
     pub fn with_capacity(capacity: usize) -> Events {
         let capacity = capacity.max(1);
-        Events { list: Vec::with_capacity(capacity), capacity, kernel: None }
+        Events { list: Vec::with_capacity(capacity), capacity, kernel: KernelArray::none() }
     }
 
     /// The most events one `wait` reports into this buffer.
@@ -331,6 +348,14 @@ impl Events {
     pub fn clear(&mut self) {
         self.list.clear();
     }
+}
+
+/// Lengthens `array` to `len` with `blank` entries: out of line, as only the first waits
+/// of an `Events` come here.
+#[cold]
+#[inline(never)]
+fn grow<K: Copy>(array: &mut Vec<K>, len: usize, blank: K) {
+    array.resize(len, blank);
 }
 
 /// Where a backend puts the events it makes of its kernel's array: the caller's
@@ -374,15 +399,14 @@ impl crate::backend::EventsExt for Events {
         let len = max.min(self.capacity.saturating_sub(self.list.len()));
         // One type compare per wait; a new array only on first use, or when another
         // backend's entry type is there (one `Events` used with two pollers in turn).
-        if !self.kernel.as_ref().is_some_and(KernelArray::holds::<K>) {
-            // First use, or another backend's entries.
-            self.kernel = Some(KernelArray::new::<K>());
-        }
-        let Some(kernel) = &mut self.kernel else { unreachable!("set above") };
-        // SAFETY: it holds `K`s: checked or just made so.
-        let array = unsafe { kernel.get_unchecked::<K>() };
+        let array = if self.kernel.holds::<K>() {
+            // SAFETY: it holds `K`s, as just checked.
+            unsafe { self.kernel.get_unchecked::<K>() }
+        } else {
+            self.kernel.replace::<K>()
+        };
         if array.len() < len {
-            array.resize(len, blank);
+            grow(array, len, blank);
         }
         (&mut array[..len], Sink { list: &mut self.list })
     }
@@ -462,7 +486,7 @@ mod tests {
         let (array, _) = events.kernel_array(9, 0_u64);
         assert_eq!(array, [1, 2, 3], "kept across waits, as long as the room left");
         assert_eq!(events.kernel_array(2, 0_u64).0.len(), 2, "at most max");
-        assert!(events.clone().kernel.is_none(), "clones do not copy the kernel's array");
+        assert!(events.clone().kernel.of == TypeId::of::<()>(), "clones do not copy the array");
 
         // Another backend's entry type replaces the array; coming back starts afresh.
         events.clear();

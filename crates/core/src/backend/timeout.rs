@@ -45,7 +45,10 @@ pub fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
     match timeout {
         None => -1,
         Some(t) => {
-            let ms = t.as_nanos().div_ceil(1_000_000);
+            // Whole seconds are whole milliseconds, so only the fraction rounds; in `u64`,
+            // where `as_nanos()`'s `u128` division is a call of ~60 instructions per wait.
+            let fraction = u64::from(t.subsec_nanos().div_ceil(1_000_000));
+            let ms = t.as_secs().saturating_mul(1000).saturating_add(fraction);
             libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
         }
     }
@@ -83,6 +86,8 @@ mod tests {
         assert_eq!(timeout_ms(Some(Duration::from_micros(500))), 1);
         assert_eq!(timeout_ms(Some(Duration::from_micros(1001))), 2);
         assert_eq!(timeout_ms(Some(Duration::from_millis(7))), 7);
+        assert_eq!(timeout_ms(Some(Duration::new(2, 999_000_001))), 3000);
+        assert_eq!(timeout_ms(Some(Duration::new(3, 0))), 3000);
         assert_eq!(timeout_ms(Some(Duration::MAX)), libc::c_int::MAX);
     }
 
