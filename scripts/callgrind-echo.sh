@@ -51,9 +51,10 @@ name, path, messages = sys.argv[1], sys.argv[2], int(sys.argv[3])
 total = next(int(l.split()[1]) for l in open(path) if l.startswith(("summary:", "totals:")))
 out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
                      capture_output=True, text=True, check=True).stdout
-# The wait: our backends' `Poller::wait` (the emulated ones' work is in `wait_with`),
-# mio's `Poll::poll`, tokio's driver turn, or the raw loop's bare `epoll_wait`.
-wait_fn = re.compile(r"(Poller>::wait|Emulated<S>::wait_with|mio::poll::Poll::poll|"
+# The wait: our backends' `Poller::wait` (the emulated ones' work is the closure that
+# their `wait` hands `PerWaiter::with`: the wait rule and its turns), mio's `Poll::poll`,
+# tokio's driver turn, or the raw loop's bare `epoll_wait`.
+wait_fn = re.compile(r"(Poller>::wait(::\{\{closure\}\})?|mio::poll::Poll::poll|"
                      r"runtime::io::driver::Driver::turn|:epoll_wait)( |$)")
 wait = 0
 for line in out.splitlines():

@@ -1,8 +1,7 @@
 //! What a `wait` reports: [`Event`]s collected in a reusable [`Events`] buffer.
 
-use std::{fmt, io};
-
-use crate::backend::KernelEvent;
+use std::any::{Any, TypeId};
+use std::fmt;
 
 /// One readiness report for one registered fd, identified by the key given at registration.
 ///
@@ -225,27 +224,66 @@ impl fmt::Debug for Event {
 pub struct Events {
     list: Vec<Event>,
     capacity: usize,
-    /// The array the kernel's wait fills, kept here across waits (see
-    /// [`EventsExt::fill_from_kernel`](crate::backend::EventsExt::fill_from_kernel)).
+    /// The backend's own array for its kernel's wait, of the entry type it chose, kept
+    /// here across waits (see [`EventsExt::kernel_array`](crate::backend::EventsExt::kernel_array)).
     kernel: KernelArray,
 }
 
-/// The kernel's array of an [`Events`]: empty until a backend's first wait grows it.
-#[derive(Default)]
-struct KernelArray(Vec<KernelEvent>);
+/// A `Vec` of some backend's kernel entries, and its type.
+struct KernelArray {
+    /// `TypeId::of` the `Vec` in `array`: compared inline, where `Any::downcast_mut`
+    /// makes a call through the vtable (twice, to check and then to take it).
+    of: TypeId,
+    array: Box<dyn Any + Send + Sync>,
+}
 
-// SAFETY: `epoll_event` and `()` are plain data; `kevent` has one pointer, `udata`, which
-// nothing here reads and which backends use as an integer (a key). Moving or sharing the
-// array between threads moves or shares only integers; whoever might dereference a
-// `udata` needs `unsafe` of their own and answers for it there.
-unsafe impl Send for KernelArray {}
-// SAFETY: as for `Send`: `&KernelArray` gives no access that could race.
-unsafe impl Sync for KernelArray {}
+impl KernelArray {
+    /// No array yet: a `()` in a box, which allocates nothing, so that an `Events` that
+    /// never meets a kernel-array backend costs nothing, and a wait tests no `Option`.
+    fn none() -> KernelArray {
+        KernelArray { of: TypeId::of::<()>(), array: Box::new(()) }
+    }
+
+    /// Whether the array holds entries of type `K`.
+    #[inline]
+    fn holds<K: 'static>(&self) -> bool {
+        self.of == TypeId::of::<Vec<K>>()
+    }
+
+    /// The array, as the `Vec<K>` it is.
+    ///
+    /// # Safety
+    /// It must hold entries of type `K` ([`holds::<K>`](KernelArray::holds)).
+    #[inline]
+    unsafe fn get_unchecked<K: 'static>(&mut self) -> &mut Vec<K> {
+        let array: *mut (dyn Any + Send + Sync) = &mut *self.array;
+        // SAFETY: `of` is the type id of what `array` holds (`new` and `none` set both),
+        // and the caller says it is `Vec<K>`'s: the pointer is to a live `Vec<K>`,
+        // borrowed from `self` for the lifetime of the result.
+        unsafe { &mut *array.cast::<Vec<K>>() }
+    }
+
+    /// Puts an empty array of entries of type `K` in place of this one, and returns it.
+    /// Out of line: only the first wait (or one after another backend's) comes here, and
+    /// the allocation and the drop would otherwise load every wait with their registers.
+    #[cold]
+    #[inline(never)]
+    fn replace<K: Send + Sync + 'static>(&mut self) -> &mut Vec<K> {
+        *self = KernelArray::new::<K>();
+        // SAFETY: it holds `K`s: just made so.
+        unsafe { self.get_unchecked::<K>() }
+    }
+
+    /// An empty array of entries of type `K`.
+    fn new<K: Send + Sync + 'static>() -> KernelArray {
+        KernelArray { of: TypeId::of::<Vec<K>>(), array: Box::new(Vec::<K>::new()) }
+    }
+}
 
 impl Clone for Events {
     /// Copies the events; the kernel's array is not copied (the next wait grows its own).
     fn clone(&self) -> Events {
-        Events { list: self.list.clone(), capacity: self.capacity, kernel: KernelArray::default() }
+        Events { list: self.list.clone(), capacity: self.capacity, kernel: KernelArray::none() }
     }
 }
 
@@ -272,7 +310,7 @@ impl Events {
     /// A capacity of 0 could never report anything, so it is raised to 1.
     pub fn with_capacity(capacity: usize) -> Events {
         let capacity = capacity.max(1);
-        Events { list: Vec::with_capacity(capacity), capacity, kernel: KernelArray::default() }
+        Events { list: Vec::with_capacity(capacity), capacity, kernel: KernelArray::none() }
     }
 
     /// The most events one `wait` reports into this buffer.
@@ -312,6 +350,33 @@ impl Events {
     }
 }
 
+/// Lengthens `array` to `len` with `blank` entries: out of line, as only the first waits
+/// of an `Events` come here.
+#[cold]
+#[inline(never)]
+fn grow<K: Copy>(array: &mut Vec<K>, len: usize, blank: K) {
+    array.resize(len, blank);
+}
+
+/// Where a backend puts the events it makes of its kernel's array: the caller's
+/// [`Events`], with room for as many as the array handed out with it
+/// ([`EventsExt::kernel_array`](crate::backend::EventsExt::kernel_array)).
+#[derive(Debug)]
+pub struct Sink<'a> {
+    list: &'a mut Vec<Event>,
+}
+
+impl Sink<'_> {
+    /// Appends `event`, unless it has no flag set. Each entry of the array makes at most
+    /// one event, and the array is no longer than the room left, so it always fits.
+    #[inline]
+    pub fn push(&mut self, event: Event) {
+        if !event.is_empty() {
+            self.list.push(event);
+        }
+    }
+}
+
 // The backend-only half of `Events`, documented on the trait.
 impl crate::backend::EventsExt for Events {
     #[inline]
@@ -326,29 +391,24 @@ impl crate::backend::EventsExt for Events {
     }
 
     #[inline]
-    fn fill_from_kernel(
+    fn kernel_array<K: Copy + Send + Sync + 'static>(
         &mut self,
         max: usize,
-        blank: impl Fn() -> KernelEvent,
-        wait: impl FnOnce(&mut [KernelEvent]) -> io::Result<usize>,
-        mut f: impl FnMut(&KernelEvent) -> Option<Event>,
-    ) -> io::Result<usize> {
+        blank: K,
+    ) -> (&mut [K], Sink<'_>) {
         let len = max.min(self.capacity.saturating_sub(self.list.len()));
-        let array = &mut self.kernel.0;
+        // One type compare per wait; a new array only on first use, or when another
+        // backend's entry type is there (one `Events` used with two pollers in turn).
+        let array = if self.kernel.holds::<K>() {
+            // SAFETY: it holds `K`s, as just checked.
+            unsafe { self.kernel.get_unchecked::<K>() }
+        } else {
+            self.kernel.replace::<K>()
+        };
         if array.len() < len {
-            array.resize_with(len, blank);
+            grow(array, len, blank);
         }
-        let array = &mut array[..len];
-        let filled = wait(array)?;
-        // Each entry makes at most one event, and there is room for `len`.
-        for entry in &array[..filled.min(len)] {
-            if let Some(event) = f(entry) {
-                if !event.is_empty() {
-                    self.list.push(event);
-                }
-            }
-        }
-        Ok(filled)
+        (&mut array[..len], Sink { list: &mut self.list })
     }
 
     fn merge_into(&mut self, event: Event) -> bool {
@@ -412,47 +472,26 @@ mod tests {
         assert!(events.is_empty());
     }
 
-    // Only where a blank entry needs no `unsafe` (a `kevent` has no portable constructor).
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     #[test]
-    fn fill_from_kernel_keeps_the_array_and_reads_what_was_filled() -> io::Result<()> {
+    fn kernel_array_is_kept_and_no_longer_than_the_room() {
         let readable = |key| Event::new(key).with_readable(true);
-        // A wait that numbers the entries it is given and says it filled `filled`; each
-        // entry then makes `event(number)`. Returns how long the array was.
-        let fill = |events: &mut Events, max, filled, event: &dyn Fn(usize) -> Option<Event>| {
-            let mut len = 0;
-            let blank = || KernelEvent { events: 0, u64: 0 };
-            let wait = |array: &mut [KernelEvent]| {
-                len = array.len();
-                for (i, entry) in array.iter_mut().enumerate() {
-                    entry.u64 = i as u64;
-                }
-                Ok(filled)
-            };
-            events.fill_from_kernel(max, blank, wait, |e| event(e.u64 as usize)).map(|_| len)
-        };
         let mut events = Events::with_capacity(4);
-        // The first entry makes none, the second an empty event (not stored).
-        let first = |i| (i != 0).then(|| Event::new(i).with_readable(i != 1));
-        assert_eq!(fill(&mut events, 9, 4, &first)?, 4, "as long as there is room");
-        assert_eq!(events.as_slice(), [readable(2), readable(3)]);
-        assert!(events.clone().kernel.0.is_empty(), "clones do not copy the kernel's array");
+        let (array, mut sink) = events.kernel_array(9, 0_u64);
+        assert_eq!(array.len(), 4, "as long as there is room");
+        array.copy_from_slice(&[1, 2, 3, 4]);
+        sink.push(readable(1));
+        sink.push(Event::new(2));
+        assert_eq!(events.as_slice(), [readable(1)], "an empty event is not stored");
 
+        let (array, _) = events.kernel_array(9, 0_u64);
+        assert_eq!(array, [1, 2, 3], "kept across waits, as long as the room left");
+        assert_eq!(events.kernel_array(2, 0_u64).0.len(), 2, "at most max");
+        assert!(events.clone().kernel.of == TypeId::of::<()>(), "clones do not copy the array");
+
+        // Another backend's entry type replaces the array; coming back starts afresh.
         events.clear();
-        assert_eq!(fill(&mut events, 2, 1, &|i| Some(readable(i + 10)))?, 2, "at most max");
-        assert_eq!(events.kernel.0.len(), 4, "kept, not shrunk");
-        assert_eq!(events.as_slice(), [readable(10)], "only the entries filled");
-        assert_eq!(fill(&mut events, 9, 9, &|i| Some(readable(i + 20)))?, 3, "room for 3");
-        assert_eq!(events.len(), 4, "a count past the array reads no further");
-
-        let failed = events.fill_from_kernel(
-            1,
-            || KernelEvent { events: 0, u64: 0 },
-            |_: &mut [KernelEvent]| Err(io::Error::other("injected")),
-            |_: &KernelEvent| panic!("nothing to read after a failed wait"),
-        );
-        assert!(failed.is_err());
-        Ok(())
+        assert_eq!(events.kernel_array(9, 7_u32).0, [7, 7, 7, 7]);
+        assert_eq!(events.kernel_array(9, 0_u64).0, [0, 0, 0, 0]);
     }
 
     #[test]

@@ -78,7 +78,8 @@ use multipoll_core::backend::errors::{already_registered, not_registered, regist
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::readiness::Readiness;
 use multipoll_core::backend::table::lock;
-use multipoll_core::backend::timeout::{Deadline, timeout_ms, timeout_timespec};
+use multipoll_core::backend::timeout::{timeout_ms, timeout_timespec};
+use multipoll_core::backend::wait::wait_until;
 use multipoll_core::fault::{self, Call};
 
 pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
@@ -126,6 +127,9 @@ fn event_mask(interest: Interest, mode: Mode) -> u32 {
     }
     bits
 }
+
+/// An entry of the array `epoll_wait` fills, before it does.
+const BLANK: libc::epoll_event = libc::epoll_event { events: 0, u64: 0 };
 
 /// The event for what the kernel reported on a registration.
 #[inline]
@@ -178,6 +182,26 @@ impl Epoll {
         } else {
             sys::epoll_wait(epfd, buffer, timeout_ms(timeout))
         }
+    }
+
+    /// One turn of the wait rule ([`wait_until`]): one kernel wait into the array kept in
+    /// the caller's `Events` (no lock, and threads waiting at once each have their own;
+    /// never longer than `events` has room for, since what the kernel hands over is
+    /// consumed), its events mapped through the records; whether a notify woke it.
+    #[inline]
+    fn turn(&self, events: &mut Events, left: Option<Duration>) -> io::Result<bool> {
+        let (array, mut sink) = events.kernel_array(i32::MAX as usize, BLANK);
+        let filled = self.epoll_wait(array, left)?;
+        let mut woken = false;
+        for returned in &array[..filled.min(array.len())] {
+            if let Some(event) = self.event(returned, &mut woken) {
+                sink.push(event);
+            }
+        }
+        if woken {
+            self.notifier.drain();
+        }
+        Ok(woken)
     }
 
     /// The registration of an event whose tag its record did not show, `None` when there
@@ -317,36 +341,7 @@ impl Poller for Epoll {
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        events.clear();
-        // Only a retry (EINTR, or nothing but stale events) needs the time that is left;
-        // the clock is read for a timeout only (and not for a zero one, see `Deadline`).
-        let deadline = timeout.map(|t| Deadline::after(Some(t)));
-        let mut left = timeout;
-        loop {
-            let mut woken = false;
-            // Into the array kept in the caller's `Events`: no lock or allocation for it,
-            // and threads waiting at once each have their own. It is never longer than
-            // `events` has room for: what the kernel hands over is consumed.
-            let filled = events.fill_from_kernel(
-                i32::MAX as usize,
-                || libc::epoll_event { events: 0, u64: 0 },
-                |array| self.epoll_wait(array, left),
-                |returned| self.event(returned, &mut woken),
-            );
-            match filled {
-                Ok(_) => {
-                    if woken {
-                        self.notifier.drain();
-                    }
-                    if !events.is_empty() || woken || deadline.is_some_and(|d| d.expired()) {
-                        return Ok(events.len());
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-            left = deadline.and_then(|d| d.remaining());
-        }
+        wait_until(events, timeout, |events, left| self.turn(events, left))
     }
 
     fn notify(&self) -> io::Result<()> {

@@ -12,7 +12,7 @@ use multipoll_core::backend::errors::{already_registered, not_registered, regist
 use multipoll_core::backend::file::pollable_file;
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::table::{FdTable, lock};
-use multipoll_core::backend::timeout::{Deadline, retry_interrupted};
+use multipoll_core::backend::wait::wait_until;
 use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY};
 
 use crate::changes::{self, Change, Request};
@@ -137,33 +137,27 @@ impl Kqueue {
         entry.on_kevent(&kev, table.round)
     }
 
-    /// Waits and reports into `events` until something is reported, a notify arrives, or
-    /// the deadline passes.
-    fn wait_into(&self, events: &mut Events, deadline: &Deadline) -> io::Result<usize> {
-        loop {
-            let (mut table, mut woken) = (None, false);
-            // Into the eventlist kept in the caller's `Events`: no lock is held across the
-            // syscall, so threads waiting at once each enter the kernel with their own
-            // list and timeout, and none queues behind another.
-            retry_interrupted(deadline, |left| {
-                events.fill_from_kernel(
-                    sys::MAX_EVENTS,
-                    sys::blank,
-                    |list| sys::wait(self.kq.as_fd(), list, left),
-                    |returned| self.event(returned, &mut table, &mut woken),
-                )
-            })?;
-            drop(table);
-            if let (true, Wake::Pipe(pipe)) = (woken, &self.wake) {
-                pipe.drain();
+    /// One turn of the wait rule ([`wait_until`]): one `kevent` call into the eventlist
+    /// kept in the caller's `Events`, with no lock held across it (threads waiting at once
+    /// each enter the kernel with their own list and timeout), its events checked against
+    /// the table and merged per fd; whether a notify woke it. A turn that ends with nothing
+    /// (only stale events: deleted, silenced, or a reported oneshot's; or a capped timeout
+    /// ran out) makes the rule wait again with the time that is left.
+    fn turn(&self, events: &mut Events, left: Option<Duration>) -> io::Result<bool> {
+        let (mut table, mut woken) = (None, false);
+        let (list, mut sink) = events.kernel_array(sys::MAX_EVENTS, sys::blank());
+        let filled = sys::wait(self.kq.as_fd(), list, left)?;
+        for returned in &list[..filled.min(list.len())] {
+            if let Some(event) = self.event(&returned.0, &mut table, &mut woken) {
+                sink.push(event);
             }
-            if !events.is_empty() || woken || deadline.expired() {
-                events.merge_same_keys();
-                return Ok(events.len());
-            }
-            // Only stale events (deleted, silenced, or a reported oneshot's), or a
-            // capped timeout ran out: wait again with the time that is left.
         }
+        drop(table);
+        if let (true, Wake::Pipe(pipe)) = (woken, &self.wake) {
+            pipe.drain();
+        }
+        events.merge_same_keys();
+        Ok(woken)
     }
 }
 
@@ -245,8 +239,7 @@ impl Poller for Kqueue {
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        events.clear();
-        self.wait_into(events, &Deadline::after(timeout))
+        wait_until(events, timeout, |events, left| self.turn(events, left))
     }
 
     fn notify(&self) -> io::Result<()> {

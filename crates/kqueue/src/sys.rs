@@ -199,9 +199,22 @@ pub(crate) fn trigger(kq: BorrowedFd<'_>) -> io::Result<()> {
 /// keeps the rest queued for the next call.
 pub(crate) const MAX_EVENTS: usize = 1 << 16;
 
-/// A blank entry for the eventlist that `wait` hands the kernel.
-pub(crate) fn blank() -> libc::kevent {
-    zeroed()
+/// One entry of the eventlist that `wait` hands the kernel, as kept in the caller's
+/// [`Events`](multipoll_core::Events) between waits, which may move between threads.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub(crate) struct Entry(pub(crate) libc::kevent);
+
+// SAFETY: a `kevent` is integers and one pointer, `udata`, which this backend sets to a key
+// (an integer, `ptr::without_provenance_mut`) and never dereferences. Moving an entry to
+// another thread moves integers only.
+unsafe impl Send for Entry {}
+// SAFETY: as for `Send`: a shared `&Entry` gives nothing that could race.
+unsafe impl Sync for Entry {}
+
+/// An entry before the kernel writes it.
+pub(crate) fn blank() -> Entry {
+    Entry(zeroed())
 }
 
 /// One `kevent` call: no changes, waits up to `timeout` (`None`: forever) for up to
@@ -211,7 +224,7 @@ pub(crate) fn blank() -> libc::kevent {
 /// for return"). A fault injected for [`Call::Wait`] replaces the call.
 pub(crate) fn wait(
     kq: BorrowedFd<'_>,
-    list: &mut [libc::kevent],
+    list: &mut [Entry],
     timeout: Option<Duration>,
 ) -> io::Result<usize> {
     let ts = timeout.map(|t| timeout_timespec(t.min(MAX_TIMEOUT)));
@@ -219,10 +232,11 @@ pub(crate) fn wait(
     // At most MAX_EVENTS, which fits every platform's count type.
     let nevents = list.len().min(MAX_EVENTS) as Count;
     fault::inject(Call::Wait)?;
+    // `Entry` is a transparent `kevent`: the list is an array of `kevent`s.
+    let eventlist = list.as_mut_ptr().cast::<libc::kevent>();
     // SAFETY: no changelist; the eventlist is a live array of at least `nevents` kevents
     // the kernel may write; `ts_ptr` is null or points to `ts`, alive here.
-    let n = cvt(unsafe {
-        libc::kevent(kq.as_raw_fd(), ptr::null(), 0, list.as_mut_ptr(), nevents, ts_ptr)
-    })?;
+    let n =
+        cvt(unsafe { libc::kevent(kq.as_raw_fd(), ptr::null(), 0, eventlist, nevents, ts_ptr) })?;
     Ok(usize::try_from(n).unwrap_or(0))
 }

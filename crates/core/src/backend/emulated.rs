@@ -27,7 +27,7 @@ use crate::backend::notify::Notifier;
 use crate::backend::per_waiter::PerWaiter;
 use crate::backend::readiness::Readiness;
 use crate::backend::table::{FdTable, lock};
-use crate::backend::timeout::{Deadline, retry_interrupted};
+use crate::backend::wait::wait_until;
 use crate::fault::{self, Call};
 use crate::{Capabilities, Events, Interest, Mode, ModeSet, Poller};
 
@@ -240,27 +240,24 @@ impl<S: ReadinessSyscall> Emulated<S> {
         Ok(WaiterSet { syscall: S::new()?, fds: Vec::new(), generation: u64::MAX, cursor: 0 })
     }
 
-    fn wait_with(
+    /// One turn of the wait rule ([`wait_until`]): the syscall, the drain of the wake-up
+    /// fd, the report; whether a notify woke it. A wake-up only because a registration
+    /// changed, or by a notify another waiter took, reports nothing and so waits again,
+    /// on the new set.
+    fn turn(
         &self,
         set: &mut WaiterSet<S>,
         events: &mut Events,
-        deadline: &Deadline,
-    ) -> io::Result<usize> {
-        loop {
-            retry_interrupted(deadline, |left| self.wait_once(set, left))?;
-            if set.syscall.woken() {
-                self.notifier.drain();
-            }
-            self.collect(set, events);
-            // Checked after the drain: a notify racing with it is seen here or leaves its
-            // byte for the next wait (see `Notifier::drain`).
-            let notified = self.notified.swap(false, Ordering::AcqRel);
-            if !events.is_empty() || notified || deadline.expired() {
-                return Ok(events.len());
-            }
-            // Woken only because a registration changed, by a notify another waiter took,
-            // or spuriously: wait again with the time that is left, on the new set.
+        left: Option<Duration>,
+    ) -> io::Result<bool> {
+        self.wait_once(set, left)?;
+        if set.syscall.woken() {
+            self.notifier.drain();
         }
+        self.collect(set, events);
+        // Checked after the drain: a notify racing with it is seen here or leaves its
+        // byte for the next wait (see `Notifier::drain`).
+        Ok(self.notified.swap(false, Ordering::AcqRel))
     }
 }
 
@@ -329,10 +326,10 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        events.clear();
-        let deadline = Deadline::after(timeout);
         // Each waiter its own set, so none queues behind another (see `PerWaiter`).
-        self.sets.with(Self::new_waiter_set, |set| self.wait_with(set, events, &deadline))
+        self.sets.with(Self::new_waiter_set, |set| {
+            wait_until(events, timeout, |events, left| self.turn(set, events, left))
+        })
     }
 
     fn notify(&self) -> io::Result<()> {

@@ -6,20 +6,21 @@
 //!
 //! - the syscall boundary, one job per module: [`syscall`] (the one `-1`/`errno` idiom,
 //!   [`cvt`](syscall::cvt), and the non-blocking pipe), [`timeout`] (a wait's
-//!   [`Deadline`](timeout::Deadline), `EINTR` retry, rounding to each syscall's timeout
-//!   type), [`checks`] (key, mode, interest, fd limit and open fd, before a registration),
-//!   [`errors`] (the contract's registration errors and the errno mapping), [`readiness`]
+//!   [`Deadline`](timeout::Deadline), rounding to each syscall's timeout type), [`checks`]
+//!   (key, mode, interest, fd limit and open fd, before a registration), [`errors`] (the contract's registration errors and the errno mapping), [`readiness`]
 //!   (kernel readiness bits to [`Event`] flags), [`probe`] (is an fd open,
 //!   how many bytes are queued, has the peer gone: for syscalls that do not say) and
 //!   [`file`](mod@file) (which file an fd is, and whether its readiness can be watched at all);
+//! - [`wait`](mod@wait): the wait rule, [`wait_until`](wait::wait_until): clear, deadline,
+//!   `EINTR` retry with the time left, waiting again after a turn with nothing to report;
 //! - [`notify`]: the coalescing wake-up fd behind `notify`;
 //! - [`emulated`]: the whole registration table (with oneshot emulation) for kernels that
 //!   keep none, `poll` and `select`;
 //! - [`table`]: the per-fd registration record and its lock;
 //! - [`per_waiter`]: one buffer per thread in `wait`, so that no waiter queues behind
 //!   another;
-//! - [`EventsExt`]: filling the caller's [`Events`](crate::Events), and the kernel's event
-//!   array kept in it ([`KernelEvent`]).
+//! - [`EventsExt`]: filling the caller's [`Events`](crate::Events), and the array of the
+//!   backend's own kernel entries kept in it ([`EventsExt::kernel_array`], [`Sink`]).
 //!
 //! These may change between minor versions more readily than the user-facing API; the
 //! conformance suite (`multipoll-conformance`) is how a backend proves it keeps the
@@ -36,33 +37,10 @@ pub mod readiness;
 pub mod syscall;
 pub mod table;
 pub mod timeout;
-
-use std::io;
+pub mod wait;
 
 use crate::Event;
-
-cfg_if::cfg_if! {
-    if #[cfg(any(target_os = "linux", target_os = "android"))] {
-        /// One entry of the array a kernel's wait fills, as [`Events`](crate::Events) keeps
-        /// it for the backend ([`EventsExt::fill_from_kernel`]): `epoll_event` here.
-        pub type KernelEvent = libc::epoll_event;
-    } else if #[cfg(any(
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_vendor = "apple"
-    ))] {
-        /// One entry of the array a kernel's wait fills, as [`Events`](crate::Events) keeps
-        /// it for the backend ([`EventsExt::fill_from_kernel`]): `kevent` here.
-        pub type KernelEvent = libc::kevent;
-    } else {
-        /// One entry of the array a kernel's wait fills, as [`Events`](crate::Events) keeps
-        /// it for the backend ([`EventsExt::fill_from_kernel`]): nothing here, where only
-        /// `poll` and `select` exist.
-        pub type KernelEvent = ();
-    }
-}
+pub use crate::event::Sink;
 
 /// What a backend does with the caller's [`Events`](crate::Events) in `wait`: the methods
 /// users never call.
@@ -71,29 +49,25 @@ pub trait EventsExt: sealed::Sealed {
     /// with no flag set is ignored (and counts as pushed).
     fn push(&mut self, event: Event) -> bool;
 
-    /// One kernel wait, into the array of [`KernelEvent`]s kept with these events, and
-    /// the events made of what it returned.
+    /// The array a backend's kernel wait fills, of the backend's own entry type `K`
+    /// (`epoll_event`, a `kevent`, …), kept with these events across waits, and the
+    /// [`Sink`] for the events made of what the kernel filled in.
     ///
-    /// `wait` gets the array, at most `max` entries long and never longer than there is
-    /// room for events (an entry the kernel hands over is consumed: a oneshot registration
-    /// is disarmed, an edge is spent, so one that did not fit would be lost), and returns
-    /// how many entries it filled. `f` then makes each of those into an event (`None`, or
-    /// an empty event, for none), pushed as by [`push`](EventsExt::push). Returns what
-    /// `wait` returned.
+    /// The array is at most `max` entries long and never longer than there is room for
+    /// events (an entry the kernel hands over is consumed: a oneshot registration is
+    /// disarmed, an edge is spent, so one that did not fit would be lost). It grows with
+    /// `blank` entries on first use; entries past what the last wait filled hold whatever
+    /// an earlier wait left there.
     ///
-    /// For backends whose syscall fills an array of its own type (epoll, kqueue): kept
-    /// with the caller's `Events`, it costs a wait no allocation and no lock, and threads
-    /// waiting at once each have their own. It grows (with `blank` entries) on first use.
-    ///
-    /// # Errors
-    /// Those of `wait`, which then reports nothing.
-    fn fill_from_kernel(
+    /// Kept with the caller's `Events`, it costs a wait one type check and no lock or
+    /// allocation after the first, and threads waiting at once each have their own. Core
+    /// knows no kernel's entry type: one `Events` used with another backend's poller gets
+    /// a new array of that backend's type.
+    fn kernel_array<K: Copy + Send + Sync + 'static>(
         &mut self,
         max: usize,
-        blank: impl Fn() -> KernelEvent,
-        wait: impl FnOnce(&mut [KernelEvent]) -> io::Result<usize>,
-        f: impl FnMut(&KernelEvent) -> Option<Event>,
-    ) -> io::Result<usize>;
+        blank: K,
+    ) -> (&mut [K], Sink<'_>);
 
     /// Folds events that share a key into one, so that each fd is reported once: for
     /// backends whose kernel reports read and write readiness of one fd as separate
