@@ -199,7 +199,7 @@ use multipoll_core::backend::errors::{already_registered, not_registered, regist
 use multipoll_core::backend::file::pollable_file;
 use multipoll_core::backend::notify::Notifier;
 use multipoll_core::backend::table::lock;
-use multipoll_core::backend::timeout::Deadline;
+use multipoll_core::backend::wait::wait_until;
 use multipoll_core::fault::{self, Call};
 
 use completions::Completions;
@@ -316,10 +316,22 @@ impl State {
 struct Attempts {
     /// Its collection pass, taken under the first lock.
     pass: Option<u64>,
-    /// It has entered the kernel once: from then on the deadline tells the time left.
+    /// It has entered the kernel once: the completions already out were refreshed.
     entered: bool,
     /// It took a notify (or may have lost one).
     woken: bool,
+}
+
+/// How an attempt of a wait ended.
+enum Attempt {
+    /// With something to return (events, or a notify), its last steps taken.
+    Done,
+    /// With nothing: the wait rule waits again with the time left, or ends at the
+    /// deadline.
+    Nothing,
+    /// With more to do at once: completions overflowed into the kernel and there is room
+    /// for them, or the kernel was busy after this wait had taken something.
+    More,
 }
 
 /// What a wait's enter amounted to.
@@ -374,23 +386,37 @@ impl Uring {
         lock(&self.state)
     }
 
-    /// One attempt of a wait: refresh and arm, enter, collect. `Some(n)` ends the wait
-    /// with `n` events; `left` is the time left for it.
-    fn wait_once(
+    /// One turn of the wait rule ([`wait_until`]): attempts until one has something to
+    /// return or has found nothing (the rule then waits again with the time left, or
+    /// ends the wait at its deadline); whether a notify woke it.
+    fn turn(
         &self,
         events: &mut Events,
         attempts: &mut Attempts,
         left: Option<Duration>,
-    ) -> io::Result<Option<usize>> {
+    ) -> io::Result<bool> {
+        loop {
+            match self.attempt(events, attempts, left)? {
+                Attempt::Done => return Ok(attempts.woken),
+                Attempt::Nothing => return Ok(false),
+                Attempt::More => {}
+            }
+        }
+    }
+
+    /// One attempt of a wait: refresh and arm, enter, collect; `left` is the time left.
+    fn attempt(
+        &self,
+        events: &mut Events,
+        attempts: &mut Attempts,
+        left: Option<Duration>,
+    ) -> io::Result<Attempt> {
         let mut state = self.lock();
         let pass = *attempts.pass.get_or_insert_with(|| state.completions.new_pass());
         if events.is_empty() {
             self.refresh_and_arm(&mut state, !attempts.entered)?;
         }
         let (ready, overflowed) = (state.is_ready(), state.sq.overflowed());
-        if attempts.entered && !ready && !overflowed && left == Some(Duration::ZERO) {
-            return Ok(Some(0));
-        }
         // Enter to submit what is queued (so that this wait sees level re-arms and
         // changes), to move overflowed completions in, or to wait for one.
         if state.sq.has_queued() || overflowed || !ready {
@@ -403,7 +429,9 @@ impl Uring {
                 Entered::Pause => {
                     drop(state);
                     std::thread::sleep(BUSY_PAUSE);
-                    return Ok(None);
+                    // With nothing taken yet, the wait rule retries with the time left.
+                    let taken = !events.is_empty() || attempts.woken;
+                    return Ok(if taken { Attempt::More } else { Attempt::Nothing });
                 }
             }
         }
@@ -453,22 +481,25 @@ impl Uring {
         (state, entered)
     }
 
-    /// Takes completions into `events`; `Some(n)` if the wait has something to return.
+    /// Takes completions into `events`: [`Attempt::Done`] if the wait has something to
+    /// return (its last steps are then taken), else whether to attempt again at once.
     fn collect(
         &self,
         mut state: MutexGuard<'_, State>,
         events: &mut Events,
         pass: u64,
         attempts: &mut Attempts,
-    ) -> io::Result<Option<usize>> {
+    ) -> io::Result<Attempt> {
         attempts.woken |= state.collect(events, pass)?;
         // Completions that overflowed into the kernel are moved in by another enter.
-        let more = !events.is_full() && state.sq.overflowed();
-        if (events.is_empty() && !attempts.woken) || more {
-            return Ok(None);
+        if !events.is_full() && state.sq.overflowed() {
+            return Ok(Attempt::More);
+        }
+        if events.is_empty() && !attempts.woken {
+            return Ok(Attempt::Nothing);
         }
         self.finish_wait(state, attempts.woken)?;
-        Ok(Some(events.len()))
+        Ok(Attempt::Done)
     }
 
     /// A wait that has something to return: the polls it deferred go to the kernel now if
@@ -603,16 +634,8 @@ impl Poller for Uring {
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        events.clear();
-        let deadline = Deadline::after(timeout);
         let mut attempts = Attempts::default();
-        loop {
-            // The first enter takes the caller's timeout as it is: no clock to read.
-            let left = if attempts.entered { deadline.remaining() } else { timeout };
-            if let Some(n) = self.wait_once(events, &mut attempts, left)? {
-                return Ok(n);
-            }
-        }
+        wait_until(events, timeout, |events, left| self.turn(events, &mut attempts, left))
     }
 
     fn notify(&self) -> io::Result<()> {
