@@ -92,7 +92,7 @@ fn count<T: FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
     match s.parse::<T>() {
         Ok(n) if n >= T::from(1) => Ok(n),
         Err(_) if s.parse::<u128>().is_ok() => Err(format!("`{s}` is too large")),
-        _ => Err(format!("`{s}` is not a count: a whole number, at least 1")),
+        _ => Err("must be a whole number, at least 1".into()),
     }
 }
 
