@@ -73,6 +73,7 @@ pub use output::Output;
 pub use protocol::Protocol;
 pub use server::Server;
 pub use shutdown::ShutdownHandle;
+pub use socket::SocketCall;
 pub use stats::{LoopStats, Snapshot, Stats};
 
 /// A [`Server`] of [`Echo`].
