@@ -10,6 +10,7 @@
 //! counter of a snapshot is older than its `active`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -68,6 +69,53 @@ impl Counts {
     /// Bytes queued for clients now, all connections.
     pub(crate) fn queued(&self) -> u64 {
         self.queued
+    }
+}
+
+/// A loop's counts and where they go: its [`LoopStats`] in the server's [`Stats`], and
+/// the server-wide connection slots.
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    counts: Counts,
+    stats: Arc<Stats>,
+    /// The loop's index, in `stats` and in logs.
+    index: usize,
+}
+
+impl Ledger {
+    pub(crate) fn new(index: usize, stats: Arc<Stats>) -> Ledger {
+        Ledger { counts: Counts::default(), stats, index }
+    }
+
+    /// The loop's counters, to count in.
+    #[inline(always)]
+    pub(crate) fn counts(&mut self) -> &mut Counts {
+        &mut self.counts
+    }
+
+    /// Bytes queued for clients now, over the loop's connections.
+    pub(crate) fn queued(&self) -> u64 {
+        self.counts.queued()
+    }
+
+    /// Makes the counts visible in the server's [`Stats`].
+    pub(crate) fn publish(&self) {
+        self.stats.loops()[self.index].publish(&self.counts);
+    }
+
+    /// Takes one of at most `max` server-wide connection slots; `false` when all are taken.
+    pub(crate) fn reserve(&self, max: Option<usize>) -> bool {
+        self.stats.reserve(max)
+    }
+
+    /// Gives back a slot taken by [`Ledger::reserve`].
+    pub(crate) fn release(&self) {
+        self.stats.release();
+    }
+
+    /// The loop's index, for logs.
+    pub(crate) fn index(&self) -> usize {
+        self.index
     }
 }
 
