@@ -155,6 +155,15 @@ impl<S> Conn<S> {
         shared: &mut Shared<H>,
         ledger: &mut Ledger,
     ) -> io::Result<bool> {
+        // Nearly every event: readable and nothing else (the flags are one byte, so this
+        // is one test of it).
+        if event.is_readable() && !event.is_writable() && !event.is_hangup() && !event.is_error() {
+            return if shared.rules.edge {
+                self.read(READ_BUDGET, shared, ledger)
+            } else {
+                self.read(1, shared, ledger)
+            };
+        }
         let mut more = false;
         if event.is_error()
             && let Some(e) = self.stream.take_error()?

@@ -103,13 +103,14 @@ impl<H: Protocol> Conns<H> {
         self.apply(key, after, poller);
     }
 
-    /// Starts a turn: what the connections do now happens at `now`.
+    /// Starts a turn: what the connections do now happens at `now`. Not called in a turn
+    /// without the time, where no connection needs it (no idle timeout).
     pub(crate) fn begin_turn(&mut self, now: Instant) {
         self.shared.now = now;
     }
 
     /// Makes the loop's counts visible in the server's stats (before each wait).
-    pub(crate) fn publish(&self) {
+    pub(crate) fn publish(&mut self) {
         self.ledger.publish();
     }
 
@@ -119,6 +120,7 @@ impl<H: Protocol> Conns<H> {
     }
 
     /// Whether a connection waits on the ready list.
+    #[inline]
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }
@@ -138,6 +140,7 @@ impl<H: Protocol> Conns<H> {
     }
 
     /// The nearest idle deadline.
+    #[inline]
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.timers.next()
     }

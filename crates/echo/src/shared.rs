@@ -52,8 +52,8 @@ pub(crate) struct Shared<H> {
     /// The one read buffer.
     pub(crate) buf: Box<[u8]>,
     pub(crate) rules: Rules,
-    /// The time of this turn: kept only when [`Rules::idle`] (only then do connections
-    /// need it).
+    /// The time of this turn, set only in turns that read the clock: every turn when
+    /// [`Rules::idle`] (only then do connections need it).
     pub(crate) now: Instant,
 }
 

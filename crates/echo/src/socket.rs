@@ -5,9 +5,8 @@
 //! Each one retries `EINTR` itself and reports `EAGAIN` as `Ok(None)`, so a caller has
 //! three cases to handle, not five. `recv` and `send` are libc's, called directly, once
 //! per echoed message each: std's `Read`/`Write` for `TcpStream` and nix's wrappers are
-//! not inlined across crates and cost 15 to 20 instructions more per call, and matching an
-//! `io::ErrorKind` is one more call per error, where an `Errno` is compared by its number
-//! (callgrind, `scripts/callgrind-echo.sh`).
+//! not inlined across crates, and matching an `io::ErrorKind` is one more call per error,
+//! where an errno is compared by its number (the costs: docs/benchmarks.md).
 
 use std::io;
 use std::net::{TcpListener, TcpStream};
@@ -73,8 +72,7 @@ pub(crate) fn read(stream: &TcpStream, buf: &mut [u8]) -> io::Result<Option<usiz
     let fd = stream.as_raw_fd();
     retry(SocketCall::Read, || {
         // SAFETY: recv writes at most `buf.len()` bytes to `buf`, which is live and ours.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-        usize::try_from(n).map_err(|_| Errno::last())
+        unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) }
     })
 }
 
@@ -87,29 +85,29 @@ pub(crate) fn write(stream: &TcpStream, data: &[u8]) -> io::Result<Option<usize>
     let fd = stream.as_raw_fd();
     retry(SocketCall::Write, || {
         // SAFETY: send reads at most `data.len()` bytes from `data`, which is live.
-        let n = unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), SEND_FLAGS) };
-        usize::try_from(n).map_err(|_| Errno::last())
+        unsafe { libc::send(fd, data.as_ptr().cast(), data.len(), SEND_FLAGS) }
     })
 }
 
-/// Runs `syscall` (after the fault point `call`) until it is not interrupted.
+/// Runs `syscall` (after the fault point `call`) until it is not interrupted. The errno
+/// is told by its number: nix's `Errno::last` maps it through a match over every errno,
+/// on every `EAGAIN` (once per message in the edge modes).
 #[inline(always)]
-fn retry(
-    call: SocketCall,
-    mut syscall: impl FnMut() -> nix::Result<usize>,
-) -> io::Result<Option<usize>> {
+fn retry(call: SocketCall, mut syscall: impl FnMut() -> isize) -> io::Result<Option<usize>> {
     loop {
-        let result = match fault::inject(call) {
-            Ok(()) => syscall(),
+        let errno = match fault::inject(call) {
+            Ok(()) => match usize::try_from(syscall()) {
+                Ok(n) => return Ok(Some(n)),
+                Err(_) => Errno::last_raw(),
+            },
             // Injected faults are errnos (`fault::fail_next` takes one).
-            Err(e) => Err(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))),
+            Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
         };
-        match result {
-            Ok(n) => return Ok(Some(n)),
-            Err(Errno::EINTR) => {}
+        match errno {
+            libc::EINTR => {}
             // The same number on every platform we build for, but POSIX allows two.
-            Err(e) if e == Errno::EAGAIN || e == Errno::EWOULDBLOCK => return Ok(None),
-            Err(e) => return Err(e.into()),
+            e if e == libc::EAGAIN || e == libc::EWOULDBLOCK => return Ok(None),
+            e => return Err(io::Error::from_raw_os_error(e)),
         }
     }
 }
