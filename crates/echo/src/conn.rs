@@ -1,126 +1,37 @@
-//! One connection: its socket and registration, its output queue, where it is in its life
-//! ([`Phase`]), and the one read path that feeds its protocol session; and [`Kit`],
-//! what the connections of a loop share (the read buffer, the protocol, the rules, the
-//! counters), lent to one connection at a time.
+//! One connection: its socket, its key (in the loop's table and in its registration), its
+//! output queue, where it is in its life ([`Phase`]), and the one read path that feeds
+//! its protocol session.
 //!
 //! Every call the loop makes on a connection ([`Conn::on_event`], [`Conn::on_ready`],
-//! [`Conn::begin_drain`]) ends in `settle`, which closes what is done and makes the
-//! registration match what the connection wants, then tells the loop what is left for it
-//! to do ([`After`]). The loop never touches a connection's fields.
+//! [`Conn::begin_drain`]) is lent what the loop's connections share ([`Shared`]) and the
+//! loop's counters ([`Ledger`]), and ends in `settle`, which closes what is done and makes
+//! the registration match what the connection wants, then tells the loop what is left for
+//! it to do ([`After`]). The loop never touches a connection's fields.
 //!
-//! An idle connection is a socket, a few flags, a timestamp and an empty queue: no heap
-//! allocation of its own.
+//! An idle connection is a socket, a phase, a few flags, a timestamp and an empty queue:
+//! no heap allocation of its own.
 //!
 //! The hot path (a readable event, one read, the answer written straight back) is
-//! inlined into the loop's event dispatch, down to the `recv` and `send` calls: each
-//! function boundary on it cost 10 to 30 instructions per message in register saves and
-//! spills (callgrind, `scripts/callgrind-echo.sh`).
+//! inlined into the loop's event dispatch, down to the `recv` and `send` calls: a function
+//! boundary on it costs register saves and spills on every message (docs/benchmarks.md).
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsFd;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use multipoll::{Event, Interest, Mode, Poller};
+use multipoll::{Event, Interest, Poller};
 
-use crate::Config;
 use crate::output::{OutQueue, Output};
+use crate::phase::Phase;
 use crate::protocol::Protocol;
+use crate::shared::Shared;
 use crate::socket;
-use crate::stats::{Counts, Stats};
+use crate::stats::Ledger;
 
 /// Reads per connection per turn when a turn may read more than once (edge mode, or
 /// after a hang-up, when the rest of the input and then end of file must be read).
 pub(crate) const READ_BUDGET: usize = 16;
-
-/// The rules every connection of a loop follows, worked out once from the [`Config`].
-///
-/// The backpressure rule has hysteresis, so that a connection near the mark does not flip
-/// between paused and reading on every few bytes: it stops reading when less room is left
-/// under the mark than a worthwhile read (a buffer, or a quarter of the mark), and resumes
-/// once its queue is down to half the mark.
-#[derive(Clone, Copy, Debug)]
-struct Rules {
-    mode: Mode,
-    /// `mode.is_oneshot()`, `mode.is_edge()`: tested on every event.
-    oneshot: bool,
-    edge: bool,
-    /// Whether connections close when idle: only then is `last_active` kept.
-    idle: bool,
-    high_water: usize,
-    /// Stop reading once more than this is queued: less room left than a worthwhile read.
-    pause_above: usize,
-    /// Resume reading once the queue is down to this.
-    resume_at: usize,
-}
-
-/// What the connections of a loop share, lent to one at a time.
-#[derive(Debug)]
-pub(crate) struct Kit<H> {
-    protocol: H,
-    /// The one read buffer.
-    buf: Box<[u8]>,
-    rules: Rules,
-    counts: Counts,
-    stats: Arc<Stats>,
-    /// The loop's index, in `stats` and in logs.
-    index: usize,
-    /// The time of this turn (after its wait).
-    now: Instant,
-}
-
-impl<H> Kit<H> {
-    pub(crate) fn new(index: usize, config: &Config, protocol: H, stats: Arc<Stats>) -> Self {
-        let (mode, high_water) = (config.mode, config.high_water);
-        let worthwhile = config.read_buffer.min(high_water / 4).max(1);
-        let rules = Rules {
-            mode,
-            oneshot: mode.is_oneshot(),
-            edge: mode.is_edge(),
-            idle: config.idle_timeout.is_some(),
-            high_water,
-            pause_above: high_water.saturating_sub(worthwhile),
-            resume_at: high_water / 2,
-        };
-        let buf = vec![0; config.read_buffer].into_boxed_slice();
-        Kit { protocol, buf, rules, counts: Counts::default(), stats, index, now: Instant::now() }
-    }
-
-    /// Starts a turn at `now`.
-    pub(crate) fn set_now(&mut self, now: Instant) {
-        self.now = now;
-    }
-
-    /// The time of this turn.
-    pub(crate) fn now(&self) -> Instant {
-        self.now
-    }
-
-    /// The loop's counters, to count in.
-    pub(crate) fn counts(&mut self) -> &mut Counts {
-        &mut self.counts
-    }
-
-    /// Bytes queued for clients now, over the loop's connections.
-    pub(crate) fn queued(&self) -> u64 {
-        self.counts.queued()
-    }
-
-    /// Makes the counts visible in the server's [`Stats`].
-    pub(crate) fn publish(&self) {
-        self.stats.loops()[self.index].publish(&self.counts);
-    }
-
-    /// The server's counters (and its connection slots).
-    pub(crate) fn server_stats(&self) -> &Stats {
-        &self.stats
-    }
-
-    pub(crate) fn index(&self) -> usize {
-        self.index
-    }
-}
 
 /// What the loop has to do with a connection after a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,22 +45,6 @@ pub(crate) enum After {
     Ready,
     /// Close it ([`Conn::close`]): it is done, or failed.
     Close,
-}
-
-/// Where a connection is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    /// Reading and answering.
-    Open,
-    /// The peer closed its side: flush, then close.
-    Closing,
-    /// The server is shutting down: answer at most `allowance` more bytes (what was
-    /// already in the receive buffer when shutdown began), flush, then close our write
-    /// side. Also where a protocol's [`Output::close`] leads, with nothing more to answer.
-    Draining,
-    /// Our write side is closed: read and discard until the peer closes, so that closing
-    /// with unread input does not reset the connection and destroy output in flight.
-    Lingering,
 }
 
 /// The interest registered for a connection, and whether the registration is armed (in
@@ -182,13 +77,10 @@ impl Watching {
 #[derive(Debug)]
 pub(crate) struct Conn<S> {
     stream: TcpStream,
+    /// Its key in the loop's table, and the key it is registered under.
+    key: usize,
     out: OutQueue,
     phase: Phase,
-    /// How many more bytes it may read: none once closing, what is left to answer while
-    /// draining, no limit otherwise.
-    allowance: usize,
-    /// Stopped reading because too much output is queued.
-    paused: bool,
     /// What the poller watches for it now.
     watching: Watching,
     /// On the loop's ready list.
@@ -211,22 +103,21 @@ impl<S> Conn<S> {
         key: usize,
         id: u64,
         poller: &P,
-        kit: &mut Kit<H>,
+        shared: &mut Shared<H>,
     ) -> io::Result<Conn<S>> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(true)?;
-        poller.add(stream.as_fd(), key, Interest::READABLE, kit.rules.mode)?;
+        poller.add(stream.as_fd(), key, Interest::READABLE, shared.rules.mode)?;
         Ok(Conn {
             stream,
+            key,
             out: OutQueue::default(),
-            phase: Phase::Open,
-            allowance: usize::MAX,
-            paused: false,
+            phase: Phase::OPEN,
             watching: Watching::new(true, false),
             ready: false,
             id,
-            last_active: kit.now,
-            session: kit.protocol.open(),
+            last_active: shared.now,
+            session: shared.protocol.open(),
         })
     }
 
@@ -244,16 +135,16 @@ impl<S> Conn<S> {
     #[inline(always)]
     pub(crate) fn on_event<P: Poller, H: Protocol<Session = S>>(
         &mut self,
-        key: usize,
         event: Event,
         poller: &P,
-        kit: &mut Kit<H>,
+        shared: &mut Shared<H>,
+        ledger: &mut Ledger,
     ) -> After {
-        if kit.rules.oneshot {
+        if shared.rules.oneshot {
             self.watching.disarm();
         }
-        let result = self.serve(event, kit);
-        self.settle(key, result, poller, kit)
+        let result = self.serve(event, shared, ledger);
+        self.settle(result, poller, shared, ledger)
     }
 
     /// Reads, writes or fails as `event` says; returns whether input is left to read.
@@ -261,8 +152,18 @@ impl<S> Conn<S> {
     fn serve<H: Protocol<Session = S>>(
         &mut self,
         event: Event,
-        kit: &mut Kit<H>,
+        shared: &mut Shared<H>,
+        ledger: &mut Ledger,
     ) -> io::Result<bool> {
+        // Nearly every event: readable and nothing else (the flags are one byte, so this
+        // is one test of it).
+        if event.is_readable() && !event.is_writable() && !event.is_hangup() && !event.is_error() {
+            return if shared.rules.edge {
+                self.read(READ_BUDGET, shared, ledger)
+            } else {
+                self.read(1, shared, ledger)
+            };
+        }
         let mut more = false;
         if event.is_error()
             && let Some(e) = self.stream.take_error()?
@@ -270,15 +171,15 @@ impl<S> Conn<S> {
             return Err(e);
         }
         if event.is_writable() {
-            more = self.flush(kit)?;
+            more = self.flush(shared, ledger)?;
         }
-        if event.is_hangup() || (event.is_readable() && kit.rules.edge) {
+        if event.is_hangup() || (event.is_readable() && shared.rules.edge) {
             // The edge modes must read until `WouldBlock`; after a hang-up the rest of the
             // input, then end of file, must be read without an event.
-            more |= self.read(READ_BUDGET, kit)?;
+            more |= self.read(READ_BUDGET, shared, ledger)?;
         } else if event.is_readable() {
             // Level and oneshot modes read once per event: the next wait reports the rest.
-            more |= self.read(1, kit)?;
+            more |= self.read(1, shared, ledger)?;
         }
         Ok(more)
     }
@@ -286,55 +187,38 @@ impl<S> Conn<S> {
     /// Its turn on the ready list: reads what it can within the budget.
     pub(crate) fn on_ready<P: Poller, H: Protocol<Session = S>>(
         &mut self,
-        key: usize,
         poller: &P,
-        kit: &mut Kit<H>,
+        shared: &mut Shared<H>,
+        ledger: &mut Ledger,
     ) -> After {
         self.ready = false;
-        let result = self.read(READ_BUDGET, kit);
-        self.settle(key, result, poller, kit)
+        let result = self.read(READ_BUDGET, shared, ledger);
+        self.settle(result, poller, shared, ledger)
     }
 
     /// Shutdown has begun: what it received before this moment is answered, what comes
     /// later is not.
-    pub(crate) fn begin_drain<P: Poller, H: Protocol<Session = S>>(
+    pub(crate) fn begin_drain<P: Poller, H>(
         &mut self,
-        key: usize,
         poller: &P,
-        kit: &mut Kit<H>,
+        shared: &Shared<H>,
+        ledger: &Ledger,
     ) -> After {
-        let mut more = false;
-        if self.phase == Phase::Open {
-            let budget = socket::bytes_readable(&self.stream).unwrap_or(0);
-            self.phase = Phase::Draining;
-            self.allowance = budget;
-            more = budget > 0;
-        }
-        self.settle(key, Ok(more), poller, kit)
+        let allowance = socket::bytes_readable(&self.stream).unwrap_or(0);
+        let more = self.phase.drain(allowance) && allowance > 0;
+        self.settle(Ok(more), poller, shared, ledger)
     }
 
     /// Deletes it from the poller, then closes it.
-    pub(crate) fn close<P: Poller, H>(
-        self,
-        key: usize,
-        timed_out: bool,
-        poller: &P,
-        kit: &mut Kit<H>,
-    ) {
+    pub(crate) fn close<P: Poller>(self, timed_out: bool, poller: &P, ledger: &mut Ledger) {
         if let Err(e) = poller.delete(self.stream.as_fd()) {
-            log::warn!("loop {}: connection {key}: delete: {e}", kit.index);
+            log::warn!("loop {}: connection {}: delete: {e}", ledger.index(), self.key);
         }
-        let counts = kit.counts();
+        let counts = ledger.counts();
         counts.queue_shrank(self.out.len());
         counts.closed(timed_out);
         // Before the socket closes: whoever sees it closed sees it counted.
-        kit.publish();
-    }
-
-    /// Whether input is wanted now (paused connections and closed read sides wait).
-    #[inline(always)]
-    fn wants_input(&self) -> bool {
-        !self.paused && self.allowance > 0
+        ledger.publish();
     }
 
     /// The one read path: reads up to `budget` times (fewer once the kernel has nothing
@@ -348,42 +232,32 @@ impl<S> Conn<S> {
     fn read<H: Protocol<Session = S>>(
         &mut self,
         budget: usize,
-        kit: &mut Kit<H>,
+        shared: &mut Shared<H>,
+        ledger: &mut Ledger,
     ) -> io::Result<bool> {
         let mut left = budget;
-        while self.wants_input() {
+        while let Some(allowed) = self.phase.read_limit() {
             // Read no more than the queue has room for: echo answers byte for byte, so the
             // queue cannot pass the mark.
-            let room = kit.rules.high_water.saturating_sub(self.out.len());
-            let limit = room.min(self.allowance).min(kit.buf.len());
-            match socket::read(&self.stream, &mut kit.buf[..limit])? {
+            let room = shared.rules.high_water.saturating_sub(self.out.len());
+            let limit = room.min(allowed).min(shared.buf.len());
+            match socket::read(&self.stream, &mut shared.buf[..limit])? {
                 Some(0) => {
                     // Nothing more will come: flush what is queued, then close (at once
                     // when lingering: our output is all sent).
                     self.phase = Phase::Closing;
-                    self.allowance = 0;
                     return Ok(false);
                 }
                 Some(n) => {
-                    if kit.rules.idle {
-                        self.last_active = kit.now;
+                    if shared.rules.idle {
+                        self.last_active = shared.now;
                     }
-                    // A draining connection's input counts against its allowance; a
-                    // lingering one's is thrown away.
-                    let answered = match self.phase {
-                        Phase::Open | Phase::Closing => true,
-                        Phase::Draining => {
-                            self.allowance -= n;
-                            true
-                        }
-                        Phase::Lingering => false,
-                    };
-                    if answered {
-                        self.answer(n, kit)?;
+                    if self.phase.took(n) {
+                        self.answer(n, shared, ledger)?;
                     }
                     left -= 1;
                     if left == 0 {
-                        return Ok(budget > 1 && self.wants_input());
+                        return Ok(budget > 1 && self.phase.read_limit().is_some());
                     }
                 }
                 None => return Ok(false),
@@ -392,28 +266,32 @@ impl<S> Conn<S> {
         Ok(false)
     }
 
-    /// Hands `kit.buf[..n]` to the protocol and accounts for what it wrote and
-    /// queued.
+    /// Hands `shared.buf[..n]` to the protocol and accounts for what it wrote and queued.
     #[inline(always)]
-    fn answer<H: Protocol<Session = S>>(&mut self, n: usize, kit: &mut Kit<H>) -> io::Result<()> {
+    fn answer<H: Protocol<Session = S>>(
+        &mut self,
+        n: usize,
+        shared: &mut Shared<H>,
+        ledger: &mut Ledger,
+    ) -> io::Result<()> {
         let mut out = Output::new(&self.stream, &mut self.out);
-        kit.protocol.on_data(&mut self.session, &kit.buf[..n], &mut out);
+        shared.protocol.on_data(&mut self.session, &shared.buf[..n], &mut out);
         let (written, close) = out.finish();
-        kit.counts.read(n);
-        kit.counts.written(written.bytes);
+        let counts = ledger.counts();
+        counts.read(n);
+        counts.written(written.bytes);
         if written.queued > 0 {
-            kit.counts.queue_grew(written.queued, self.out.len());
+            counts.queue_grew(written.queued, self.out.len());
         }
         if let Some(e) = written.error {
             return Err(e);
         }
-        if close && self.phase == Phase::Open {
+        if close {
             // Flush, close our side, then wait for the peer's (see `Phase::Lingering`).
-            self.phase = Phase::Draining;
-            self.allowance = 0;
+            self.phase.close_asked();
         }
-        if self.out.len() > kit.rules.pause_above {
-            self.paused = true; // See `Rules` for the backpressure rule.
+        if self.out.len() > shared.rules.pause_above {
+            self.phase.pause(); // See `Rules` for the backpressure rule.
         }
         Ok(())
     }
@@ -424,39 +302,35 @@ impl<S> Conn<S> {
     /// # Errors
     /// The write error: the connection is closed.
     #[inline(never)]
-    fn flush<H>(&mut self, kit: &mut Kit<H>) -> io::Result<bool> {
+    fn flush<H>(&mut self, shared: &Shared<H>, ledger: &mut Ledger) -> io::Result<bool> {
         let written = self.out.flush(&self.stream);
         if written.bytes > 0 {
-            let counts = kit.counts();
+            let counts = ledger.counts();
             counts.written(written.bytes);
             counts.queue_shrank(written.bytes);
-            if kit.rules.idle {
-                self.last_active = kit.now;
+            if shared.rules.idle {
+                self.last_active = shared.now;
             }
         }
         if let Some(e) = written.error {
             return Err(e);
         }
         // See `Rules` for the backpressure rule.
-        let resumed = self.paused && self.out.len() <= kit.rules.resume_at;
-        if resumed {
-            self.paused = false;
-        }
-        Ok(resumed)
+        Ok(self.out.len() <= shared.rules.resume_at && self.phase.resume())
     }
 
     /// Out of the hot path (`#[cold]` keeps it out of `settle`'s registers): an error
     /// closes the connection.
     #[cold]
     #[inline(never)]
-    fn failed(&self, key: usize, e: &io::Error, index: usize) -> After {
-        log::debug!("loop {index}: connection {key}: {e}");
+    fn failed(&self, e: &io::Error, index: usize) -> After {
+        log::debug!("loop {index}: connection {}: {e}", self.key);
         After::Close
     }
 
     /// With all output sent: the FIN after the last byte. Returns whether the connection
     /// is done (the peer had closed its side, so nothing unread can turn the close into a
-    /// reset); else a draining one lingers.
+    /// reset); else a draining one with nothing more to answer lingers.
     #[cold]
     #[inline(never)]
     fn shut_write(&mut self) -> bool {
@@ -465,10 +339,9 @@ impl<S> Conn<S> {
                 let _ = self.stream.shutdown(Shutdown::Write);
                 true
             }
-            Phase::Draining if self.allowance == 0 => {
+            Phase::Draining { allowance: 0, .. } => {
                 let _ = self.stream.shutdown(Shutdown::Write);
                 self.phase = Phase::Lingering;
-                self.allowance = usize::MAX;
                 false
             }
             _ => false,
@@ -481,14 +354,15 @@ impl<S> Conn<S> {
     #[inline(never)]
     fn rewatch<P: Poller, H>(
         &mut self,
-        key: usize,
         want: Watching,
         poller: &P,
-        kit: &Kit<H>,
+        shared: &Shared<H>,
+        ledger: &Ledger,
     ) -> bool {
-        let (fd, mode) = (self.stream.as_fd(), kit.rules.mode);
-        if let Err(e) = poller.modify(fd, key, want.interest(), mode) {
-            log::warn!("loop {}: connection {key}: cannot re-register: {e}", kit.index);
+        let (fd, mode) = (self.stream.as_fd(), shared.rules.mode);
+        if let Err(e) = poller.modify(fd, self.key, want.interest(), mode) {
+            let (index, key) = (ledger.index(), self.key);
+            log::warn!("loop {index}: connection {key}: cannot re-register: {e}");
             return false;
         }
         self.watching = want;
@@ -500,20 +374,20 @@ impl<S> Conn<S> {
     #[inline(always)]
     fn settle<P: Poller, H>(
         &mut self,
-        key: usize,
         result: io::Result<bool>,
         poller: &P,
-        kit: &mut Kit<H>,
+        shared: &Shared<H>,
+        ledger: &Ledger,
     ) -> After {
         let more = match result {
             Ok(more) => more,
-            Err(e) => return self.failed(key, &e, kit.index),
+            Err(e) => return self.failed(&e, ledger.index()),
         };
-        if self.phase != Phase::Open && self.out.is_empty() && self.shut_write() {
+        if self.phase.is_ending() && self.out.is_empty() && self.shut_write() {
             return After::Close;
         }
-        let want = Watching::new(self.wants_input(), !self.out.is_empty());
-        if want != self.watching && !self.rewatch(key, want, poller, kit) {
+        let want = Watching::new(self.phase.read_limit().is_some(), !self.out.is_empty());
+        if want != self.watching && !self.rewatch(want, poller, shared, ledger) {
             return After::Close;
         }
         if more && !self.ready {

@@ -1,5 +1,6 @@
-//! The connections of one loop: the table from keys to [`Conn`]s, what they share (the
-//! read buffer, the protocol, the rules), the ready list, and the idle deadlines.
+//! The connections of one loop: the table from keys to [`Conn`]s, what they share to be
+//! served ([`Shared`]), the loop's counters ([`Ledger`]), the ready list, and the idle
+//! deadlines.
 //!
 //! Fairness: in edge mode a connection must be read until `WouldBlock`, and a fast client
 //! could keep one read loop busy for ever. So each connection gets a budget of reads per
@@ -19,8 +20,9 @@ use std::time::{Duration, Instant};
 use multipoll::{Event, Poller};
 use slab::Slab;
 
-use crate::conn::{After, Conn, Kit};
-use crate::stats::Stats;
+use crate::conn::{After, Conn};
+use crate::shared::Shared;
+use crate::stats::{Ledger, Stats};
 use crate::timer::Timers;
 use crate::{Config, Protocol};
 
@@ -28,7 +30,8 @@ use crate::{Config, Protocol};
 pub(crate) struct Conns<H: Protocol> {
     table: Slab<Conn<H::Session>>,
     next_id: u64,
-    kit: Kit<H>,
+    shared: Shared<H>,
+    ledger: Ledger,
     /// Keys to serve without waiting for an event.
     ready: Vec<usize>,
     ready_spare: Vec<usize>,
@@ -44,7 +47,8 @@ impl<H: Protocol> Conns<H> {
         Conns {
             table: Slab::new(),
             next_id: 0,
-            kit: Kit::new(index, config, protocol, stats),
+            shared: Shared::new(config, protocol),
+            ledger: Ledger::new(index, stats),
             ready: Vec::new(),
             ready_spare: Vec::new(),
             idle: config.idle_timeout,
@@ -63,28 +67,27 @@ impl<H: Protocol> Conns<H> {
 
     /// Serves a connection just accepted, or closes it at once past `max_conns`.
     pub(crate) fn admit<P: Poller>(&mut self, stream: TcpStream, poller: &P) {
-        let now = self.kit.now();
-        let index = self.kit.index();
-        if !self.kit.server_stats().reserve(self.max_conns) {
+        let index = self.ledger.index();
+        if !self.ledger.reserve(self.max_conns) {
             log::debug!("loop {index}: refusing a connection: max-conns reached");
-            self.kit.counts().refused();
-            self.kit.publish(); // Before the client sees the close.
+            self.ledger.counts().refused();
+            self.ledger.publish(); // Before the client sees the close.
             return; // Dropping `stream` closes it: the client sees end of file.
         }
         let (key, id) = (self.table.vacant_key(), self.next_id);
-        match Conn::open(stream, key, id, poller, &mut self.kit) {
+        match Conn::open(stream, key, id, poller, &mut self.shared) {
             Ok(conn) => {
                 self.table.insert(conn);
                 self.next_id += 1;
-                self.kit.counts().opened();
+                self.ledger.counts().opened();
                 if let Some(idle) = self.idle {
-                    self.timers.schedule(now + idle, (id, key));
+                    self.timers.schedule(self.shared.now + idle, (id, key));
                 }
             }
             Err(e) => {
                 // E.g. select cannot watch an fd this large: drop this one, serve the rest.
                 log::warn!("loop {index}: cannot serve a new connection: {e}");
-                self.kit.server_stats().release();
+                self.ledger.release();
             }
         }
     }
@@ -96,26 +99,28 @@ impl<H: Protocol> Conns<H> {
         let Some(conn) = self.table.get_mut(key) else {
             return; // Closed earlier in this batch.
         };
-        let after = conn.on_event(key, event, poller, &mut self.kit);
+        let after = conn.on_event(event, poller, &mut self.shared, &mut self.ledger);
         self.apply(key, after, poller);
     }
 
-    /// Starts a turn: what the connections do now happens at `now`.
+    /// Starts a turn: what the connections do now happens at `now`. Not called in a turn
+    /// without the time, where no connection needs it (no idle timeout).
     pub(crate) fn begin_turn(&mut self, now: Instant) {
-        self.kit.set_now(now);
+        self.shared.now = now;
     }
 
     /// Makes the loop's counts visible in the server's stats (before each wait).
-    pub(crate) fn publish(&self) {
-        self.kit.publish();
+    pub(crate) fn publish(&mut self) {
+        self.ledger.publish();
     }
 
     /// Bytes queued for clients now, over all connections.
     pub(crate) fn queued(&self) -> u64 {
-        self.kit.queued()
+        self.ledger.queued()
     }
 
     /// Whether a connection waits on the ready list.
+    #[inline]
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }
@@ -128,13 +133,14 @@ impl<H: Protocol> Conns<H> {
         let mut ready = mem::replace(&mut self.ready, mem::take(&mut self.ready_spare));
         for key in ready.drain(..) {
             let Some(conn) = self.table.get_mut(key) else { continue };
-            let after = conn.on_ready(key, poller, &mut self.kit);
+            let after = conn.on_ready(poller, &mut self.shared, &mut self.ledger);
             self.apply(key, after, poller);
         }
         self.ready_spare = ready;
     }
 
     /// The nearest idle deadline.
+    #[inline]
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.timers.next()
     }
@@ -142,14 +148,14 @@ impl<H: Protocol> Conns<H> {
     /// Closes the connections idle for the idle timeout.
     pub(crate) fn expire<P: Poller>(&mut self, poller: &P) {
         let Some(idle) = self.idle else { return };
-        let now = self.kit.now();
+        let now = self.shared.now;
         while let Some((id, key)) = self.timers.pop_due(now) {
             let Some(conn) = self.table.get(key).filter(|c| c.id() == id) else {
                 continue; // Closed meanwhile (and maybe the key reused).
             };
             let due = conn.idle_at(idle);
             if due <= now {
-                log::debug!("loop {}: connection {key}: idle for {idle:?}", self.kit.index());
+                log::debug!("loop {}: connection {key}: idle for {idle:?}", self.ledger.index());
                 self.close(key, true, poller);
             } else {
                 self.timers.schedule(due, (id, key));
@@ -160,7 +166,7 @@ impl<H: Protocol> Conns<H> {
     /// Shutdown has begun: every connection answers what it received before now.
     pub(crate) fn begin_drain<P: Poller>(&mut self, poller: &P) {
         for key in self.keys() {
-            let after = self.table[key].begin_drain(key, poller, &mut self.kit);
+            let after = self.table[key].begin_drain(poller, &self.shared, &self.ledger);
             self.apply(key, after, poller);
         }
     }
@@ -190,7 +196,7 @@ impl<H: Protocol> Conns<H> {
     #[inline(never)]
     fn close<P: Poller>(&mut self, key: usize, timed_out: bool, poller: &P) {
         let Some(conn) = self.table.try_remove(key) else { return };
-        conn.close(key, timed_out, poller, &mut self.kit);
-        self.kit.server_stats().release();
+        conn.close(timed_out, poller, &mut self.ledger);
+        self.ledger.release();
     }
 }

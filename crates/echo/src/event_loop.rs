@@ -3,6 +3,13 @@
 //! and fires deadlines. It owns the poller and the clock of the turn; each part owns its
 //! own state and deadline (see `docs/design.md`, *The echo server's loop*).
 //!
+//! Work that is not due costs a comparison: the nearest of the parts' deadlines is kept
+//! from the last wait, and the ready list is served only when a part has one. The clock
+//! is read at most once per turn, and only when something needs the time: connections
+//! when an idle timeout is set, and a pending deadline. So a deadline may fire late by
+//! the work of one turn (its timeout is counted from the turn's time, not from the
+//! wait), and a loop with no deadline (the default) never reads the clock.
+//!
 //! A wait that fails for want of memory is retried after a short back-off
 //! ([`WaitBackoff`]); one that retrying cannot fix (`EBADF`, `EINVAL`, `EFAULT`) stops the
 //! loop, after closing every connection and the listener.
@@ -35,8 +42,12 @@ pub(crate) struct EventLoop<P, H: Protocol> {
     drain: Drain,
     wait_backoff: WaitBackoff,
     stats: Arc<Stats>,
-    /// The time after the last wait.
-    now: Instant,
+    /// Whether connections need the turn's time (an idle timeout is set).
+    keeps_time: bool,
+    /// The nearest deadline of any part, as the last wait's timeout saw it.
+    due: Option<Instant>,
+    /// The time of this turn, once read.
+    now: Option<Instant>,
 }
 
 impl<P: Poller, H: Protocol> EventLoop<P, H> {
@@ -63,7 +74,9 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
             drain: shutdown.drain(config.drain_timeout),
             wait_backoff: WaitBackoff::new(index),
             stats,
-            now: Instant::now(),
+            keeps_time: config.idle_timeout.is_some(),
+            due: None,
+            now: None,
         })
     }
 
@@ -85,19 +98,15 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     pub(crate) fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
         loop {
-            // `self.now` is the time after the last wait; the clock is read again before a
-            // wait only where a deadline needs it (`begin_drain`, `timeout`), so a loop
-            // with no deadlines (the default) reads it once per turn.
             if self.drain.should_begin() {
-                self.now = Instant::now();
-                self.conns.begin_turn(self.now);
                 self.begin_drain();
             }
             if self.drain.is_draining() && self.conns.is_empty() {
                 break;
             }
             self.conns.publish();
-            match self.poller.wait(&mut events, self.timeout()) {
+            let timeout = self.timeout();
+            match self.poller.wait(&mut events, timeout) {
                 Ok(_) => self.wait_backoff.succeeded(),
                 Err(e) => {
                     if let Err(e) = self.wait_backoff.failed(e) {
@@ -109,8 +118,11 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
                     events.clear();
                 }
             }
-            self.now = Instant::now();
-            self.conns.begin_turn(self.now);
+            self.now = None;
+            if self.keeps_time || self.due.is_some() {
+                let now = self.now();
+                self.conns.begin_turn(now);
+            }
             for event in &events {
                 if event.key() == LISTENER {
                     self.listener.on_event();
@@ -119,8 +131,14 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
                     self.conns.on_event(*event, &*self.poller);
                 }
             }
-            self.serve_ready();
-            self.fire_deadlines();
+            if self.conns.has_ready() || self.listener.has_more() {
+                self.serve_ready();
+            }
+            if let (Some(due), Some(now)) = (self.due, self.now)
+                && due <= now
+            {
+                self.fire_deadlines(now);
+            }
         }
         self.close_all();
         self.conns.publish();
@@ -128,23 +146,33 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
         Ok(())
     }
 
+    /// The time of this turn: read from the clock the first time it is asked for.
+    fn now(&mut self) -> Instant {
+        *self.now.get_or_insert_with(Instant::now)
+    }
+
     /// How long `wait` may block: zero while a part has work that no event announces,
-    /// else until the nearest deadline, for ever when none is pending.
-    fn timeout(&self) -> Option<Duration> {
+    /// else until the nearest deadline (kept in `due`), for ever when none is pending.
+    fn timeout(&mut self) -> Option<Duration> {
+        let nearest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.due = nearest(
+            nearest(self.conns.next_deadline(), self.listener.deadline()),
+            self.drain.deadline(),
+        );
         if self.conns.has_ready() || self.listener.has_more() {
             return Some(Duration::ZERO);
         }
-        let deadlines =
-            [self.conns.next_deadline(), self.listener.deadline(), self.drain.deadline()];
-        // A fresh clock: `self.now` is as old as this turn's work, and a timeout from it
-        // would wait that much too long.
-        deadlines.into_iter().flatten().min().map(|at| at.saturating_duration_since(Instant::now()))
+        let due = self.due?;
+        Some(due.saturating_duration_since(self.now()))
     }
 
     /// Accepts what the listener hands over, and serves it.
     fn accept(&mut self) {
         let stats = &self.stats.loops()[self.index];
-        while let Some(stream) = self.listener.accept(&*self.poller, self.now, stats) {
+        while let Some(stream) = self.listener.accept(&*self.poller, stats) {
             self.conns.admit(stream, &*self.poller);
         }
     }
@@ -158,10 +186,13 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
         }
     }
 
-    fn fire_deadlines(&mut self) {
+    /// Fires what is due at `now` (the nearest deadline is).
+    #[cold]
+    #[inline(never)]
+    fn fire_deadlines(&mut self, now: Instant) {
         self.conns.expire(&*self.poller);
-        self.listener.resume_if_due(&*self.poller, self.now);
-        if self.drain.is_over(self.now) && !self.conns.is_empty() {
+        self.listener.resume_if_due(&*self.poller, now);
+        if self.drain.is_over(now) && !self.conns.is_empty() {
             log::warn!(
                 "loop {}: drain timeout: closing {} connections with {} bytes unsent",
                 self.index,
@@ -176,7 +207,9 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     fn begin_drain(&mut self) {
         log::info!("loop {}: shutting down, draining {} connections", self.index, self.conns.len());
         self.listener.close(&*self.poller);
-        self.drain.begin(self.now);
+        let now = self.now();
+        self.drain.begin(now);
+        self.conns.begin_turn(now);
         self.conns.begin_drain(&*self.poller);
     }
 

@@ -59,8 +59,10 @@ mod echo;
 mod event_loop;
 mod listener;
 mod output;
+mod phase;
 mod protocol;
 mod server;
+mod shared;
 mod shutdown;
 mod socket;
 mod stats;
@@ -73,6 +75,7 @@ pub use output::Output;
 pub use protocol::Protocol;
 pub use server::Server;
 pub use shutdown::ShutdownHandle;
+pub use socket::SocketCall;
 pub use stats::{LoopStats, Snapshot, Stats};
 
 /// A [`Server`] of [`Echo`].

@@ -119,6 +119,7 @@ impl Listener {
     }
 
     /// Whether [`Listener::take_more`] would say yes.
+    #[inline]
     pub(crate) fn has_more(&self) -> bool {
         self.more
     }
@@ -127,12 +128,7 @@ impl Listener {
     /// waiting (the registration is re-armed), the turn's budget is used (see
     /// [`Listener::take_more`]), the listener backs off (the error is counted in `stats`),
     /// or it is closed. Errors of one connection are skipped.
-    pub(crate) fn accept<P: Poller>(
-        &mut self,
-        poller: &P,
-        now: Instant,
-        stats: &LoopStats,
-    ) -> Option<TcpStream> {
+    pub(crate) fn accept<P: Poller>(&mut self, poller: &P, stats: &LoopStats) -> Option<TcpStream> {
         if self.paused_until.is_some() {
             return None;
         }
@@ -148,7 +144,7 @@ impl Listener {
                 Err(e) => {
                     // Out of fds or memory, or something unexpected: neither spin nor die.
                     stats.accept_error();
-                    self.pause(poller, now, &e);
+                    self.pause(poller, &e);
                     self.taken = 0;
                     return None;
                 }
@@ -156,11 +152,12 @@ impl Listener {
         }
         self.more = self.taken >= ACCEPT_BUDGET;
         self.taken = 0;
-        self.rearm(poller, now);
+        self.rearm(poller);
         None
     }
 
     /// When it resumes accepting after a back-off.
+    #[inline]
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.paused_until
     }
@@ -207,8 +204,8 @@ impl Listener {
     /// Re-arms the registration after an event in a oneshot mode. If the poller refuses,
     /// backs off and re-arms when the back-off ends ([`Listener::resume_if_due`]): a
     /// disarmed listener reports nothing, so without a deadline no client would ever be
-    /// accepted again.
-    fn rearm<P: Poller>(&mut self, poller: &P, now: Instant) {
+    /// accepted again. The back-off runs from the clock now, read on this rare path only.
+    fn rearm<P: Poller>(&mut self, poller: &P) {
         if !self.mode.is_oneshot() || self.armed {
             return;
         }
@@ -222,13 +219,15 @@ impl Listener {
                     self.index
                 );
                 // Disarmed, it needs no silencing for the back-off.
-                self.paused_until = Some(now + backoff);
+                self.paused_until = Some(Instant::now() + backoff);
             }
         }
     }
 
-    /// Stops accepting for the back-off after `e`.
-    fn pause<P: Poller>(&mut self, poller: &P, now: Instant, e: &io::Error) {
+    /// Stops accepting for the back-off after `e`, from the clock now (read on this rare
+    /// path only).
+    #[cold]
+    fn pause<P: Poller>(&mut self, poller: &P, e: &io::Error) {
         let backoff = self.backoff;
         let why = if is_exhaustion(e) { "out of fds or memory" } else { "unexpected error" };
         log::warn!("loop {}: accept: {e} ({why}); not accepting for {backoff:?}", self.index);
@@ -243,6 +242,6 @@ impl Listener {
                 Err(e) => log::error!("loop {}: listener: cannot deregister: {e}", self.index),
             }
         }
-        self.paused_until = Some(now + backoff);
+        self.paused_until = Some(Instant::now() + backoff);
     }
 }

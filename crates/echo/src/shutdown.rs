@@ -57,6 +57,7 @@ impl ShutdownHandle {
     }
 
     /// Whether shutdown was asked for.
+    #[inline]
     pub fn is_requested(&self) -> bool {
         self.signal.requested.load(Ordering::Acquire)
     }
@@ -86,6 +87,7 @@ pub(crate) struct Drain {
 
 impl Drain {
     /// Whether shutdown was asked for and this loop has not begun draining yet.
+    #[inline]
     pub(crate) fn should_begin(&self) -> bool {
         self.deadline.is_none() && self.handle.is_requested()
     }
@@ -100,6 +102,7 @@ impl Drain {
     }
 
     /// When flushing stops and what is left is closed.
+    #[inline]
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.deadline
     }

@@ -6,10 +6,12 @@
 //! read-modify-write, no shared cache line written per message) and publishes them to its
 //! `LoopStats` once per turn, before it waits, and before it closes a connection's
 //! socket: whoever sees a connection closed (or the loop idle) sees counts that include
-//! it. `active` is published last (release) and read first (acquire), so no other
+//! it. The byte counters change with every message; the others (connections, the queue)
+//! are stored only in a turn that changed one of them. `active` is published last (release) and read first (acquire), so no other
 //! counter of a snapshot is older than its `active`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -26,19 +28,24 @@ pub(crate) struct Counts {
     bytes_out: u64,
     queued: u64,
     peak_queued: u64,
+    /// A counter other than the bytes changed since the counts were last published.
+    changed: bool,
 }
 
 impl Counts {
     pub(crate) fn opened(&mut self) {
         self.accepted += 1;
         self.active += 1;
+        self.changed = true;
     }
 
     pub(crate) fn refused(&mut self) {
         self.refused += 1;
+        self.changed = true;
     }
 
     pub(crate) fn closed(&mut self, timed_out: bool) {
+        self.changed = true;
         self.active -= 1;
         self.closed += 1;
         self.timed_out += u64::from(timed_out);
@@ -56,18 +63,68 @@ impl Counts {
 
     /// Records that one connection's queue grew by `by` bytes, to `len`.
     pub(crate) fn queue_grew(&mut self, by: usize, len: usize) {
+        self.changed = true;
         self.queued += by as u64;
         self.peak_queued = self.peak_queued.max(len as u64);
     }
 
     /// Records that one connection's queue shrank by `by` bytes.
     pub(crate) fn queue_shrank(&mut self, by: usize) {
+        self.changed = true;
         self.queued -= by as u64;
     }
 
     /// Bytes queued for clients now, all connections.
     pub(crate) fn queued(&self) -> u64 {
         self.queued
+    }
+}
+
+/// A loop's counts and where they go: its [`LoopStats`] in the server's [`Stats`], and
+/// the server-wide connection slots.
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    counts: Counts,
+    stats: Arc<Stats>,
+    /// The loop's index, in `stats` and in logs.
+    index: usize,
+}
+
+impl Ledger {
+    pub(crate) fn new(index: usize, stats: Arc<Stats>) -> Ledger {
+        Ledger { counts: Counts::default(), stats, index }
+    }
+
+    /// The loop's counters, to count in.
+    #[inline(always)]
+    pub(crate) fn counts(&mut self) -> &mut Counts {
+        &mut self.counts
+    }
+
+    /// Bytes queued for clients now, over the loop's connections.
+    pub(crate) fn queued(&self) -> u64 {
+        self.counts.queued()
+    }
+
+    /// Makes the counts visible in the server's [`Stats`].
+    #[inline]
+    pub(crate) fn publish(&mut self) {
+        self.stats.loops()[self.index].publish(&mut self.counts);
+    }
+
+    /// Takes one of at most `max` server-wide connection slots; `false` when all are taken.
+    pub(crate) fn reserve(&self, max: Option<usize>) -> bool {
+        self.stats.reserve(max)
+    }
+
+    /// Gives back a slot taken by [`Ledger::reserve`].
+    pub(crate) fn release(&self) {
+        self.stats.release();
+    }
+
+    /// The loop's index, for logs.
+    pub(crate) fn index(&self) -> usize {
+        self.index
     }
 }
 
@@ -106,16 +163,20 @@ impl LoopStats {
         }
     }
 
-    /// Publishes the loop's `counts` (`accept_errors` is the listener's, counted at once).
-    pub(crate) fn publish(&self, counts: &Counts) {
-        self.accepted.store(counts.accepted, Relaxed);
-        self.refused.store(counts.refused, Relaxed);
-        self.closed.store(counts.closed, Relaxed);
-        self.timed_out.store(counts.timed_out, Relaxed);
+    /// Publishes the loop's `counts` (`accept_errors` is the listener's, counted at once):
+    /// the bytes always, the others if one changed since the last time.
+    #[inline]
+    pub(crate) fn publish(&self, counts: &mut Counts) {
         self.bytes_in.store(counts.bytes_in, Relaxed);
         self.bytes_out.store(counts.bytes_out, Relaxed);
-        self.queued.store(counts.queued, Relaxed);
-        self.peak_queued.store(counts.peak_queued, Relaxed);
+        if std::mem::take(&mut counts.changed) {
+            self.accepted.store(counts.accepted, Relaxed);
+            self.refused.store(counts.refused, Relaxed);
+            self.closed.store(counts.closed, Relaxed);
+            self.timed_out.store(counts.timed_out, Relaxed);
+            self.queued.store(counts.queued, Relaxed);
+            self.peak_queued.store(counts.peak_queued, Relaxed);
+        }
         self.active.store(counts.active, Release);
     }
 

@@ -25,12 +25,48 @@ use std::time::{Duration, Instant};
 
 use multipoll::{Backend, Mode};
 use multipoll_core::fault::{self, Call};
-use multipoll_echo::{Config, Output, Protocol};
+use multipoll_echo::{Config, Output, Protocol, SocketCall};
 
 use util::{Rng, TestServer, check, closed_by_server, first_difference, round_trip, transfer};
 
+/// A fault point of the server: a socket call of its own, or a call of its poller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Socket(SocketCall),
+    Poller(Call),
+}
+
+const ACCEPT: Kind = Kind::Socket(SocketCall::Accept);
+const READ: Kind = Kind::Socket(SocketCall::Read);
+const WRITE: Kind = Kind::Socket(SocketCall::Write);
+const REGISTER: Kind = Kind::Poller(Call::Register);
+const WAIT: Kind = Kind::Poller(Call::Wait);
+
+impl Kind {
+    fn fail_next(self, errno: i32, times: u32) {
+        match self {
+            Kind::Socket(call) => fault::fail_next(call, errno, times),
+            Kind::Poller(call) => fault::fail_next(call, errno, times),
+        }
+    }
+
+    fn fail_every_other(self, errno: i32, times: u32) {
+        match self {
+            Kind::Socket(call) => fault::fail_every_other(call, errno, times),
+            Kind::Poller(call) => fault::fail_every_other(call, errno, times),
+        }
+    }
+
+    fn armed(self) -> u64 {
+        match self {
+            Kind::Socket(call) => fault::armed(call),
+            Kind::Poller(call) => fault::armed(call),
+        }
+    }
+}
+
 /// Faults to arm: kind, errno, how many.
-type Arms = &'static [(Call, i32, u32)];
+type Arms = &'static [(Kind, i32, u32)];
 
 /// Connected before each case and served throughout; none may be disturbed.
 const BYSTANDERS: usize = 10;
@@ -43,31 +79,31 @@ const IDLE: Duration = Duration::from_millis(300);
 /// it; and telling the test how many are still armed.
 #[derive(Clone, Debug, Default)]
 struct Arming {
-    queue: Arc<Mutex<Vec<(Call, i32, u32)>>>,
+    queue: Arc<Mutex<Vec<(Kind, i32, u32)>>>,
     /// Armed when the loop next opens a connection.
-    on_open: Arc<Mutex<Vec<(Call, i32, u32)>>>,
+    on_open: Arc<Mutex<Vec<(Kind, i32, u32)>>>,
     /// `fault::armed` of each of [`KINDS`] when a client last sent.
     left: Arc<Mutex<[u64; 5]>>,
 }
 
 /// The kinds of fault [`Arming`] counts.
-const KINDS: [Call; 5] = [Call::Accept, Call::Read, Call::Write, Call::Register, Call::Wait];
+const KINDS: [Kind; 5] = [ACCEPT, READ, WRITE, REGISTER, WAIT];
 
 impl Arming {
     /// Queues `times` failures of `call` with `errno`, armed when a client next sends.
-    fn arm(&self, call: Call, errno: i32, times: u32) {
+    fn arm(&self, call: Kind, errno: i32, times: u32) {
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).push((call, errno, times));
     }
 
     /// Queues `times` failures of `call` with `errno`, armed when the loop next opens a
     /// connection: after its registration, before the listener's next call.
-    fn arm_on_open(&self, call: Call, errno: i32, times: u32) {
+    fn arm_on_open(&self, call: Kind, errno: i32, times: u32) {
         self.on_open.lock().unwrap_or_else(|e| e.into_inner()).push((call, errno, times));
     }
 
     /// Queues one failure of the loop's next wait with `errno`.
     fn arm_wait(&self, errno: i32) {
-        self.arm(Call::Wait, errno, 1);
+        self.arm(WAIT, errno, 1);
     }
 
     /// Failures of each of [`KINDS`] still armed when a client last sent.
@@ -82,15 +118,15 @@ impl Protocol for Arming {
     fn open(&mut self) {
         for (call, errno, times) in self.on_open.lock().unwrap_or_else(|e| e.into_inner()).drain(..)
         {
-            fault::fail_next(call, errno, times);
+            call.fail_next(errno, times);
         }
     }
 
     fn on_data(&mut self, _: &mut (), data: &[u8], out: &mut Output<'_>) {
         for (call, errno, times) in self.queue.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
-            fault::fail_next(call, errno, times);
+            call.fail_next(errno, times);
         }
-        *self.left.lock().unwrap_or_else(|e| e.into_inner()) = KINDS.map(fault::armed);
+        *self.left.lock().unwrap_or_else(|e| e.into_inner()) = KINDS.map(Kind::armed);
         out.send(data);
     }
 }
@@ -125,7 +161,7 @@ impl Fixture {
     /// Arms `arms` on the loop's thread now, through a bystander's round trip. Its echo
     /// is written after the arming, so write faults armed this way would hit it: arm
     /// those with the victim's own message.
-    fn arm_now(&self, arms: &[(Call, i32, u32)]) -> io::Result<()> {
+    fn arm_now(&self, arms: &[(Kind, i32, u32)]) -> io::Result<()> {
         for &(call, errno, times) in arms {
             self.arming.arm(call, errno, times);
         }
@@ -185,7 +221,7 @@ mod eintr_everywhere {
     const CLIENTS: usize = 20;
     /// Enough for every syscall of the test: arming is per failure, not per call.
     const ARMED: u32 = 10_000_000;
-    const CALLS: [Call; 4] = [Call::Accept, Call::Read, Call::Write, Call::Wait];
+    const CALLS: [Kind; 4] = [ACCEPT, READ, WRITE, WAIT];
 
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
         let raised = Arc::new(Mutex::new(None));
@@ -197,10 +233,10 @@ mod eintr_everywhere {
             Arming::default(),
             move |run| {
                 for call in CALLS {
-                    fault::fail_every_other(call, libc::EINTR, ARMED);
+                    call.fail_every_other(libc::EINTR, ARMED);
                 }
                 let result = run();
-                let left = CALLS.map(fault::armed);
+                let left = CALLS.map(Kind::armed);
                 fault::clear();
                 *report.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(left.map(|l| u64::from(ARMED) - l));
@@ -258,7 +294,7 @@ mod accept_exhaustion {
             ("ENOMEM", libc::ENOMEM),
         ];
         for (name, errno) in errnos {
-            fixture.arm_now(&[(Call::Accept, errno, FAILURES)])?;
+            fixture.arm_now(&[(ACCEPT, errno, FAILURES)])?;
             let cpu_before = fixture.server.cpu_time()?;
             let start = Instant::now();
             let late = util::connect(fixture.server.addr)?;
@@ -321,8 +357,7 @@ mod accept_aborted {
         // A back-off longer than the test, so that one would show.
         let config = Config { accept_backoff: Duration::from_secs(30), ..Config::default() };
         let fixture = Fixture::start(backend, mode, config)?;
-        fixture
-            .arm_now(&[(Call::Accept, libc::ECONNABORTED, 3), (Call::Accept, libc::EPROTO, 1)])?;
+        fixture.arm_now(&[(ACCEPT, libc::ECONNABORTED, 3), (ACCEPT, libc::EPROTO, 1)])?;
         let client = util::connect(fixture.server.addr)?;
         let took = round_trip(&client, b"not held up")?;
         check(took < Duration::from_secs(5), || format!("served after {took:?}"))?;
@@ -355,9 +390,9 @@ mod eagain_storm {
         let fixture = Fixture::start(backend, mode, Config::default())?;
         // The client's accept meets the accept storm; its first byte arms the read and
         // write storms, which its echo and the rest of its exchange meet.
-        fixture.arm_now(&[(Call::Accept, libc::EAGAIN, STORM)])?;
+        fixture.arm_now(&[(ACCEPT, libc::EAGAIN, STORM)])?;
         let client = util::connect(fixture.server.addr)?;
-        for call in [Call::Read, Call::Write] {
+        for call in [READ, WRITE] {
             fixture.arming.arm(call, libc::EAGAIN, STORM);
         }
         let data = Rng::new(0xa9a1).bytes(100_000);
@@ -385,14 +420,10 @@ mod dropped_connection {
     /// Name, the faults armed by the victim's own message, and whether the victim gets
     /// that message back (yes when only its next read fails).
     const CASES: [(&str, Arms, bool); 4] = [
-        ("ECONNRESET on read", &[(Call::Read, libc::ECONNRESET, 1)], true),
-        ("EPIPE on write", &[(Call::Write, libc::EPIPE, 1)], false),
-        ("ECONNRESET on write", &[(Call::Write, libc::ECONNRESET, 1)], false),
-        (
-            "EPIPE when flushing",
-            &[(Call::Write, libc::EAGAIN, 1), (Call::Write, libc::EPIPE, 1)],
-            false,
-        ),
+        ("ECONNRESET on read", &[(READ, libc::ECONNRESET, 1)], true),
+        ("EPIPE on write", &[(WRITE, libc::EPIPE, 1)], false),
+        ("ECONNRESET on write", &[(WRITE, libc::ECONNRESET, 1)], false),
+        ("EPIPE when flushing", &[(WRITE, libc::EAGAIN, 1), (WRITE, libc::EPIPE, 1)], false),
     ];
 
     fn run(backend: Backend, mode: Mode) -> io::Result<()> {
@@ -443,7 +474,7 @@ mod register_fails {
         let fixture = Fixture::start(backend, mode, config)?;
         // In level mode nothing re-registers a bystander after its round trip, so the
         // fault waits for the next registration: the new connection's.
-        fixture.arm_now(&[(Call::Register, libc::ENOMEM, 1)])?;
+        fixture.arm_now(&[(REGISTER, libc::ENOMEM, 1)])?;
         let dropped = util::connect(fixture.server.addr)?;
         (&dropped).write_all(b"x")?;
         check(closed_by_server(&dropped, Duration::from_secs(5))?, || {
@@ -464,7 +495,7 @@ mod register_fails {
 
     /// Out of fds, and the listener cannot be silenced: no spinning for the back-off.
     fn silence_fails(fixture: &Fixture) -> io::Result<()> {
-        fixture.arm_now(&[(Call::Accept, libc::EMFILE, 1), (Call::Register, libc::ENOMEM, 1)])?;
+        fixture.arm_now(&[(ACCEPT, libc::EMFILE, 1), (REGISTER, libc::ENOMEM, 1)])?;
         let cpu_before = fixture.server.cpu_time()?;
         let start = Instant::now();
         let late = util::connect(fixture.server.addr)?;
@@ -481,14 +512,14 @@ mod register_fails {
     /// accepts the client that waited, and the ones after.
     fn resume_fails(fixture: &Fixture) -> io::Result<()> {
         let errors = fixture.server.total().accept_errors;
-        fixture.arm_now(&[(Call::Accept, libc::EMFILE, 1)])?;
+        fixture.arm_now(&[(ACCEPT, libc::EMFILE, 1)])?;
         let late = util::connect(fixture.server.addr)?;
         (&late).write_all(b"late")?;
         util::wait_until(Duration::from_secs(5), "backing off", || {
             Ok(fixture.server.total().accept_errors > errors)
         })?;
         // Armed within the back-off: the next registration is the listener's resumption.
-        fixture.arm_now(&[(Call::Register, libc::ENOMEM, 1)])?;
+        fixture.arm_now(&[(REGISTER, libc::ENOMEM, 1)])?;
         let mut echo = [0; 4];
         (&late).read_exact(&mut echo)?;
         fixture.all_raised("ENOMEM resuming the listener")?;
@@ -523,7 +554,7 @@ mod rearm_fails {
         let fixture = Fixture::start(backend, mode, config)?;
         // Armed once the first client is registered: the next registration change is the
         // listener's re-arm, when `accept` finds the backlog empty.
-        fixture.arming.arm_on_open(Call::Register, libc::ENOMEM, 1);
+        fixture.arming.arm_on_open(REGISTER, libc::ENOMEM, 1);
         let first = util::connect(fixture.server.addr)?;
         round_trip(&first, b"first")?;
         fixture.all_raised("ENOMEM re-arming the listener")?;
@@ -573,7 +604,7 @@ mod wait_fails {
         // Before the first failure, so that every back-off is within the time measured.
         let start = Instant::now();
         // The round trip arms them; the loop's next waits fail.
-        fixture.arm_now(&[(Call::Wait, libc::ENOMEM, FAILURES)])?;
+        fixture.arm_now(&[(WAIT, libc::ENOMEM, FAILURES)])?;
         // Until the last failure: a wait that finds completions already in io_uring's
         // ring makes no syscall, so some round trips may be served before the failures.
         util::wait_until_every(

@@ -1,8 +1,8 @@
 //! Probes of a raw fd's state now: open or not, bytes queued, peer gone.
 //!
 //! For backends whose syscall does not say (select has no hang-up bit and fails the whole
-//! call with `EBADF` for one closed fd; poll has no `POLLRDHUP` outside Linux), and for
-//! servers built on a poller. A probe changes nothing and injects no fault, so it is safe
+//! call with `EBADF` for one closed fd; poll has no `POLLRDHUP` outside Linux). A probe
+//! changes nothing and injects no fault, so it is safe
 //! inside `wait`; the registration check, which also asks what the file is, is
 //! [`checks::check_file`](super::checks::check_file).
 //!
@@ -107,7 +107,7 @@ pub fn poll_now(fds: &mut [libc::pollfd]) -> io::Result<usize> {
 /// The ioctl's: `EINVAL` for a listening socket on Linux, `ENOTTY` for an fd without a
 /// queue.
 #[inline]
-pub fn bytes_queued(fd: RawFd) -> io::Result<usize> {
+fn bytes_queued(fd: RawFd) -> io::Result<usize> {
     let mut queued: libc::c_int = 0;
     // SAFETY: FIONREAD writes one c_int through the pointer, which points to `queued`.
     cvt(unsafe { libc::ioctl(fd, libc::FIONREAD as _, &mut queued) })?;

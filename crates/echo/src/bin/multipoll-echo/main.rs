@@ -103,9 +103,9 @@ fn serve<P: Poller + 'static>(cli: &Cli, config: Config) -> io::Result<()> {
 /// The first SIGINT/SIGTERM shuts down gracefully; a second one exits at once.
 ///
 /// Handled in the signal handler itself rather than on a thread of its own: a process with
-/// a second thread makes glibc wrap every `recv`/`send` in cancellation bookkeeping (two
-/// locked atomic operations and ~50 instructions per syscall, measured with callgrind),
-/// which a one-loop server, otherwise single-threaded, need not pay.
+/// a second thread makes glibc wrap every `recv`/`send` in cancellation bookkeeping
+/// (locked atomic operations on every syscall: docs/benchmarks.md), which a one-loop
+/// server, otherwise single-threaded, need not pay.
 fn watch_signals(stop: ShutdownHandle) -> io::Result<()> {
     for signal in [SIGINT, SIGTERM] {
         let stop = stop.clone();
