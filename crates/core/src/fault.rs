@@ -24,8 +24,8 @@ pub trait Point: Copy + Eq + Debug + 'static {}
 pub enum Call {
     /// The blocking wait: `poll`, `select`, `epoll_wait`/`epoll_pwait2`, `kevent` (wait).
     Wait,
-    /// A registration change: `epoll_ctl`, `kevent` (changes), the emulated backends'
-    /// `fcntl` check.
+    /// A registration change: `epoll_ctl`, `kevent` (changes), the `fstat` file check
+    /// of poll, select and kqueue (`backend::checks::check_file`).
     Register,
     /// Waking the waiter: `notify`'s one syscall (the `write` to the eventfd or pipe;
     /// kqueue's `kevent` that triggers its `EVFILT_USER` knote).
