@@ -67,6 +67,7 @@ mod shutdown;
 mod socket;
 mod stats;
 mod timer;
+pub mod values;
 mod wait_backoff;
 
 pub use config::Config;

@@ -1,15 +1,15 @@
-//! The command line: flags, their help, and the value parsers for counts, sizes
-//! (parse-size) and durations (humantime). Every value must be positive: a zero limit,
+//! The command line: flags and their help; counts, sizes and durations are read by
+//! [`multipoll_echo::values`], as the load generator reads them. Every value must be positive: a zero limit,
 //! interval or timeout has no useful meaning here, and a negative one reaches the parser
 //! (`allow_hyphen_values`) so the message says so rather than "unexpected argument".
 
 use std::net::SocketAddr;
-use std::str::FromStr;
 use std::time::Duration;
 
 use clap::Parser;
 use multipoll::{Backend, Mode};
 use multipoll_echo::Config;
+use multipoll_echo::values::{count, positive_duration, size};
 
 /// A TCP echo server over multipoll's interchangeable readiness backends.
 ///
@@ -47,12 +47,12 @@ pub(crate) struct Cli {
 
     /// Close connections with no traffic for this long (e.g. 30s, 500ms, 2m; a bare
     /// number is seconds) [default: never].
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = positive_duration)]
     pub(crate) idle_timeout: Option<Duration>,
 
     /// On shutdown, how long to keep flushing before closing anyway.
     #[arg(long, default_value = "5s", value_name = "DURATION", allow_hyphen_values = true,
-          value_parser = duration)]
+          value_parser = positive_duration)]
     pub(crate) drain_timeout: Duration,
 
     /// Event loops to run, one per thread, each with its own poller and SO_REUSEPORT
@@ -62,12 +62,12 @@ pub(crate) struct Cli {
     pub(crate) threads: u16,
 
     /// Print stats every DURATION (they are always printed on exit).
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = duration)]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = positive_duration)]
     pub(crate) stats_interval: Option<Duration>,
 
     /// How long to stop accepting after running out of fds or memory.
     #[arg(long, default_value = "100ms", value_name = "DURATION", allow_hyphen_values = true,
-          value_parser = duration)]
+          value_parser = positive_duration)]
     pub(crate) accept_backoff: Duration,
 }
 
@@ -87,80 +87,9 @@ impl Cli {
     }
 }
 
-/// A count of at least 1 (`--max-conns`, `--threads`), within `T`.
-fn count<T: FromStr + PartialOrd + From<u8>>(s: &str) -> Result<T, String> {
-    match s.parse::<T>() {
-        Ok(n) if n >= T::from(1) => Ok(n),
-        Err(_) if s.parse::<u128>().is_ok() => Err(format!("`{s}` is too large")),
-        _ => Err("must be a whole number, at least 1".into()),
-    }
-}
-
-/// A size in bytes, at least 1: `262144`, `256K`, `256KiB`, `1.5M`, `1G` (parse-size's
-/// forms; K, M and G are powers of 1024 with or without the `i`).
-fn size(s: &str) -> Result<usize, String> {
-    let bytes = parse_size::Config::new().with_binary().parse_size(s).ok();
-    match bytes.and_then(|b| usize::try_from(b).ok()) {
-        Some(0) => Err("the size must be at least 1 byte".into()),
-        Some(n) => Ok(n),
-        None if s.starts_with('-') => Err("the size must be positive".into()),
-        None => Err(format!("`{s}` is not a size (e.g. 4096, 4K, 256KiB, 1M)")),
-    }
-}
-
-/// A duration above zero: humantime's forms (`500ms`, `1.5s`, `2m`, `1h 30m`), or a bare
-/// number of seconds. Zero is refused: every interval here is something the loop waits
-/// for, and waiting zero turns a timer into a busy loop or closes at once.
-fn duration(s: &str) -> Result<Duration, String> {
-    let parsed = match s.parse::<f64>() {
-        Ok(seconds) => Duration::try_from_secs_f64(seconds).ok(),
-        Err(_) => humantime::parse_duration(s).ok(),
-    };
-    match parsed {
-        Some(d) if !d.is_zero() => Ok(d),
-        Some(_) => Err("the duration must be more than zero".into()),
-        None if s.starts_with('-') => Err("the duration must be positive".into()),
-        None => Err(format!("`{s}` is not a duration (e.g. 500ms, 30s, 2m, 1h 30m)")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(size("262144"), Ok(262144));
-        assert_eq!(size("256K"), Ok(256 << 10));
-        assert_eq!(size("256KiB"), Ok(256 << 10));
-        assert_eq!(size("1MiB"), Ok(1 << 20));
-        assert!(size("0").is_err());
-        assert!(size("-4K").is_err());
-        assert!(size("12X").is_err());
-        assert!(size("K").is_err());
-    }
-
-    #[test]
-    fn counts() {
-        assert_eq!(count::<usize>("3"), Ok(3));
-        assert!(count::<usize>("0").is_err());
-        assert!(count::<usize>("-1").is_err());
-        assert!(count::<u16>("70000").is_err());
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
-        assert!(duration("0s").is_err());
-        assert!(duration("0").is_err());
-        assert!(duration("-1s").is_err());
-        assert!(duration("-1").is_err());
-        assert!(duration("soon").is_err());
-    }
 
     #[test]
     fn flags_are_consistent() {
