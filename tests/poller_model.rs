@@ -93,7 +93,8 @@ fn regression(ops: &[Op], capacity: usize) {
     differential::<Epoll, Uring>(ops).unwrap();
 }
 
-/// poll and epoll reported `hangup` to a write-only registration; select cannot see it.
+/// poll and epoll reported `hangup` to a write-only registration (select, without a
+/// hang-up bit of its own, did not).
 /// Fixed by reporting hang-ups to readable registrations only.
 #[test]
 fn hangup_to_write_only_registration() {
