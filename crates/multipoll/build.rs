@@ -7,16 +7,26 @@ fn main() {
     let vendor = std::env::var("CARGO_CFG_TARGET_VENDOR").unwrap_or_default();
     let feature =
         |name: &str| std::env::var_os(format!("CARGO_FEATURE_{}", name.to_uppercase())).is_some();
+    let unix = std::env::var_os("CARGO_CFG_UNIX").is_some();
     let linux = matches!(os.as_str(), "linux" | "android");
     let bsd =
         matches!(os.as_str(), "freebsd" | "dragonfly" | "netbsd" | "openbsd") || vendor == "apple";
     let backends = [
-        ("has_select", feature("select")),
-        ("has_poll", feature("poll")),
+        ("has_select", feature("select") && unix),
+        ("has_poll", feature("poll") && unix),
         ("has_epoll", feature("epoll") && linux),
         ("has_kqueue", feature("kqueue") && bsd),
         ("has_uring", feature("uring") && linux),
     ];
+    if os == "windows" {
+        // Core builds on Windows (the trait takes a `Source`: a socket there), but no
+        // backend does yet: one clear message instead of "not found" errors.
+        println!(
+            "cargo::error=multipoll has no Windows backend yet (multipoll-core, the Poller \
+             trait, builds on Windows); until the Winsock and IOCP backends come, use \
+             `polling` or `mio`"
+        );
+    }
     for (cfg, on) in backends {
         println!("cargo::rustc-check-cfg=cfg({cfg})");
         if on {

@@ -4,7 +4,9 @@
 //! `poll(2)`, `epoll(7)`, `kqueue(2)`, `io_uring(7)` poll requests, or a third party's —
 //! behind one trait, [`Poller`]. This crate holds that
 //! trait and its vocabulary ([`Interest`], [`Mode`], [`ModeSet`], [`Event`], [`Events`],
-//! [`Capabilities`]): all a user needs. Two modules serve others:
+//! [`Capabilities`], and [`Source`], what a poller registers: a borrowed fd on Unix, a
+//! borrowed socket on Windows, taken with [`AsSource::as_source`] by code that builds on
+//! both): all a user needs. Two modules serve others:
 //!
 //! - [`backend`]: for backend authors, the pieces that would otherwise be written once per
 //!   backend (the syscall boundary, the wake-up fd, the user-space registration table of
@@ -20,29 +22,21 @@
 #![doc(test(attr(deny(warnings))))]
 
 // Every backend crate depends on this one, so this is the one message a user on a platform
-// without a backend sees (instead of "not found" errors from empty crates later). How the
-// trait would take Windows sockets without a breaking change: docs/design.md, *Platforms*.
-#[cfg(not(unix))]
+// without a backend sees (instead of "not found" errors from empty crates later).
+#[cfg(not(any(unix, windows)))]
 compile_error!(
-    "multipoll supports Unix only (Linux and Android: epoll, poll, select; FreeBSD, macOS, \
-     NetBSD, OpenBSD: kqueue, poll, select; other Unix: poll, select). There is no Windows \
-     backend yet; on Windows use `polling` or `mio`."
+    "multipoll supports Unix (Linux and Android: epoll, io_uring, poll, select; FreeBSD, macOS, \
+     NetBSD, OpenBSD, DragonFly: kqueue, poll, select; other Unix: poll, select) and Windows."
 );
 
-#[cfg(unix)]
 pub mod backend;
-#[cfg(unix)]
 mod event;
-#[cfg(unix)]
 pub mod fault;
-#[cfg(unix)]
 mod interest;
-#[cfg(unix)]
 mod poller;
+mod source;
 
-#[cfg(unix)]
 pub use event::{Event, Events};
-#[cfg(unix)]
 pub use interest::{Interest, Mode, ModeSet};
-#[cfg(unix)]
 pub use poller::{Capabilities, Poller, RESERVED_KEY};
+pub use source::{AsSource, RawSource, Source};

@@ -1,10 +1,9 @@
 //! The backend contract: the [`Poller`] trait and what a backend can do ([`Capabilities`]).
 
 use std::io;
-use std::os::fd::{BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use crate::{Events, Interest, Mode, ModeSet};
+use crate::{Events, Interest, Mode, ModeSet, RawSource, Source};
 
 /// The key no registration may use: backends keep it for their internal wake-up.
 pub const RESERVED_KEY: usize = usize::MAX;
@@ -54,6 +53,15 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// watched: `add` refuses them with `InvalidInput` on every backend, as epoll does, kqueue
 /// included (which could watch a regular file, but nowhere else could). Outside Linux,
 /// poll and select cannot ask whether a device can poll, and accept every device.
+///
+/// # Unix fds and Windows sockets
+///
+/// What is registered is a [`Source`](crate::Source): a `BorrowedFd` on Unix, a
+/// `BorrowedSocket` on Windows, where only sockets can be polled. This page says "fd" for
+/// both; on Windows read "socket", "its number" as the `SOCKET` handle
+/// ([`RawSource`](crate::RawSource)) and "close" as `closesocket` (dropping the Rust
+/// socket). Code for both families registers `stream.as_source()`
+/// ([`AsSource`](crate::AsSource)).
 ///
 /// # Errors (identical on every backend)
 ///
@@ -155,27 +163,20 @@ pub trait Poller: Send + Sync {
     ///
     /// # Errors
     /// `AlreadyExists`, `Unsupported`, `InvalidInput`: see [the table](Poller#errors-identical-on-every-backend).
-    fn add(&self, fd: BorrowedFd<'_>, key: usize, interest: Interest, mode: Mode)
-    -> io::Result<()>;
+    fn add(&self, fd: Source<'_>, key: usize, interest: Interest, mode: Mode) -> io::Result<()>;
 
     /// Changes the key, interest and mode of a registered `fd`; re-arms a oneshot
     /// registration.
     ///
     /// # Errors
     /// `NotFound`, `Unsupported`, `InvalidInput`: see [the table](Poller#errors-identical-on-every-backend).
-    fn modify(
-        &self,
-        fd: BorrowedFd<'_>,
-        key: usize,
-        interest: Interest,
-        mode: Mode,
-    ) -> io::Result<()>;
+    fn modify(&self, fd: Source<'_>, key: usize, interest: Interest, mode: Mode) -> io::Result<()>;
 
     /// Removes `fd`; no event for it is reported after this returns.
     ///
     /// # Errors
     /// `NotFound`: see [the table](Poller#errors-identical-on-every-backend).
-    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()>;
+    fn delete(&self, fd: Source<'_>) -> io::Result<()>;
 
     /// Waits for readiness; see [Waiting](Poller#waiting).
     ///
@@ -268,7 +269,7 @@ pub trait Poller: Send + Sync {
 pub struct Capabilities {
     name: &'static str,
     modes: ModeSet,
-    max_fd: Option<RawFd>,
+    max_fd: Option<RawSource>,
     timeout_precision: Duration,
     reports_errors: bool,
     early_hangup: bool,
@@ -297,7 +298,7 @@ impl Capabilities {
     }
 
     /// With [`max_fd`](Capabilities::max_fd) `max_fd`.
-    pub const fn with_max_fd(mut self, max_fd: Option<RawFd>) -> Capabilities {
+    pub const fn with_max_fd(mut self, max_fd: Option<RawSource>) -> Capabilities {
         self.max_fd = max_fd;
         self
     }
@@ -380,7 +381,7 @@ impl Capabilities {
     }
 
     /// The largest fd `add` accepts, or `None` when only the process's fd limit applies.
-    pub const fn max_fd(&self) -> Option<RawFd> {
+    pub const fn max_fd(&self) -> Option<RawSource> {
         self.max_fd
     }
 

@@ -69,7 +69,8 @@ pub mod porting {}
 pub use any::AnyPoller;
 pub use backend::{Backend, WithPoller};
 pub use multipoll_core::{
-    Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY,
+    AsSource, Capabilities, Event, Events, Interest, Mode, ModeSet, Poller, RESERVED_KEY,
+    RawSource, Source,
 };
 
 #[cfg(has_epoll)]

@@ -9,12 +9,17 @@
 //! nothing.
 
 use std::io;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 
+use super::errors::SOURCE;
+#[cfg(unix)]
 use super::errors::registration_error;
+#[cfg(unix)]
 use super::file::{FileId, pollable_file};
+#[cfg(unix)]
 use crate::fault::{self, Call};
-use crate::{Capabilities, Interest, Mode, RESERVED_KEY};
+use crate::{Capabilities, Interest, Mode, RESERVED_KEY, RawSource};
 
 /// Checks what every backend checks before `add`/`modify`: the key is not
 /// [`RESERVED_KEY`], the backend can do `mode` and `interest` (priority comes only with
@@ -50,12 +55,12 @@ pub fn check_registration(
 }
 
 /// Checks `fd` against a backend's [`Capabilities::max_fd`].
-pub fn check_max_fd(caps: &Capabilities, fd: RawFd) -> io::Result<()> {
+pub fn check_max_fd(caps: &Capabilities, fd: RawSource) -> io::Result<()> {
     match caps.max_fd() {
         Some(max) if fd > max => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
-                "fd {fd} is above the {} backend's limit of {max} on this platform; \
+                "{SOURCE} {fd} is above the {} backend's limit of {max} on this platform; \
                  use another backend or keep fds below the limit",
                 caps.name()
             ),
@@ -72,12 +77,13 @@ pub fn check_max_fd(caps: &Capabilities, fd: RawFd) -> io::Result<()> {
 /// # Errors
 /// `InvalidInput` (with the fd and the reason in the message) for a closed fd, a regular
 /// file, a directory or a device that cannot be polled; an injected fault.
+#[cfg(unix)]
 pub fn check_file(fd: RawFd) -> io::Result<FileId> {
     fault::inject(Call::Register).map_err(|e| registration_error(fd, e))?;
     pollable_file(fd)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

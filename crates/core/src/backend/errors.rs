@@ -6,24 +6,36 @@
 //! a caller sees one kind and one message whichever backend it runs on.
 
 use std::io;
-use std::os::fd::RawFd;
+
+use crate::RawSource;
+
+/// What the messages call a registered source: "fd" on Unix, "socket" on Windows.
+#[cfg(unix)]
+pub const SOURCE: &str = "fd";
+/// What the messages call a registered source: "fd" on Unix, "socket" on Windows.
+#[cfg(windows)]
+pub const SOURCE: &str = "socket";
 
 /// `add` of an fd that is already registered.
-pub fn already_registered(fd: RawFd) -> io::Error {
+pub fn already_registered(fd: RawSource) -> io::Error {
     io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!("fd {fd} is already registered; use modify to change it"),
+        format!("{SOURCE} {fd} is already registered; use modify to change it"),
     )
 }
 
 /// `modify`/`delete` of an fd that is not registered.
-pub fn not_registered(fd: RawFd) -> io::Error {
-    io::Error::new(io::ErrorKind::NotFound, format!("fd {fd} is not registered; add it first"))
+pub fn not_registered(fd: RawSource) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{SOURCE} {fd} is not registered; add it first"),
+    )
 }
 
 /// `add` of an fd whose readiness cannot be watched: `what` says what it is ("a regular
 /// file", "a directory", …).
-pub fn not_pollable(fd: RawFd, what: &str) -> io::Error {
+#[cfg(unix)]
+pub fn not_pollable(fd: RawSource, what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
         format!(
@@ -35,7 +47,8 @@ pub fn not_pollable(fd: RawFd, what: &str) -> io::Error {
 
 /// Maps an OS error of a registration syscall (`epoll_ctl`, `kevent` changes) to the
 /// contract's kinds and a message naming the fd.
-pub fn registration_error(fd: RawFd, err: io::Error) -> io::Error {
+#[cfg(unix)]
+pub fn registration_error(fd: RawSource, err: io::Error) -> io::Error {
     match err.raw_os_error() {
         Some(libc::EEXIST) => already_registered(fd),
         Some(libc::ENOENT) => not_registered(fd),
@@ -53,7 +66,7 @@ pub fn registration_error(fd: RawFd, err: io::Error) -> io::Error {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -22,18 +22,27 @@
 //! - [`EventsExt`]: filling the caller's [`Events`](crate::Events), and the array of the
 //!   backend's own kernel entries kept in it ([`EventsExt::kernel_array`], [`Sink`]).
 //!
+//! On Windows only the platform-neutral modules exist (checks, errors, per_waiter, table,
+//! timeout, wait, `EventsExt`); the others are Unix syscalls.
+//!
 //! These may change between minor versions more readily than the user-facing API; the
 //! conformance suite (`multipoll-conformance`) is how a backend proves it keeps the
 //! contract.
 
 pub mod checks;
+#[cfg(unix)]
 pub mod emulated;
 pub mod errors;
+#[cfg(unix)]
 pub mod file;
+#[cfg(unix)]
 pub mod notify;
 pub mod per_waiter;
+#[cfg(unix)]
 pub mod probe;
+#[cfg(unix)]
 pub mod readiness;
+#[cfg(unix)]
 pub mod syscall;
 pub mod table;
 pub mod timeout;
@@ -41,6 +50,7 @@ pub mod wait;
 
 use crate::Event;
 pub use crate::event::Sink;
+pub use crate::source::raw_source;
 
 /// What a backend does with the caller's [`Events`](crate::Events) in `wait`: the methods
 /// users never call.

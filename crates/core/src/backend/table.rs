@@ -2,8 +2,9 @@
 //! backends' whole interest set; epoll's and kqueue's key and interest per fd), and the
 //! lock it lives behind.
 
-use std::os::fd::RawFd;
 use std::sync::{Mutex, MutexGuard};
+
+use crate::RawSource;
 
 /// Records indexed by fd: fds are small, dense integers, so a vector beats a hash map on
 /// the per-event lookup. It grows only on [`FdTable::insert`].
@@ -21,19 +22,20 @@ impl<T> Default for FdTable<T> {
 impl<T> FdTable<T> {
     /// The record of `fd`, if any.
     #[inline]
-    pub fn get(&self, fd: RawFd) -> Option<&T> {
+    pub fn get(&self, fd: RawSource) -> Option<&T> {
         self.slots.get(usize::try_from(fd).ok()?)?.as_ref()
     }
 
     /// The record of `fd`, if any, to change in place.
     #[inline]
-    pub fn get_mut(&mut self, fd: RawFd) -> Option<&mut T> {
+    pub fn get_mut(&mut self, fd: RawSource) -> Option<&mut T> {
         self.slots.get_mut(usize::try_from(fd).ok()?)?.as_mut()
     }
 
-    /// Sets the record of `fd` (a `BorrowedFd`'s number, never negative); returns the old.
-    pub fn insert(&mut self, fd: RawFd, record: T) -> Option<T> {
-        let i = usize::try_from(fd).expect("an open fd is never negative");
+    /// Sets the record of `fd` (a [`Source`](crate::Source)'s number, never negative); returns
+    /// the old.
+    pub fn insert(&mut self, fd: RawSource, record: T) -> Option<T> {
+        let i = usize::try_from(fd).expect("an open fd or socket is never negative");
         if self.slots.len() <= i {
             self.slots.resize_with(i + 1, || None);
         }
@@ -41,13 +43,13 @@ impl<T> FdTable<T> {
     }
 
     /// Removes the record of `fd`, if any.
-    pub fn remove(&mut self, fd: RawFd) -> Option<T> {
+    pub fn remove(&mut self, fd: RawSource) -> Option<T> {
         self.slots.get_mut(usize::try_from(fd).ok()?)?.take()
     }
 
     /// Every record with its fd, in fd order.
-    pub fn iter(&self) -> impl Iterator<Item = (RawFd, &T)> {
-        self.slots.iter().enumerate().filter_map(|(fd, r)| Some((fd as RawFd, r.as_ref()?)))
+    pub fn iter(&self) -> impl Iterator<Item = (RawSource, &T)> {
+        self.slots.iter().enumerate().filter_map(|(fd, r)| Some((fd as RawSource, r.as_ref()?)))
     }
 }
 
@@ -75,6 +77,7 @@ mod tests {
         assert_eq!(t.iter().collect::<Vec<_>>(), [(2, &'x'), (5, &'c')]);
         assert_eq!(t.remove(5), Some('c'));
         assert_eq!(t.get(5), None);
+        #[cfg(unix)]
         assert_eq!(t.get(-1), None);
     }
 }

@@ -55,6 +55,7 @@ pub fn timeout_ms(timeout: Option<Duration>) -> libc::c_int {
 }
 
 /// A `timespec` for `epoll_pwait2(2)`/`kevent(2)`, clamped to what `time_t` holds.
+#[cfg(unix)]
 pub fn timeout_timespec(t: Duration) -> libc::timespec {
     libc::timespec {
         tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
@@ -64,6 +65,7 @@ pub fn timeout_timespec(t: Duration) -> libc::timespec {
 }
 
 /// A `timeval` for `select(2)`, rounded *up* to the microsecond (see [`timeout_ms`]).
+#[cfg(unix)]
 pub fn timeout_timeval(t: Duration) -> libc::timeval {
     let micros = t.as_nanos().div_ceil(1_000);
     let secs = micros / 1_000_000;
@@ -91,6 +93,7 @@ mod tests {
         assert_eq!(timeout_ms(Some(Duration::MAX)), libc::c_int::MAX);
     }
 
+    #[cfg(unix)]
     #[test]
     fn timeval_rounds_up() {
         let tv = timeout_timeval(Duration::from_nanos(1));
@@ -101,6 +104,7 @@ mod tests {
         assert_eq!((tv.tv_sec, tv.tv_usec), (0, 0));
     }
 
+    #[cfg(unix)]
     #[test]
     fn timespec_keeps_nanos() {
         let ts = timeout_timespec(Duration::new(1, 5));
