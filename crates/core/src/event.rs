@@ -34,9 +34,8 @@ use std::fmt;
 /// # extern crate multipoll_core as multipoll;
 /// use std::io;
 /// use std::net::{SocketAddr, TcpStream};
-/// use std::os::fd::AsFd;
 /// use std::time::Duration;
-/// use multipoll::{Event, Events, Interest, Mode, Poller};
+/// use multipoll::{AsSource, Event, Events, Interest, Mode, Poller};
 ///
 /// /// How the connect of `stream` ended, as `event` tells: `None` while it is in progress.
 /// fn connect_result(stream: &TcpStream, event: &Event) -> Option<io::Result<()>> {
@@ -62,12 +61,14 @@ use std::fmt;
 ///     socket.set_nonblocking(true)?;
 ///     match socket.connect(&addr.into()) {
 ///         Ok(()) => return Ok(socket.into()),
-///         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+///         // Begun: `EINPROGRESS` on Unix, `WSAEWOULDBLOCK` on Windows.
+///         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS)
+///             || e.kind() == io::ErrorKind::WouldBlock => {}
 ///         // Some kernels refuse a loopback connect at once: then the call says so.
 ///         Err(e) => return Err(e),
 ///     }
 ///     let stream = TcpStream::from(socket);
-///     poller.add(stream.as_fd(), 1, Interest::BOTH, Mode::Level)?;
+///     poller.add(stream.as_source(), 1, Interest::BOTH, Mode::Level)?;
 ///     let mut events = Events::new();
 ///     let result = loop {
 ///         if poller.wait(&mut events, Some(Duration::from_secs(10)))? == 0 {
@@ -77,7 +78,7 @@ use std::fmt;
 ///             break done;
 ///         }
 ///     };
-///     poller.delete(stream.as_fd())?;
+///     poller.delete(stream.as_source())?;
 ///     result.map(|()| stream)
 /// }
 /// ```
