@@ -269,9 +269,10 @@ pub fn closed_socket_is_invalid_input<P: Poller>() -> io::Result<()> {
     use std::os::windows::io::BorrowedSocket;
     let _serial = serial();
     let (a, _b) = tcp_pair()?;
+    // Made first: its own sockets would take the closed number.
+    let poller = P::new()?;
     let raw = a.as_raw_socket();
     drop(a);
-    let poller = P::new()?;
     // SAFETY: the borrow is only passed to `add`, which asks Winsock about the number and
     // does no I/O on it; `serial` keeps this process's other tests from taking the number.
     let closed = unsafe { BorrowedSocket::borrow_raw(raw) };
@@ -315,7 +316,9 @@ pub fn priority_is_declared<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
-/// More sockets than Winsock's default `FD_SETSIZE` (64), all ready at once.
+/// More sockets than Winsock's default `FD_SETSIZE` (64), all ready at once and all
+/// reported by one wait (level-triggered, so a set that silently held only 64 would never
+/// get there).
 pub fn more_than_64_sockets<P: Poller>() -> io::Result<()> {
     let _serial = serial();
     const N: usize = 100;
@@ -323,26 +326,24 @@ pub fn more_than_64_sockets<P: Poller>() -> io::Result<()> {
     let mut pairs = Vec::with_capacity(N);
     for key in 0..N {
         let (a, b) = tcp_pair()?;
-        poller.add(b.as_source(), key, Interest::READABLE, Mode::Oneshot)?;
+        poller.add(b.as_source(), key, Interest::READABLE, Mode::Level)?;
         pairs.push((a, b));
     }
     for (a, _) in &mut pairs {
         a.write_all(b"x")?;
     }
-    let mut seen = [false; N];
     let until = Instant::now() + PATIENCE;
-    let mut events = Events::with_capacity(32);
-    while seen.iter().any(|s| !s) && Instant::now() < until {
+    let mut events = Events::with_capacity(2 * N);
+    let mut most = 0;
+    while Instant::now() < until {
         poller.wait(&mut events, Some(Duration::from_millis(100)))?;
-        for e in events.iter() {
-            assert!(e.is_readable(), "{e:?}");
-            assert!(!seen[e.key()], "oneshot key {} reported twice", e.key());
-            seen[e.key()] = true;
+        assert!(events.iter().all(|e| e.is_readable() && e.key() < N), "{:?}", events.as_slice());
+        most = most.max(events.len());
+        if most == N {
+            return Ok(());
         }
     }
-    let missing: Vec<_> = (0..N).filter(|&k| !seen[k]).collect();
-    assert!(missing.is_empty(), "never reported: {missing:?}");
-    Ok(())
+    panic!("one wait reported at most {most} of the {N} ready sockets");
 }
 
 /// One `#[test]` per behaviour above, on the poller type given.
