@@ -46,6 +46,12 @@ pub const RESERVED_KEY: usize = usize::MAX;
 /// [`Interest::NONE`] is not watched at all, so no backend notices that its fd closed: it
 /// stays (and its number answers `AlreadyExists`) until you `delete` it.
 ///
+/// On Windows a socket's number is its `SOCKET` handle value, which a new socket may take
+/// as soon as the old one is closed, and nothing tells the two apart (no device and
+/// inode). So on poll and select there a socket closed without `delete` is forgotten only
+/// when a `wait` reports it (one `error` event); until then, `add` of a new socket that
+/// took its number answers `AlreadyExists`, as for a dup on Unix: `delete` first.
+///
 /// Only files whose readiness the kernel can watch are accepted: sockets, pipes, FIFOs,
 /// terminals and other devices whose driver can poll, and pollable kernel objects
 /// (eventfd, timerfd, signalfd, another poller). A regular file or a directory is always

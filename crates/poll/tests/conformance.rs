@@ -1,2 +1,4 @@
-//! The whole multipoll conformance suite, on the poll backend.
+//! The whole multipoll conformance suite, on the poll backend (Unix only so far; on
+//! Windows, tests/winsock.rs).
+#![cfg(unix)]
 multipoll_conformance::conformance_tests!(multipoll_poll::Poll);

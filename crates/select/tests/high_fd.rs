@@ -1,5 +1,7 @@
 //! select past `FD_SETSIZE`: an fd above 1024 is watched correctly where the kernel allows
 //! it (Linux, FreeBSD), and refused with `InvalidInput` where it does not.
+//! (Unix fds; on Windows, `more_than_64_sockets` in tests/winsock.rs.)
+#![cfg(unix)]
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;

@@ -9,15 +9,9 @@
 //! nothing.
 
 use std::io;
-#[cfg(unix)]
-use std::os::fd::RawFd;
 
-use super::errors::SOURCE;
-#[cfg(unix)]
-use super::errors::registration_error;
-#[cfg(unix)]
+use super::errors::{SOURCE, registration_error};
 use super::file::{FileId, pollable_file};
-#[cfg(unix)]
 use crate::fault::{self, Call};
 use crate::{Capabilities, Interest, Mode, RESERVED_KEY, RawSource};
 
@@ -76,9 +70,9 @@ pub fn check_max_fd(caps: &Capabilities, fd: RawSource) -> io::Result<()> {
 ///
 /// # Errors
 /// `InvalidInput` (with the fd and the reason in the message) for a closed fd, a regular
-/// file, a directory or a device that cannot be polled; an injected fault.
-#[cfg(unix)]
-pub fn check_file(fd: RawFd) -> io::Result<FileId> {
+/// file, a directory or a device that cannot be polled (on Windows: anything but an open
+/// socket); an injected fault.
+pub fn check_file(fd: RawSource) -> io::Result<FileId> {
     fault::inject(Call::Register).map_err(|e| registration_error(fd, e))?;
     pollable_file(fd)
 }

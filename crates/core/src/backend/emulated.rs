@@ -9,17 +9,19 @@
 //! where reporting starts so no ready fd starves when `Events` is full, turns a
 //! closed-while-registered fd into one `error` event, and lets `add` replace the
 //! registration of a closed fd whose number a new file has taken (told apart by
-//! [`FileId`]). A backend supplies only a
-//! [`ReadinessSyscall`]: how to lay out the set, make the call and read the result.
+//! [`FileId`]; on Windows nothing tells sockets apart, see there). A backend supplies only
+//! a [`ReadinessSyscall`]: how to lay out the set, make the call and read the result.
+//!
+//! The same code serves Windows' `WSAPoll` and Winsock `select`: there the fd is a
+//! `SOCKET`, the wake-up a loopback socket pair ([`Notifier`]), and only open sockets are
+//! accepted by `add`.
 
 use std::io;
 use std::ops::Range;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::backend::EventsExt;
 use crate::backend::checks::{check_file, check_max_fd, check_registration};
 use crate::backend::errors::{already_registered, not_registered};
 use crate::backend::file::FileId;
@@ -28,8 +30,9 @@ use crate::backend::per_waiter::PerWaiter;
 use crate::backend::readiness::Readiness;
 use crate::backend::table::{FdTable, lock};
 use crate::backend::wait::wait_until;
+use crate::backend::{EventsExt, raw_source};
 use crate::fault::{self, Call};
-use crate::{Capabilities, Events, Interest, Mode, ModeSet, Poller};
+use crate::{Capabilities, Events, Interest, Mode, ModeSet, Poller, RawSource, Source};
 
 /// One readiness syscall that takes its interest set on every call (`poll`, `select`).
 ///
@@ -44,9 +47,11 @@ pub trait ReadinessSyscall: Send + Sized + 'static {
     const REPORTS_ERRORS: bool;
     /// Whether a hang-up is seen while data is queued (see [`Capabilities::early_hangup`]).
     const EARLY_HANGUP: bool;
+    /// Whether [`Interest::PRIORITY`] can be watched (see [`Capabilities::priority`]).
+    const PRIORITY: bool = true;
 
     /// The largest fd the syscall accepts, or `None` for only the process limit.
-    fn max_fd() -> Option<RawFd>;
+    fn max_fd() -> Option<RawSource>;
 
     /// Allocates the syscall's buffers.
     ///
@@ -57,7 +62,7 @@ pub trait ReadinessSyscall: Send + Sized + 'static {
     /// Replaces the watched set: `wake` (readable interest), then `fds`, which come in
     /// ascending fd order (a syscall that scans by fd, like select's bit sets, may count on
     /// it).
-    fn rebuild(&mut self, wake: RawFd, fds: &[(RawFd, Interest)]);
+    fn rebuild(&mut self, wake: RawSource, fds: &[(RawSource, Interest)]);
 
     /// One call into the kernel with the set of the last `rebuild`. `EINTR` is returned as
     /// is; [`Emulated`] retries it. A closed fd in the set must not fail the call forever:
@@ -80,7 +85,7 @@ pub trait ReadinessSyscall: Send + Sized + 'static {
     fn scan(
         &self,
         range: Range<usize>,
-        report: impl FnMut(usize, RawFd, Readiness) -> bool,
+        report: impl FnMut(usize, RawSource, Readiness) -> bool,
     ) -> bool;
 }
 
@@ -121,7 +126,7 @@ struct Table {
 #[derive(Debug)]
 struct WaiterSet<S> {
     syscall: S,
-    fds: Vec<(RawFd, Interest)>,
+    fds: Vec<(RawSource, Interest)>,
     generation: u64,
     /// Where the next report starts, so a full `Events` does not starve later fds.
     cursor: usize,
@@ -152,7 +157,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
             .with_timeout_precision(S::TIMEOUT_PRECISION)
             .with_reports_errors(S::REPORTS_ERRORS)
             .with_early_hangup(S::EARLY_HANGUP)
-            .with_priority(true)
+            .with_priority(S::PRIORITY)
     }
 
     /// Applies `change` under the table lock and wakes a blocked waiter if the set changed.
@@ -179,7 +184,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
         // Looked up again, not taken from `set.fds`: the registration may have changed
         // while this waiter was in the kernel (a new key, a delete, a oneshot another
         // waiter reported).
-        let mut report = |index: usize, fd: RawFd, readiness: Readiness| {
+        let mut report = |index: usize, fd: RawSource, readiness: Readiness| {
             let Some(watch) = table.watches.get_mut(fd) else {
                 return true;
             };
@@ -225,7 +230,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
                         .filter(|(_, e)| e.is_watched())
                         .map(|(fd, e)| (fd, e.interest)),
                 );
-                set.syscall.rebuild(self.notifier.fd().as_raw_fd(), &set.fds);
+                set.syscall.rebuild(raw_source(self.notifier.fd()), &set.fds);
                 set.generation = table.generation;
             }
             self.waiters.fetch_add(1, Ordering::AcqRel);
@@ -264,7 +269,7 @@ impl<S: ReadinessSyscall> Emulated<S> {
 impl<S: ReadinessSyscall> Poller for Emulated<S> {
     fn new() -> io::Result<Self> {
         let notifier = Notifier::new()?;
-        check_max_fd(&Self::capabilities_of(), notifier.fd().as_raw_fd())?;
+        check_max_fd(&Self::capabilities_of(), raw_source(notifier.fd()))?;
         Ok(Emulated {
             table: Mutex::new(Table::default()),
             sets: PerWaiter::new(Self::new_waiter_set()?),
@@ -274,16 +279,10 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         })
     }
 
-    fn add(
-        &self,
-        fd: BorrowedFd<'_>,
-        key: usize,
-        interest: Interest,
-        mode: Mode,
-    ) -> io::Result<()> {
+    fn add(&self, fd: Source<'_>, key: usize, interest: Interest, mode: Mode) -> io::Result<()> {
         let caps = Self::capabilities_of();
         check_registration(&caps, key, interest, mode)?;
-        let raw = fd.as_raw_fd();
+        let raw = raw_source(fd);
         check_max_fd(&caps, raw)?;
         let file = check_file(raw)?;
         self.change(|table| {
@@ -300,15 +299,9 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         })
     }
 
-    fn modify(
-        &self,
-        fd: BorrowedFd<'_>,
-        key: usize,
-        interest: Interest,
-        mode: Mode,
-    ) -> io::Result<()> {
+    fn modify(&self, fd: Source<'_>, key: usize, interest: Interest, mode: Mode) -> io::Result<()> {
         check_registration(&Self::capabilities_of(), key, interest, mode)?;
-        let raw = fd.as_raw_fd();
+        let raw = raw_source(fd);
         self.change(|table| {
             let watch = table.watches.get_mut(raw).ok_or_else(|| not_registered(raw))?;
             let file = watch.file;
@@ -317,8 +310,8 @@ impl<S: ReadinessSyscall> Poller for Emulated<S> {
         })
     }
 
-    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        let raw = fd.as_raw_fd();
+    fn delete(&self, fd: Source<'_>) -> io::Result<()> {
+        let raw = raw_source(fd);
         self.change(|table| {
             let old = table.watches.remove(raw).ok_or_else(|| not_registered(raw))?;
             Ok(old.in_set().is_some())

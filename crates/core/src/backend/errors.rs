@@ -66,6 +66,24 @@ pub fn registration_error(fd: RawSource, err: io::Error) -> io::Error {
     }
 }
 
+/// Maps a Winsock error of the registration check to the contract's kinds and a message
+/// naming the socket: `WSAENOTSOCK` (a closed socket, or a handle that is not a socket)
+/// is `InvalidInput`.
+#[cfg(windows)]
+pub fn registration_error(s: RawSource, err: io::Error) -> io::Error {
+    use windows_sys::Win32::Networking::WinSock::WSAENOTSOCK;
+    match err.raw_os_error() {
+        Some(WSAENOTSOCK) => io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "socket {s} cannot be polled: it is not an open socket (WSAENOTSOCK); \
+                 on Windows only sockets can be registered"
+            ),
+        ),
+        _ => err,
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

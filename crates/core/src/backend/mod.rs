@@ -22,27 +22,41 @@
 //! - [`EventsExt`]: filling the caller's [`Events`](crate::Events), and the array of the
 //!   backend's own kernel entries kept in it ([`EventsExt::kernel_array`], [`Sink`]).
 //!
-//! On Windows only the platform-neutral modules exist (checks, errors, per_waiter, table,
-//! timeout, wait, `EventsExt`); the others are Unix syscalls.
+//! On Windows the same paths hold the Winsock twins, each in its own file under
+//! `backend/windows/`: [`syscall`] (Winsock's `SOCKET_ERROR` idiom, `WSAPoll`, `select`,
+//! `getsockopt`), [`notify`] (a loopback socket pair), [`file`](mod@file) (only an open
+//! socket can be registered; no identity tells a reused handle apart), [`probe`] (open or
+//! not, `WSAPoll` now), [`readiness`] (`WSAPoll`'s bits) and [`table`] (keyed by handle
+//! value), so that [`emulated`] is one file for both families.
 //!
 //! These may change between minor versions more readily than the user-facing API; the
 //! conformance suite (`multipoll-conformance`) is how a backend proves it keeps the
 //! contract.
 
 pub mod checks;
-#[cfg(unix)]
 pub mod emulated;
 pub mod errors;
 #[cfg(unix)]
 pub mod file;
+#[cfg(windows)]
+#[path = "windows/file.rs"]
+pub mod file;
 #[cfg(unix)]
+pub mod notify;
+#[cfg(windows)]
+#[path = "windows/notify.rs"]
 pub mod notify;
 pub mod per_waiter;
 #[cfg(unix)]
 pub mod probe;
-#[cfg(unix)]
+#[cfg(windows)]
+#[path = "windows/probe.rs"]
+pub mod probe;
 pub mod readiness;
 #[cfg(unix)]
+pub mod syscall;
+#[cfg(windows)]
+#[path = "windows/syscall.rs"]
 pub mod syscall;
 pub mod table;
 pub mod timeout;

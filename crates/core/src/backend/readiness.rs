@@ -2,10 +2,15 @@
 //! backend, so that a hang-up, an error or a closed fd means the same on each.
 //!
 //! The `poll(2)` bits are the common currency (`epoll(7)`'s are equal on Linux; kqueue and
-//! select fill a [`Readiness`] by hand), and [`Readiness::to_event`] is the one place that
-//! filters by interest.
+//! select fill a [`Readiness`] by hand; on Windows `from_poll_bits` and `poll_bits` read
+//! and write `WSAPoll`'s, in `windows/readiness.rs`), and [`Readiness::to_event`] is the
+//! one place that filters by interest.
 
 use crate::{Event, Interest};
+
+#[cfg(windows)]
+#[path = "windows/readiness.rs"]
+mod wsapoll;
 
 /// Readiness reported by the kernel for one fd, before interest filtering.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,9 +37,10 @@ pub const POLL_RDHUP: i32 = libc::POLLRDHUP as i32;
 /// The `poll(2)` bit that means "the peer's write side is closed", where the platform has
 /// one (`POLLRDHUP`, Linux); 0 elsewhere, where
 /// [`probe::peer_closed`](super::probe::peer_closed) fills in.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 pub const POLL_RDHUP: i32 = 0;
 
+#[cfg(unix)]
 impl Readiness {
     /// Reads `poll(2)` `revents` bits (equal to `epoll(7)` bits on Linux).
     ///
@@ -80,7 +86,9 @@ impl Readiness {
         }
         bits
     }
+}
 
+impl Readiness {
     /// Whether nothing is reported.
     pub fn is_empty(&self) -> bool {
         *self == Readiness::default()
@@ -111,7 +119,7 @@ impl Readiness {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -4,21 +4,31 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+#[cfg(unix)]
 use crate::RawSource;
+
+#[cfg(windows)]
+#[path = "windows/table.rs"]
+mod by_handle;
+#[cfg(windows)]
+pub use by_handle::FdTable;
 
 /// Records indexed by fd: fds are small, dense integers, so a vector beats a hash map on
 /// the per-event lookup. It grows only on [`FdTable::insert`].
+#[cfg(unix)]
 #[derive(Clone, Debug)]
 pub struct FdTable<T> {
     slots: Vec<Option<T>>,
 }
 
+#[cfg(unix)]
 impl<T> Default for FdTable<T> {
     fn default() -> FdTable<T> {
         FdTable { slots: Vec::new() }
     }
 }
 
+#[cfg(unix)]
 impl<T> FdTable<T> {
     /// The record of `fd`, if any.
     #[inline]
@@ -69,6 +79,7 @@ mod tests {
         let mut t = FdTable::default();
         assert_eq!(t.get(5), None);
         assert_eq!(t.remove(5), None, "removing an unknown fd does not grow the table");
+        #[cfg(unix)]
         assert_eq!(t.slots.len(), 0);
         assert_eq!(t.insert(5, 'a'), None);
         assert_eq!(t.insert(5, 'b'), Some('a'));
