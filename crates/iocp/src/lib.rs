@@ -11,12 +11,14 @@
 //! How the contract is kept:
 //!
 //! - **Modes.** [`Mode::Oneshot`] is native: a request reports once, and `modify` submits
-//!   the next. [`Mode::Level`] submits the next request as the event is reported; AFD
-//!   completes it at once while the socket is still ready, so the next wait reports it
-//!   again. [`Mode::Edge`] and [`Mode::EdgeOneshot`] are refused with `Unsupported`: AFD
-//!   reports state, not changes, and whether the user drained a socket (read until
-//!   `WouldBlock`) is invisible to the poller, so an edge could only be guessed (polling
-//!   emulates it and documents missed and repeated edges).
+//!   the next. [`Mode::Level`] submits the next request at the start of the next wait
+//!   (AFD completes it at once while the socket is still ready, so it is reported again),
+//!   not as the event is reported: a completion queued then would report a socket the
+//!   user drains in between. While other threads wait, it is submitted at once, so that
+//!   they hear of a socket still ready. [`Mode::Edge`] and [`Mode::EdgeOneshot`] are
+//!   refused with `Unsupported`: AFD reports state, not changes, and whether the user
+//!   drained a socket (read until `WouldBlock`) is invisible to the poller, so an edge
+//!   could only be guessed (polling emulates it and documents missed and repeated edges).
 //! - **Changes.** `modify` and `delete` cancel the request in flight (`NtCancelIoFileEx`).
 //!   Its completion still arrives; it is recognised (by the registration's phase, not
 //!   only by `STATUS_CANCELLED`, since the request may have completed just before) and
@@ -27,7 +29,9 @@
 //! - **Readiness.** A FIN (`AFD_POLL_DISCONNECT`) is readable + hang-up, a reset
 //!   (`AFD_POLL_ABORT`) and a failed connect (`AFD_POLL_CONNECT_FAIL`) readable +
 //!   writable + hang-up + error, as `POLLRDHUP` and `POLLHUP | POLLERR` are on Linux; a
-//!   hang-up goes to readers only.
+//!   hang-up goes to readers only. Under Wine 8, a FIN behind queued data is reported as
+//!   readable alone until the data is read (`peer_close_after_data_hangs_up_once_read`),
+//!   so [`Capabilities::early_hangup`] is false.
 //! - **Closed sockets.** A socket closed without `delete` while its request is in flight
 //!   completes it with `AFD_POLL_LOCAL_CLOSE`: nothing is reported, the registration goes
 //!   stale, and an `add` of the same handle number (a new socket) replaces it, as on
@@ -39,7 +43,10 @@
 //! - **Timeouts** are whole milliseconds, rounded up.
 //! - **Priority** (urgent data) is not offered.
 //!
-//! Verified under Wine 8 (this crate's tests), not on a Windows kernel.
+//! Verified under Wine 8 (this crate's tests, `tests/*.rs`), not on a Windows kernel. One
+//! thing seen there: a cancelled request's `AFD_POLL_INFO` is not written back and still
+//! holds the request's own mask, `AFD_POLL_LOCAL_CLOSE` included, so a completion's events
+//! are read only after a success (`modify_changes_interest`).
 //!
 //! ```
 //! use std::io::Write;
@@ -73,7 +80,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::windows::io::{AsRawHandle, OwnedHandle, RawSocket};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use multipoll_core::backend::EventsExt;
@@ -114,6 +121,8 @@ pub struct Iocp {
     table: Mutex<Table>,
     /// A notify's completion is queued and not yet dequeued: further notifies post none.
     notified: AtomicBool,
+    /// How many threads are in `wait`.
+    waiters: AtomicUsize,
 }
 
 /// Where a registration's poll request is.
@@ -246,6 +255,9 @@ impl Iocp {
         if !cancelled && !event.is_empty() {
             if reg.mode.is_oneshot() {
                 reg.armed = false;
+            } else if self.waiters.load(Ordering::SeqCst) > 1 {
+                // Other threads are waiting: they must hear of a socket still ready.
+                self.resubmit(table, socket);
             } else {
                 // Not now: a request submitted while the socket is still ready completes
                 // at once, and would report it again after the user drained it. The next
@@ -323,7 +335,13 @@ impl Poller for Iocp {
         let port = sys::create_port()?;
         let afd = sys::open_afd()?;
         sys::associate(port.as_raw_handle(), afd.as_raw_handle(), AFD_KEY)?;
-        Ok(Iocp { port, afd, table: Mutex::default(), notified: AtomicBool::new(false) })
+        Ok(Iocp {
+            port,
+            afd,
+            table: Mutex::default(),
+            notified: AtomicBool::new(false),
+            waiters: AtomicUsize::new(0),
+        })
     }
 
     fn add(
@@ -392,7 +410,10 @@ impl Poller for Iocp {
     }
 
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        wait_until(events, timeout, |events, left| self.turn(events, left))
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let result = wait_until(events, timeout, |events, left| self.turn(events, left));
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        result
     }
 
     fn notify(&self) -> io::Result<()> {

@@ -58,22 +58,24 @@ fn notify_wakes_a_blocked_wait() -> io::Result<()> {
     })
 }
 
+/// Five notifies wake one wait, even one whose buffer takes a single completion at a time.
 #[test]
 fn notifies_coalesce() -> io::Result<()> {
     let poller = Iocp::new()?;
+    let mut events = Events::with_capacity(1);
     for _ in 0..5 {
         poller.notify()?;
     }
     let start = Instant::now();
-    assert_eq!(poller.wait(&mut Events::new(), Some(PATIENCE))?, 0);
+    assert_eq!(poller.wait(&mut events, Some(PATIENCE))?, 0);
     assert!(start.elapsed() < PATIENCE / 2, "notified wait blocked");
     let timeout = Duration::from_millis(100);
     let start = Instant::now();
-    assert_eq!(poller.wait(&mut Events::new(), Some(timeout))?, 0);
+    assert_eq!(poller.wait(&mut events, Some(timeout))?, 0);
     assert!(start.elapsed() >= timeout, "five notifies woke more than one wait");
     poller.notify()?;
     let start = Instant::now();
-    poller.wait(&mut Events::new(), Some(PATIENCE))?;
+    poller.wait(&mut events, Some(PATIENCE))?;
     assert!(start.elapsed() < PATIENCE / 2, "a notify after the coalesced one was lost");
     Ok(())
 }
@@ -114,6 +116,34 @@ fn add_wakes_a_blocked_wait() -> io::Result<()> {
         poller.add(client.as_source(), 4, Interest::WRITABLE, Mode::Level)?;
         let got = waiter.join().expect("waiter")?;
         assert_eq!(got.first().map(|e| e.key()), Some(4), "{got:?}");
+        Ok(())
+    })
+}
+
+/// A level socket that stays ready is reported to each of two threads waiting at once,
+/// though the first one told does not wait again.
+#[test]
+fn level_reported_to_both_waiters() -> io::Result<()> {
+    let poller = Iocp::new()?;
+    let (mut client, server) = tcp_pair()?;
+    poller.add(server.as_source(), 8, Interest::READABLE, Mode::Level)?;
+    let started = Barrier::new(3);
+    thread::scope(|s| {
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    started.wait();
+                    wait(&poller, &mut Events::new(), PATIENCE).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        started.wait();
+        thread::sleep(Duration::from_millis(50));
+        client.write_all(b"x")?;
+        for waiter in waiters {
+            let got = waiter.join().expect("waiter").map_err(io::Error::other)?;
+            assert_eq!(got.iter().map(|e| e.key()).collect::<Vec<_>>(), [8], "{got:?}");
+        }
         Ok(())
     })
 }
