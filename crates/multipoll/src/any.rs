@@ -1,10 +1,9 @@
 //! [`AnyPoller`]: a backend chosen at runtime.
 
 use std::io;
-use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
-use crate::{Backend, Capabilities, Events, Interest, Mode, Poller};
+use crate::{Backend, Capabilities, Events, Interest, Mode, Poller, Source};
 
 /// A poller whose backend is chosen at runtime, from a [`Backend`].
 ///
@@ -34,6 +33,10 @@ use crate::{Backend, Capabilities, Events, Interest, Mode, Poller};
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a program holds a few pollers, and a Box would cost every call a pointer chase"
+)]
 pub enum AnyPoller {
     /// The select backend.
     #[cfg(has_select)]
@@ -50,6 +53,9 @@ pub enum AnyPoller {
     /// The io_uring backend.
     #[cfg(has_uring)]
     Uring(crate::Uring),
+    /// The IOCP backend.
+    #[cfg(has_iocp)]
+    Iocp(crate::Iocp),
 }
 
 /// Calls the same method on whichever backend `self` holds.
@@ -66,6 +72,8 @@ macro_rules! forward {
             AnyPoller::Kqueue($p) => $call,
             #[cfg(has_uring)]
             AnyPoller::Uring($p) => $call,
+            #[cfg(has_iocp)]
+            AnyPoller::Iocp($p) => $call,
         }
     };
 }
@@ -93,6 +101,8 @@ impl AnyPoller {
             Backend::Kqueue => Ok(AnyPoller::Kqueue(Poller::new()?)),
             #[cfg(has_uring)]
             Backend::Uring => Ok(AnyPoller::Uring(Poller::new()?)),
+            #[cfg(has_iocp)]
+            Backend::Iocp => Ok(AnyPoller::Iocp(Poller::new()?)),
             #[allow(unreachable_patterns, reason = "reachable when a backend is compiled out")]
             other => Err(other.unavailable()),
         }
@@ -100,7 +110,7 @@ impl AnyPoller {
 
     /// Creates a poller of [`Backend::from_env`]: the backend named by the
     /// `MULTIPOLL_BACKEND` environment variable (`select`, `poll`, `epoll`, `kqueue`,
-    /// `uring`), or [`DefaultPoller`](crate::DefaultPoller)'s when it is unset or empty.
+    /// `uring`, `iocp`), or [`DefaultPoller`](crate::DefaultPoller)'s when it is unset or empty.
     ///
     /// `<AnyPoller as Poller>::new()` does the same.
     ///
@@ -125,6 +135,8 @@ impl AnyPoller {
             AnyPoller::Kqueue(_) => Backend::Kqueue,
             #[cfg(has_uring)]
             AnyPoller::Uring(_) => Backend::Uring,
+            #[cfg(has_iocp)]
+            AnyPoller::Iocp(_) => Backend::Iocp,
         }
     }
 }
@@ -137,27 +149,15 @@ impl Poller for AnyPoller {
         AnyPoller::from_env()
     }
 
-    fn add(
-        &self,
-        fd: BorrowedFd<'_>,
-        key: usize,
-        interest: Interest,
-        mode: Mode,
-    ) -> io::Result<()> {
+    fn add(&self, fd: Source<'_>, key: usize, interest: Interest, mode: Mode) -> io::Result<()> {
         forward!(self, p => p.add(fd, key, interest, mode))
     }
 
-    fn modify(
-        &self,
-        fd: BorrowedFd<'_>,
-        key: usize,
-        interest: Interest,
-        mode: Mode,
-    ) -> io::Result<()> {
+    fn modify(&self, fd: Source<'_>, key: usize, interest: Interest, mode: Mode) -> io::Result<()> {
         forward!(self, p => p.modify(fd, key, interest, mode))
     }
 
-    fn delete(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+    fn delete(&self, fd: Source<'_>) -> io::Result<()> {
         forward!(self, p => p.delete(fd))
     }
 

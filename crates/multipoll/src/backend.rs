@@ -21,18 +21,20 @@ pub trait WithPoller {
 /// One of multipoll's backends, by name.
 ///
 /// `FromStr`/`Display` use the lower-case names `select`, `poll`, `epoll`, `kqueue`,
-/// `uring`. Each variant names a poller type of this crate, present where its feature is on
+/// `uring`, `iocp`. Each variant names a poller type of this crate, present where its feature is on
 /// and the target has its syscall ([`Backend::is_compiled`]); io_uring may also be refused
 /// by the running kernel, which [`Backend::is_available`] asks.
 ///
-/// | | [select](Backend::Select) | [poll](Backend::Poll) | [epoll](Backend::Epoll) | [kqueue](Backend::Kqueue) | [io_uring](Backend::Uring) |
-/// |---|---|---|---|---|---|
-/// | platforms | every Unix | every Unix | Linux, Android | FreeBSD, macOS, NetBSD, OpenBSD, DragonFly | Linux ≥ 5.13, where the kernel allows io_uring |
-/// | [modes](crate::Mode) | level, oneshot (emulated) | level, oneshot (emulated) | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot |
-/// | priority ([`Interest::PRIORITY`](crate::Interest::PRIORITY)) | `exceptfds` | `POLLPRI` | `EPOLLPRI` | `Unsupported` | `POLLPRI` |
-/// | largest fd | process limit on Linux, Android, FreeBSD, DragonFly; `FD_SETSIZE - 1` elsewhere | process limit | process limit | process limit | process limit |
-/// | timeout precision | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns on FreeBSD and Apple; a clock tick (10 ms) on NetBSD, OpenBSD, DragonFly | 1 ns |
-/// | cost per wait | O(highest fd) | O(registered) | O(ready) | O(ready) | O(ready) |
+/// | | [select](Backend::Select) | [poll](Backend::Poll) | [epoll](Backend::Epoll) | [kqueue](Backend::Kqueue) | [io_uring](Backend::Uring) | [IOCP](Backend::Iocp) |
+/// |---|---|---|---|---|---|---|
+/// | platforms | every Unix; Windows (Winsock `select`) | every Unix; Windows (`WSAPoll`) | Linux, Android | FreeBSD, macOS, NetBSD, OpenBSD, DragonFly | Linux ≥ 5.13, where the kernel allows io_uring | Windows |
+/// | [modes](crate::Mode) | level, oneshot (emulated) | level, oneshot (emulated) | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot | level, edge, oneshot, edge-oneshot | level, oneshot |
+/// | priority ([`Interest::PRIORITY`](crate::Interest::PRIORITY)) | `exceptfds`; `Unsupported` on Windows | `POLLPRI`; `Unsupported` on Windows | `EPOLLPRI` | `Unsupported` | `POLLPRI` | `Unsupported` |
+/// | largest fd | process limit on Linux, Android, FreeBSD, DragonFly, Windows; `FD_SETSIZE - 1` elsewhere | process limit | process limit | process limit | process limit | process limit |
+/// | timeout precision | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns on FreeBSD and Apple; a clock tick (10 ms) on NetBSD, OpenBSD, DragonFly | 1 ns | 1 ms (rounded up) |
+/// | cost per wait | O(highest fd); O(registered) on Windows | O(registered) | O(ready) | O(ready) | O(ready) | O(ready) |
+///
+/// The Windows backends are verified under Wine 8, not on a Windows kernel.
 ///
 /// A running poller says the same through [`Poller::capabilities`] (a
 /// [`Capabilities`](crate::Capabilities)); a mode it lacks is refused with `Unsupported`
@@ -54,12 +56,21 @@ pub enum Backend {
     /// The kernel may refuse it at run time (`kernel.io_uring_disabled`, a seccomp
     /// filter): [`Backend::is_available`] tells.
     Uring,
+    /// An I/O completion port with AFD polling, Windows: the `Iocp` poller (feature
+    /// `iocp`).
+    Iocp,
 }
 
 impl Backend {
     /// Every backend multipoll has, available here or not.
-    pub const ALL: &'static [Backend] =
-        &[Backend::Select, Backend::Poll, Backend::Epoll, Backend::Kqueue, Backend::Uring];
+    pub const ALL: &'static [Backend] = &[
+        Backend::Select,
+        Backend::Poll,
+        Backend::Epoll,
+        Backend::Kqueue,
+        Backend::Uring,
+        Backend::Iocp,
+    ];
 
     /// The backend's lower-case name.
     pub const fn name(self) -> &'static str {
@@ -69,6 +80,7 @@ impl Backend {
             Backend::Epoll => "epoll",
             Backend::Kqueue => "kqueue",
             Backend::Uring => "uring",
+            Backend::Iocp => "iocp",
         }
     }
 
@@ -81,6 +93,7 @@ impl Backend {
             Backend::Epoll => cfg!(has_epoll),
             Backend::Kqueue => cfg!(has_kqueue),
             Backend::Uring => cfg!(has_uring),
+            Backend::Iocp => cfg!(has_iocp),
         }
     }
 
@@ -112,7 +125,7 @@ impl Backend {
     /// [`AnyPoller::from_env`](crate::AnyPoller::from_env) creates a poller of it.
     ///
     /// # Errors
-    /// - `InvalidInput` when the variable names no backend multipoll has (`"iocp"`), or is
+    /// - `InvalidInput` when the variable names no backend multipoll has (`"wepoll"`), or is
     ///   not UTF-8; the message lists the available ones.
     /// - `Unsupported` when it names a backend that is not
     ///   [available](Backend::is_available) here: not in this build (`kqueue` on Linux) or
@@ -175,6 +188,8 @@ impl Backend {
             Backend::Kqueue => Ok(work.run::<crate::Kqueue>()),
             #[cfg(has_uring)]
             Backend::Uring => Ok(work.run::<crate::Uring>()),
+            #[cfg(has_iocp)]
+            Backend::Iocp => Ok(work.run::<crate::Iocp>()),
             #[allow(unreachable_patterns, reason = "reachable when a backend is compiled out")]
             other => Err(other.unavailable()),
         }

@@ -41,14 +41,17 @@
 //!
 //! ```
 //! use std::io::Write;
-//! use std::os::fd::AsFd;
+//! use std::net::{TcpListener, TcpStream};
 //! use std::time::Duration;
-//! use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
+//! use multipoll::{AnyPoller, AsSource, Backend, Events, Interest, Mode, Poller};
 //!
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
 //! for backend in Backend::available() {
 //!     let poller = AnyPoller::new(backend)?;
-//!     let (mut a, b) = std::os::unix::net::UnixStream::pair()?;
-//!     poller.add(b.as_fd(), 42, Interest::READABLE, Mode::Level)?;
+//!     let mut a = TcpStream::connect(listener.local_addr()?)?;
+//!     let (b, _) = listener.accept()?;
+//!     b.set_nonblocking(true)?;
+//!     poller.add(b.as_source(), 42, Interest::READABLE, Mode::Level)?;
 //!     a.write_all(b"hi")?;
 //!     let mut events = Events::new();
 //!     poller.wait(&mut events, Some(Duration::from_secs(5)))?;
@@ -58,7 +61,7 @@
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
-#![cfg(unix)]
+#![cfg(any(unix, windows))]
 
 mod any;
 mod backend;
@@ -75,6 +78,8 @@ pub use multipoll_core::{
 
 #[cfg(has_epoll)]
 pub use multipoll_epoll::Epoll;
+#[cfg(has_iocp)]
+pub use multipoll_iocp::Iocp;
 #[cfg(has_kqueue)]
 pub use multipoll_kqueue::Kqueue;
 #[cfg(has_poll)]
@@ -93,6 +98,10 @@ cfg_if::cfg_if! {
         /// The best backend enabled for this target (here: epoll).
         pub type DefaultPoller = Epoll;
         const DEFAULT_BACKEND: Backend = Backend::Epoll;
+    } else if #[cfg(has_iocp)] {
+        /// The best backend enabled for this target (here: IOCP).
+        pub type DefaultPoller = Iocp;
+        const DEFAULT_BACKEND: Backend = Backend::Iocp;
     } else if #[cfg(has_uring)] {
         /// The best backend enabled for this target (here: io_uring).
         pub type DefaultPoller = Uring;

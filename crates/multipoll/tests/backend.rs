@@ -15,7 +15,7 @@ fn names_round_trip() -> io::Result<()> {
 
 #[test]
 fn unknown_backend_lists_available() {
-    let err = "iocp".parse::<Backend>().unwrap_err();
+    let err = "wepoll".parse::<Backend>().unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     for b in Backend::available() {
         assert!(err.to_string().contains(b.name()), "{err}");
@@ -44,7 +44,26 @@ fn linux_has_four_backends() {
         assert!(err.to_string().contains("not available in this build"), "{err}");
         let err = AnyPoller::new(Backend::Kqueue).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+        let err = "iocp".parse::<Backend>().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported, "a Windows backend, known by name");
     }
+}
+
+#[test]
+fn windows_has_three_backends() -> io::Result<()> {
+    if cfg!(windows) {
+        let got: Vec<Backend> = Backend::available().collect();
+        assert_eq!(got, [Backend::Select, Backend::Poll, Backend::Iocp]);
+        assert_eq!(Backend::compiled_default(), Backend::Iocp);
+        for backend in got {
+            assert_eq!(AnyPoller::new(backend)?.capabilities().name(), backend.name());
+        }
+        let err = "epoll".parse::<Backend>().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+    } else {
+        assert!(!Backend::Iocp.is_compiled() && !Backend::Iocp.is_available());
+    }
+    Ok(())
 }
 
 /// io_uring is compiled on Linux whether or not the kernel lets it run; when it does not

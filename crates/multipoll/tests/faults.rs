@@ -1,6 +1,9 @@
 //! Injected syscall faults on every backend: `EINTR` on every wait, `ENOMEM` from
 //! registration and wait, a failing notify. No path may panic, spin, surface `EINTR`, or
 //! half-apply a failed call.
+//!
+//! Unix only for now: the faults are errno values injected into Unix syscalls.
+#![cfg(unix)]
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;

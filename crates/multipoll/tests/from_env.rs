@@ -4,9 +4,8 @@
 //! One test in its own binary: it changes the process environment, which no other thread
 //! may read meanwhile.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 
 use multipoll::{AnyPoller, Backend, Poller};
 
@@ -20,6 +19,16 @@ fn set_backend_var(value: Option<&OsStr>) {
         // SAFETY: as above.
         unsafe { std::env::remove_var("MULTIPOLL_BACKEND") };
     }
+}
+
+/// A value that is not UTF-8: a byte that is no character on Unix, an unpaired surrogate
+/// on Windows.
+fn not_utf8() -> OsString {
+    #[cfg(unix)]
+    let value = std::os::unix::ffi::OsStrExt::from_bytes(b"epoll\xff").to_owned();
+    #[cfg(windows)]
+    let value = std::os::windows::ffi::OsStringExt::from_wide(&[u16::from(b'e'), 0xD800]);
+    value
 }
 
 /// The error kind of each way to read the variable, which must agree.
@@ -36,13 +45,16 @@ fn kinds_for(value: impl AsRef<OsStr>) -> [Option<io::ErrorKind>; 3] {
 #[test]
 fn env_backend_errors_match_their_docs() -> io::Result<()> {
     let unknown = Some(io::ErrorKind::InvalidInput);
-    assert_eq!(kinds_for("iocp"), [unknown; 3], "a name multipoll does not know");
+    assert_eq!(kinds_for("wepoll"), [unknown; 3], "a name multipoll does not know");
     assert_eq!(kinds_for("EPOLL"), [unknown; 3], "names are lower case");
     // Not UTF-8: refused, not taken for unset.
-    assert_eq!(kinds_for(OsStr::from_bytes(b"epoll\xff")), [unknown; 3], "not UTF-8");
+    assert_eq!(kinds_for(not_utf8()), [unknown; 3], "not UTF-8");
+    let unsupported = Some(io::ErrorKind::Unsupported);
     if cfg!(target_os = "linux") {
-        let unsupported = Some(io::ErrorKind::Unsupported);
         assert_eq!(kinds_for("kqueue"), [unsupported; 3], "a known backend not built here");
+    }
+    if cfg!(windows) {
+        assert_eq!(kinds_for("epoll"), [unsupported; 3], "a known backend not built here");
     }
     for backend in Backend::available() {
         assert_eq!(kinds_for(backend.name()), [None; 3], "{backend}");

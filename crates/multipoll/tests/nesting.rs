@@ -2,6 +2,9 @@
 //! and epoll inside io_uring. A ring inside another poller may give one stale level report
 //! after a drain (its changes go to the kernel at once while it is lent out), which the
 //! shared behaviour forbids: `crates/uring/tests/nesting.rs` pins what it does instead.
+//!
+//! Unix only: a poller that is an fd exists only there.
+#![cfg(unix)]
 
 use std::io;
 
