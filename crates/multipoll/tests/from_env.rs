@@ -25,7 +25,7 @@ fn set_backend_var(value: Option<&OsStr>) {
 /// on Windows.
 fn not_utf8() -> OsString {
     #[cfg(unix)]
-    let value = std::os::unix::ffi::OsStrExt::from_bytes(b"epoll\xff").to_owned();
+    let value = <OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"epoll\xff").to_owned();
     #[cfg(windows)]
     let value = std::os::windows::ffi::OsStringExt::from_wide(&[u16::from(b'e'), 0xD800]);
     value
