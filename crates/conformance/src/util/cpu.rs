@@ -54,8 +54,10 @@ impl CpuMeter {
 }
 
 /// The CPU time the calling thread has used, or `None` where the clock is unavailable:
-/// always on Windows, where the suite does not read the thread's times, so that
-/// [`CpuMeter::assert_blocked`] (which is best effort everywhere) checks nothing there.
+/// always on Windows, so that [`CpuMeter::assert_blocked`] (best effort everywhere) checks
+/// nothing there. `QueryThreadCycleTime` counts cycles, which its docs say not to convert
+/// to time, and `GetThreadTimes` documents no resolution; a meter that might fail a correct
+/// backend (one charged a coarse unit for a short wake-up) is worse than none.
 #[cfg(windows)]
 pub fn thread_cpu_time() -> Option<Duration> {
     None
