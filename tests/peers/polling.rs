@@ -144,11 +144,15 @@ impl Poller for PollingPeer {
         // never asks for `EPOLLRDHUP`, so a half-close is not a hang-up at all. Priority:
         // `Event::set_priority` asks for `EPOLLPRI` ("supported on ... epoll", its docs).
         let capabilities = Capabilities::new("polling", modes).with_priority(true);
-        // On Windows its waits are `GetQueuedCompletionStatusEx` in whole milliseconds,
-        // rounded up (`dur2timeout` in its `src/iocp/mod.rs`); priority is AFD's
+        // On Windows its waits are `GetQueuedCompletionStatusEx` in milliseconds, rounded
+        // up (`dur2timeout` in its `src/iocp/mod.rs`), and no high-resolution timer is
+        // asked for, so a timeout ends on a tick of the system clock: "the wait can be
+        // anywhere between one and two ticks" (Microsoft's `Sleep` docs, of every wait
+        // function's timeout), a tick being 15.625 ms by default ("The default platform
+        // timer resolution is 15.6ms", Microsoft's timer guidance). Priority is AFD's
         // `RECEIVE_EXPEDITED`.
         #[cfg(windows)]
-        let capabilities = capabilities.with_timeout_precision(Duration::from_millis(1));
+        let capabilities = capabilities.with_timeout_precision(Duration::from_micros(15_625));
         capabilities
     }
 }
