@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, Once, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll::Poller;
 use multipoll_conformance::{Behaviour, Isolation};
+use multipoll_core::Poller;
 
 /// What one behaviour did on one poller.
 #[derive(Clone, Debug, PartialEq, Eq)]

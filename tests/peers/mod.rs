@@ -1,4 +1,4 @@
-//! Other polling libraries behind our [`Poller`](multipoll::Poller) trait, so that the
+//! Other polling libraries behind our [`Poller`](multipoll_core::Poller) trait, so that the
 //! conformance suite can run on them: [`PollingPeer`] (the `polling` crate) and
 //! [`MioPeer`] (mio).
 //!
@@ -12,8 +12,10 @@
 //! (`benches/common/subject.rs`), not through these adapters, so that what they time is
 //! the peer and not a translation layer.
 
+#[cfg(unix)]
 mod mio;
 mod polling;
 
+#[cfg(unix)]
 pub use self::mio::MioPeer;
 pub use self::polling::PollingPeer;

@@ -5,21 +5,20 @@
 //! several-waiter promises (no waiter queues behind another, who is woken, who reports
 //! what, whether anything is lost) need several, each possibly waiting again after it
 //! returns, some started before the action and some by it. The same rule holds: a broken
-//! backend fails the test, it does not hang it. The herd registers a pipe of its own under
-//! [`BACKSTOP_KEY`] and releases its waiters by making it readable: level mode reports it
-//! to every wait, whoever is in the kernel and whoever is queued.
+//! backend fails the test, it does not hang it. The herd registers a [`one_way`] pair of
+//! its own under [`BACKSTOP_KEY`] and releases its waiters by making it readable: level
+//! mode reports it to every wait, whoever is in the kernel and whoever is queued.
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::thread::{self, Scope};
 use std::time::{Duration, Instant};
 
-use multipoll_core::{Event, Events, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Event, Events, Interest, Mode, Poller, Source};
 
-use crate::util::{BACKSTOP_KEY, LONG, PROMPT, SETTLE, pipe, send, wait_checked};
+use crate::util::{BACKSTOP_KEY, LONG, PROMPT, SETTLE, one_way, send, wait_checked};
 
 /// How many reports the waiters may have sent that the action has not read yet.
 const REPORTS_IN_FLIGHT: usize = 256;
@@ -56,7 +55,7 @@ pub struct Report {
     /// Which waiter: the order it was started in (first those of the slice given to
     /// [`wait_in_threads`], then those of [`Herd::start`]).
     pub waiter: usize,
-    /// What the wait reported, without the herd's own pipe.
+    /// What the wait reported, without the herd's own pair.
     pub events: Vec<Event>,
     /// Just before the wait was called.
     pub started: Instant,
@@ -243,19 +242,19 @@ impl<R> Herded<R> {
 ///
 /// The waiters start one after the other, in slice order (see [`Herd::start`]); `act`
 /// starts [`SETTLE`] after the last. When `act` is over (or fails, or panics), the herd is
-/// released: each waiter's wait in progress returns (the herd's pipe is ready for every
+/// released: each waiter's wait in progress returns (the herd's pair is ready for every
 /// wait from then on) and no waiter waits again. A waiter that does not return within
 /// [`LONG`] of the release fails the behaviour.
 ///
 /// # Errors
-/// Those of `act`, of the waiters' waits and of registering the herd's pipe.
+/// Those of `act`, of the waiters' waits and of registering the herd's pair.
 pub fn wait_in_threads<P: Poller, R>(
     poller: &P,
     waiters: &[Waiter],
     act: impl FnOnce(&Herd<'_, '_, P>) -> io::Result<R>,
 ) -> io::Result<Herded<R>> {
-    let (release_read, release_write) = pipe()?;
-    poller.add(release_read.as_fd(), BACKSTOP_KEY, Interest::READABLE, Mode::Level)?;
+    let (release_read, release_write) = one_way()?;
+    poller.add(release_read.as_source(), BACKSTOP_KEY, Interest::READABLE, Mode::Level)?;
     let released = AtomicBool::new(false);
     let result = thread::scope(|scope| {
         // Bounded: waiters that return at once (a level-ready fd, a backend that turns a
@@ -271,14 +270,14 @@ pub fn wait_in_threads<P: Poller, R>(
             waiters: Cell::new(0),
             log: RefCell::default(),
         };
-        let mut release = Release { pipe: release_write.as_fd(), released: &released };
+        let mut release = Release { pair: release_write.as_source(), released: &released };
         for &waiter in waiters {
             herd.start(waiter);
         }
         thread::sleep(SETTLE);
         let output = act(&herd);
         release.fire();
-        // Each waiter returns at once now; LONG only bounds a backend that misses the pipe.
+        // Each waiter returns at once now; LONG only bounds a backend that misses the pair.
         while herd.log.borrow().done < herd.waiters() {
             match herd.messages.recv_timeout(LONG) {
                 Ok(Message::Returned(report)) => herd.log.borrow_mut().reports.push(report),
@@ -297,7 +296,7 @@ pub fn wait_in_threads<P: Poller, R>(
             None => Ok(Herded { reports: log.reports, output }),
         }
     });
-    poller.delete(release_read.as_fd())?;
+    poller.delete(release_read.as_source())?;
     result
 }
 
@@ -348,7 +347,7 @@ fn run_waiter<P: Poller>(
 
 /// Releases the herd on every way out of the action: return, error, panic.
 struct Release<'a> {
-    pipe: BorrowedFd<'a>,
+    pair: Source<'a>,
     released: &'a AtomicBool,
 }
 
@@ -358,7 +357,7 @@ impl Release<'_> {
             // No notify: it would outlive the herd and wake the poller's next wait. Best
             // effort: if the write fails, a waiter may stay blocked and the test hang, but
             // the test has already failed.
-            let _ = send(self.pipe, b"!");
+            let _ = send(self.pair, b"!");
         }
     }
 }

@@ -49,12 +49,12 @@
 //! - [`races`]: registration changes in every mode, and notifies from many threads at
 //!   once, racing with a `wait`;
 //! - [`pollers`]: several pollers sharing one fd, each an independent registration;
-//! - [`nesting`]: a poller that is an fd, registered in another (run per pair of types,
-//!   outside [`behaviours`], since it needs `AsFd`);
+//! - `nesting` (Unix): a poller that is an fd, registered in another (run per pair of
+//!   types, outside [`behaviours`], since it needs `AsFd`);
 //! - [`timing`]: timeouts (zero, sub-millisecond, huge, their accuracy) and signals
 //!   (`EINTR`);
-//! - [`interruptions`]: a poller interrupts no other blocking call of its threads, unless
-//!   its capabilities declare it (io_uring);
+//! - `interruptions` (Unix): a poller interrupts no other blocking call of its threads,
+//!   unless its capabilities declare it (io_uring);
 //! - [`scale`]: many fds, many TCP connections, a full `Events` buffer (no loss, no
 //!   starvation), fd reuse, fds closed while registered.
 //!
@@ -65,13 +65,23 @@
 //! that misses a wake-up fails the test (after about ten seconds), it does not hang it.
 //! Behaviours marked [`Isolation::Alone`] run with no other behaviour in progress, because
 //! they depend on which fd numbers are open in the process.
+//!
+//! # Platforms
+//!
+//! Unix and Windows. A behaviour about sockets runs unchanged on both: it asks
+//! [`util`] for a [`stream_pair`](util::stream_pair) (a Unix socket pair on Unix, a
+//! loopback TCP pair on Windows) or a [`one_way`](util::one_way) pair (a pipe on Unix, a
+//! TCP pair on Windows). Behaviours about pipes, fd numbers, regular files, signals and
+//! TCP urgent data run on Unix only; the behaviour list says which, and why, once. On
+//! Windows `cargo test --test conformance -- --list` shows the list that runs there.
 #![deny(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
-#![cfg(unix)]
 
 pub mod herd;
+#[cfg(unix)]
 pub mod interruptions;
 pub mod modes;
+#[cfg(unix)]
 pub mod nesting;
 pub mod pollers;
 pub mod races;
@@ -93,6 +103,18 @@ pub use util::Isolation;
 
 /// Calls back `$callback! { [$args] module::name: Isolation, ... }` with every behaviour:
 /// the one list that [`conformance_tests!`] and [`behaviours`] are both made from.
+///
+/// Every behaviour runs on every platform unless it is marked `#[cfg(unix)]`, with a
+/// tag naming why; Windows' list is the rest (`cargo test --test conformance -- --list`).
+/// The reasons:
+/// - `pipes`: the promise is about pipes, which Windows cannot poll (only sockets);
+/// - `fd-numbers`: it closes, reuses (`dup2`) or places fd numbers, or raises
+///   `RLIMIT_NOFILE`; Windows' socket handles have no numbers to choose;
+/// - `files`: regular files, directories and `/dev/null`, which are not sockets;
+/// - `signals`: Unix signals (`EINTR`, `pthread_kill`, a handler), which Windows lacks;
+/// - `urgent`: TCP urgent data, which the suite sends and inspects with `MSG_OOB` and
+///   `poll(2)` for `POLLPRI`; Winsock reads the urgent pointer the older (RFC 793) way
+///   unless told otherwise, and Microsoft's docs discourage out-of-band data.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __for_each_behaviour {
@@ -104,30 +126,40 @@ macro_rules! __for_each_behaviour {
             registration::reserved_key_add: Shared,
             registration::reserved_key_modify: Shared,
             registration::keys_near_max: Shared,
+            #[cfg(unix)] // fd-numbers
             registration::add_closed_fd: Alone,
+            #[cfg(unix)] // files
             registration::unpollable_files: Shared,
             registration::failed_calls_change_nothing: Shared,
             registration::delete_then_add_again: Shared,
+            #[cfg(unix)] // fd-numbers
             registration::fd_limits: Shared,
             registration::capabilities_coherent: Shared,
             readiness::readable_on_data: Shared,
             readiness::readable_on_tcp: Shared,
+            #[cfg(unix)] // pipes
             readiness::readable_on_pipe: Shared,
             readiness::writable_on_fresh_socket: Shared,
             readiness::writable_on_tcp: Shared,
+            #[cfg(unix)] // pipes
             readiness::writable_on_pipe: Shared,
             readiness::interest_filters_flags: Shared,
             readiness::hangup_on_peer_close: Shared,
+            #[cfg(unix)] // pipes
             readiness::hangup_with_data_pending: Shared,
             readiness::hangup_not_reported_to_writers: Shared,
             readiness::hangup_on_tcp_close: Shared,
             readiness::hangup_on_peer_reset: Shared,
             readiness::refused_connect_keeps_its_error: Shared,
             readiness::refused_connect_reported_to_writers: Shared,
+            #[cfg(unix)] // urgent
             readiness::wait_consumes_nothing: Shared,
+            #[cfg(unix)] // pipes
             readiness::hangup_on_pipe: Shared,
             readiness::listener_readable_on_connect: Shared,
+            #[cfg(unix)] // urgent
             readiness::urgent_data_alone_is_not_readable: Shared,
+            #[cfg(unix)] // urgent
             readiness::priority_on_urgent_data: Shared,
             readiness::wait_clears_events: Shared,
             readiness::wait_never_appends: Shared,
@@ -178,18 +210,26 @@ macro_rules! __for_each_behaviour {
             timing::wait_deadline_honoured: Shared,
             timing::timeouts_are_accurate: Shared,
             timing::huge_timeout_is_not_an_error: Shared,
+            #[cfg(unix)] // signals
             timing::signal_does_not_shorten_timeout: Shared,
+            #[cfg(unix)] // signals
             timing::signal_then_data_reported: Shared,
+            #[cfg(unix)] // signals
             timing::notify_from_signal_handler: Shared,
+            #[cfg(unix)] // signals
             interruptions::interruptions_only_where_declared: Shared,
+            #[cfg(unix)] // fd-numbers
             scale::many_fds_few_ready: Alone,
             scale::many_connections: Alone,
             scale::capacity_no_loss_level: Shared,
             scale::capacity_no_loss_oneshot: Shared,
             scale::capacity_no_loss_edge: Shared,
             scale::capacity_no_starvation: Shared,
+            #[cfg(unix)] // fd-numbers
             scale::fd_reuse_after_delete: Shared,
+            #[cfg(unix)] // fd-numbers
             scale::closed_without_delete: Alone,
+            #[cfg(unix)] // fd-numbers
             scale::reused_before_wait: Shared,
         }
     };
@@ -216,8 +256,9 @@ macro_rules! conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {
-    ([$poller:ty] $($module:ident::$name:ident: $isolation:ident,)*) => {
+    ([$poller:ty] $($(#[$cfg:meta])* $module:ident::$name:ident: $isolation:ident,)*) => {
         $(
+            $(#[$cfg])*
             #[test]
             fn $name() -> ::std::io::Result<()> {
                 let _isolation = $crate::util::isolate($crate::Isolation::$isolation);
@@ -229,8 +270,9 @@ macro_rules! __conformance_tests {
 
 /// The body of [`behaviours`]: the table, from the behaviour list.
 macro_rules! behaviour_table {
-    ([$poller:ty] $($module:ident::$name:ident: $isolation:ident,)*) => {
+    ([$poller:ty] $($(#[$cfg:meta])* $module:ident::$name:ident: $isolation:ident,)*) => {
         vec![$(
+            $(#[$cfg])*
             Behaviour {
                 name: stringify!($name),
                 module: stringify!($module),
@@ -308,10 +350,9 @@ pub fn run_all<P: Poller>() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
-    use std::os::fd::BorrowedFd;
     use std::time::Duration;
 
-    use multipoll_core::{Capabilities, Events, Interest, Mode};
+    use multipoll_core::{Capabilities, Events, Interest, Mode, Source};
 
     use super::*;
 
@@ -323,13 +364,13 @@ mod tests {
         fn new() -> io::Result<Self> {
             Err(io::Error::new(io::ErrorKind::Unsupported, "no such kernel"))
         }
-        fn add(&self, _: BorrowedFd<'_>, _: usize, _: Interest, _: Mode) -> io::Result<()> {
+        fn add(&self, _: Source<'_>, _: usize, _: Interest, _: Mode) -> io::Result<()> {
             unreachable!("never created")
         }
-        fn modify(&self, _: BorrowedFd<'_>, _: usize, _: Interest, _: Mode) -> io::Result<()> {
+        fn modify(&self, _: Source<'_>, _: usize, _: Interest, _: Mode) -> io::Result<()> {
             unreachable!("never created")
         }
-        fn delete(&self, _: BorrowedFd<'_>) -> io::Result<()> {
+        fn delete(&self, _: Source<'_>) -> io::Result<()> {
             unreachable!("never created")
         }
         fn wait(&self, _: &mut Events, _: Option<Duration>) -> io::Result<usize> {

@@ -8,20 +8,19 @@
 //! on every backend.
 
 use std::io;
-use std::os::fd::AsFd;
 
-use multipoll_core::{Events, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Events, Interest, Mode, Poller};
 
 use crate::util::{
-    QUIET, Want, drain, expect_events, expect_kind, expect_no_events, pipe, send, supports,
-    unix_pair,
+    QUIET, Want, drain, expect_events, expect_kind, expect_no_events, one_way, send, stream_pair,
+    supports,
 };
 
 /// Level mode reports a ready fd on every wait until the data is drained, then no more.
 pub fn level_repeats_until_drained<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     send(&a, b"xyz")?;
     for _ in 0..3 {
         expect_events(&poller, &mut events, &[Want::readable(1)])?;
@@ -40,15 +39,15 @@ pub fn oneshot_fires_once<P: Poller>() -> io::Result<()> {
     if !supports(&poller, Mode::Oneshot)? {
         return Ok(());
     }
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Oneshot)?;
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&a, b"y")?;
     expect_no_events(&poller, &mut events, QUIET)?;
 
-    poller.modify(b.as_fd(), 2, Interest::READABLE, Mode::Oneshot)?;
+    poller.modify(b.as_source(), 2, Interest::READABLE, Mode::Oneshot)?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
     expect_no_events(&poller, &mut events, QUIET)?;
     Ok(())
@@ -61,14 +60,14 @@ pub fn oneshot_stays_registered<P: Poller>() -> io::Result<()> {
     if !supports(&poller, Mode::Oneshot)? {
         return Ok(());
     }
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Oneshot)?;
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    let again = poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot);
+    let again = poller.add(b.as_source(), 1, Interest::READABLE, Mode::Oneshot);
     expect_kind(again, io::ErrorKind::AlreadyExists, "add after a oneshot fired");
-    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
-    poller.delete(b.as_fd())?;
+    poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Oneshot)?;
+    poller.delete(b.as_source())?;
     expect_no_events(&poller, &mut events, QUIET)?;
     Ok(())
 }
@@ -78,14 +77,14 @@ pub fn oneshot_stays_registered<P: Poller>() -> io::Result<()> {
 /// is not supported, `add` and `modify` refuse it with `Unsupported`.
 pub fn edge_fires_once_per_arrival<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
     if !supports(&poller, Mode::Edge)? {
-        poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-        let r = poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Edge);
+        poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+        let r = poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Edge);
         expect_kind(r, io::ErrorKind::Unsupported, "modify to unsupported edge mode");
         return Ok(());
     }
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Edge)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Edge)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
@@ -95,8 +94,8 @@ pub fn edge_fires_once_per_arrival<P: Poller>() -> io::Result<()> {
     expect_no_events(&poller, &mut events, QUIET)?;
     assert_eq!(drain(&b)?, 2);
 
-    let (_read, write) = pipe()?;
-    poller.add(write.as_fd(), 2, Interest::WRITABLE, Mode::Edge)?;
+    let (_read, write) = one_way()?;
+    poller.add(write.as_source(), 2, Interest::WRITABLE, Mode::Edge)?;
     expect_events(&poller, &mut events, &[Want::writable(2)])?;
     expect_no_events(&poller, &mut events, QUIET)?;
     Ok(())
@@ -108,14 +107,14 @@ pub fn edge_fires_once_per_arrival<P: Poller>() -> io::Result<()> {
 /// cannot do it, `add` and `modify` say `Unsupported`.
 pub fn edge_oneshot_fires_once_until_rearmed<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
     if !supports(&poller, Mode::EdgeOneshot)? {
-        poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-        let r = poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::EdgeOneshot);
+        poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+        let r = poller.modify(b.as_source(), 1, Interest::READABLE, Mode::EdgeOneshot);
         expect_kind(r, io::ErrorKind::Unsupported, "modify to unsupported edge-oneshot mode");
         return Ok(());
     }
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::EdgeOneshot)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::EdgeOneshot)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
@@ -123,11 +122,11 @@ pub fn edge_oneshot_fires_once_until_rearmed<P: Poller>() -> io::Result<()> {
     send(&a, b"y")?;
     expect_no_events(&poller, &mut events, QUIET)?;
 
-    poller.modify(b.as_fd(), 2, Interest::READABLE, Mode::EdgeOneshot)?;
+    poller.modify(b.as_source(), 2, Interest::READABLE, Mode::EdgeOneshot)?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
     expect_no_events(&poller, &mut events, QUIET)?;
     assert_eq!(drain(&b)?, 2);
-    poller.modify(b.as_fd(), 3, Interest::READABLE, Mode::EdgeOneshot)?;
+    poller.modify(b.as_source(), 3, Interest::READABLE, Mode::EdgeOneshot)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&a, b"z")?;
     expect_events(&poller, &mut events, &[Want::readable(3)])?;
@@ -142,14 +141,14 @@ pub fn modify_changes_mode<P: Poller>() -> io::Result<()> {
     if !supports(&poller, Mode::Oneshot)? {
         return Ok(());
     }
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+    poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Oneshot)?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     expect_no_events(&poller, &mut events, QUIET)?;
-    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     Ok(())
@@ -159,13 +158,13 @@ pub fn modify_changes_mode<P: Poller>() -> io::Result<()> {
 pub fn delete_stops_events<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (a, b) = unix_pair()?;
-    let (c, d) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    poller.add(d.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    let (a, b) = stream_pair()?;
+    let (c, d) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(d.as_source(), 2, Interest::READABLE, Mode::Level)?;
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    poller.delete(b.as_fd())?;
+    poller.delete(b.as_source())?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&c, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
@@ -179,13 +178,13 @@ pub fn delete_stops_events<P: Poller>() -> io::Result<()> {
 pub fn interest_none_silences<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (a, b) = unix_pair()?;
-    let (c, d) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::NONE, Mode::Level)?;
-    poller.add(d.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    let (a, b) = stream_pair()?;
+    let (c, d) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::NONE, Mode::Level)?;
+    poller.add(d.as_source(), 2, Interest::READABLE, Mode::Level)?;
     send(&c, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
-    poller.modify(d.as_fd(), 2, Interest::NONE, Mode::Level)?;
+    poller.modify(d.as_source(), 2, Interest::NONE, Mode::Level)?;
 
     // Data, then a hang-up, on both: the loudest an fd gets.
     send(&a, b"x")?;
@@ -196,30 +195,30 @@ pub fn interest_none_silences<P: Poller>() -> io::Result<()> {
     // Read the data first, so the hang-up is all that is left (a hang-up with data still
     // queued is `readiness::hangup_with_data_pending`'s business).
     assert_eq!(drain(&b)?, 1);
-    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::readable(1).hangup()])?;
-    poller.modify(b.as_fd(), 1, Interest::NONE, Mode::Level)?;
+    poller.modify(b.as_source(), 1, Interest::NONE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
 
     expect_kind(
-        poller.add(d.as_fd(), 3, Interest::READABLE, Mode::Level),
+        poller.add(d.as_source(), 3, Interest::READABLE, Mode::Level),
         io::ErrorKind::AlreadyExists,
         "add of an fd silenced with Interest::NONE",
     );
-    poller.delete(b.as_fd())?;
-    poller.delete(d.as_fd())?;
-    expect_kind(poller.delete(d.as_fd()), io::ErrorKind::NotFound, "second delete");
+    poller.delete(b.as_source())?;
+    poller.delete(d.as_source())?;
+    expect_kind(poller.delete(d.as_source()), io::ErrorKind::NotFound, "second delete");
     Ok(())
 }
 
 /// `modify` changes the key: the fd is reported under the new key only.
 pub fn modify_changes_key<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    poller.modify(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    poller.modify(b.as_source(), 2, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
     Ok(())
@@ -230,16 +229,16 @@ pub fn modify_changes_key<P: Poller>() -> io::Result<()> {
 /// drops the writable flag.
 pub fn modify_changes_interest<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
-    poller.modify(b.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    poller.modify(b.as_source(), 1, Interest::WRITABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::writable(1)])?;
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::writable(1)])?;
-    poller.modify(b.as_fd(), 1, Interest::BOTH, Mode::Level)?;
+    poller.modify(b.as_source(), 1, Interest::BOTH, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::both(1)])?;
-    poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     Ok(())
 }

@@ -7,14 +7,13 @@
 //! two must agree.
 
 use std::io;
-use std::os::fd::AsFd;
 use std::time::Duration;
 
-use multipoll_core::{Events, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Events, Interest, Mode, Poller};
 
 use crate::util::{
     LONG, PROMPT, QUIET, Want, drain, expect_events, expect_no_events, expect_timeout, send,
-    supports, unix_pair, wait_checked, wait_in_thread,
+    stream_pair, supports, wait_checked, wait_in_thread,
 };
 
 /// Two pollers, one socket in level mode under keys 1 and 2: each reports it on every
@@ -22,20 +21,20 @@ use crate::util::{
 /// be added back to the first.
 pub fn two_pollers_level<P: Poller>() -> io::Result<()> {
     let (one, two) = (P::new()?, P::new()?);
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    one.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    two.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    one.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    two.add(b.as_source(), 2, Interest::READABLE, Mode::Level)?;
     send(&a, b"x")?;
     for _ in 0..2 {
         expect_events(&one, &mut events, &[Want::readable(1)])?;
         expect_events(&two, &mut events, &[Want::readable(2)])?;
     }
-    one.delete(b.as_fd())?;
+    one.delete(b.as_source())?;
     expect_no_events(&one, &mut events, QUIET)?;
     expect_events(&two, &mut events, &[Want::readable(2)])?;
     drain(&b)?;
     expect_no_events(&two, &mut events, QUIET)?;
-    one.add(b.as_fd(), 3, Interest::READABLE, Mode::Level)?;
+    one.add(b.as_source(), 3, Interest::READABLE, Mode::Level)?;
     send(&a, b"y")?;
     expect_events(&one, &mut events, &[Want::readable(3)])?;
     expect_events(&two, &mut events, &[Want::readable(2)])?;
@@ -50,20 +49,20 @@ pub fn two_pollers_oneshot<P: Poller>() -> io::Result<()> {
     if !supports(&one, Mode::Oneshot)? {
         return Ok(());
     }
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    one.add(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
-    two.add(b.as_fd(), 2, Interest::READABLE, Mode::Oneshot)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    one.add(b.as_source(), 1, Interest::READABLE, Mode::Oneshot)?;
+    two.add(b.as_source(), 2, Interest::READABLE, Mode::Oneshot)?;
     send(&a, b"x")?;
     expect_events(&one, &mut events, &[Want::readable(1)])?;
     expect_events(&two, &mut events, &[Want::readable(2)])?;
     send(&a, b"y")?;
     expect_no_events(&one, &mut events, QUIET)?;
     expect_no_events(&two, &mut events, QUIET)?;
-    one.modify(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+    one.modify(b.as_source(), 1, Interest::READABLE, Mode::Oneshot)?;
     expect_events(&one, &mut events, &[Want::readable(1)])?;
     expect_no_events(&two, &mut events, QUIET)?;
-    one.delete(b.as_fd())?;
-    two.modify(b.as_fd(), 2, Interest::READABLE, Mode::Oneshot)?;
+    one.delete(b.as_source())?;
+    two.modify(b.as_source(), 2, Interest::READABLE, Mode::Oneshot)?;
     expect_events(&two, &mut events, &[Want::readable(2)])?;
     expect_no_events(&one, &mut events, QUIET)?;
     Ok(())
@@ -76,9 +75,9 @@ pub fn two_pollers_edge<P: Poller>() -> io::Result<()> {
     if !supports(&one, Mode::Edge)? {
         return Ok(());
     }
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    one.add(b.as_fd(), 1, Interest::READABLE, Mode::Edge)?;
-    two.add(b.as_fd(), 2, Interest::READABLE, Mode::Edge)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    one.add(b.as_source(), 1, Interest::READABLE, Mode::Edge)?;
+    two.add(b.as_source(), 2, Interest::READABLE, Mode::Edge)?;
     for data in [b"x", b"y"] {
         send(&a, data)?;
         expect_events(&one, &mut events, &[Want::readable(1)])?;
@@ -86,7 +85,7 @@ pub fn two_pollers_edge<P: Poller>() -> io::Result<()> {
         expect_no_events(&one, &mut events, QUIET)?;
         expect_no_events(&two, &mut events, QUIET)?;
     }
-    one.delete(b.as_fd())?;
+    one.delete(b.as_source())?;
     send(&a, b"z")?;
     expect_events(&two, &mut events, &[Want::readable(2)])?;
     expect_no_events(&one, &mut events, QUIET)?;
@@ -98,9 +97,9 @@ pub fn two_pollers_edge<P: Poller>() -> io::Result<()> {
 pub fn two_pollers_wake_together<P: Poller>() -> io::Result<()> {
     for mode in P::new()?.capabilities().supported_modes() {
         let (one, two) = (P::new()?, P::new()?);
-        let (a, b) = unix_pair()?;
-        one.add(b.as_fd(), 1, Interest::READABLE, mode)?;
-        two.add(b.as_fd(), 2, Interest::READABLE, mode)?;
+        let (a, b) = stream_pair()?;
+        one.add(b.as_source(), 1, Interest::READABLE, mode)?;
+        two.add(b.as_source(), 2, Interest::READABLE, mode)?;
         let first = wait_in_thread(&one, Some(LONG), |_| {
             wait_in_thread(&two, Some(LONG), |_| send(&a, b"x"))
         })?;
@@ -121,9 +120,9 @@ pub fn two_pollers_wake_together<P: Poller>() -> io::Result<()> {
 /// each reports the flags of its own interest only.
 pub fn two_pollers_different_interest<P: Poller>() -> io::Result<()> {
     let (reader, writer) = (P::new()?, P::new()?);
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    reader.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    writer.add(b.as_fd(), 2, Interest::WRITABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    reader.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    writer.add(b.as_source(), 2, Interest::WRITABLE, Mode::Level)?;
     expect_no_events(&reader, &mut events, QUIET)?;
     expect_events(&writer, &mut events, &[Want::writable(2)])?;
     send(&a, b"x")?;

@@ -9,17 +9,16 @@
 //! [`wait_in_thread`] or by explicit deadlines, so a lost wake-up fails, it does not hang.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll_core::{Events, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Events, Interest, Mode, Poller, Source};
 
 use crate::util::{
-    LATE, LONG, PROMPT, QUIET, Want, drain, expect_timeout, pipe, send, unix_pair, wait_checked,
-    wait_in_thread,
+    LATE, LONG, PROMPT, QUIET, Want, drain, expect_timeout, one_way, send, stream_pair,
+    wait_checked, wait_in_thread,
 };
 
 /// `add` of an already-ready fd from another thread, while one is blocked in `wait(None)`,
@@ -27,16 +26,16 @@ use crate::util::{
 pub fn add_during_wait_each_mode<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     for mode in poller.capabilities().supported_modes() {
-        let (read, write) = pipe()?;
+        let (read, write) = one_way()?;
         send(&write, b"x")?;
         let key = 10 + mode as usize;
         let waited = wait_in_thread(&poller, None, |_| {
-            poller.add(read.as_fd(), key, Interest::READABLE, mode)
+            poller.add(read.as_source(), key, Interest::READABLE, mode)
         })?;
         waited.assert_prompt(&format!("add in {mode} mode during wait(None)"));
         assert_eq!(waited.events.len(), 1, "{mode}: {:?}", waited.events);
         assert!(Want::readable(key).matches(&waited.events[0]), "{mode}: {:?}", waited.events);
-        poller.delete(read.as_fd())?;
+        poller.delete(read.as_source())?;
     }
     Ok(())
 }
@@ -51,14 +50,14 @@ pub fn modify_during_wait_each_mode<P: Poller>() -> io::Result<()> {
     for &from in &modes {
         for &to in &modes {
             // Silenced, data queued: readable interest makes it ready at once.
-            let (a, b) = unix_pair()?;
+            let (a, b) = stream_pair()?;
             send(&a, b"x")?;
             let change = (Interest::NONE, from, Interest::READABLE, to);
-            modified_during_wait(&poller, b.as_fd(), change, Want::readable(2))?;
+            modified_during_wait(&poller, b.as_source(), change, Want::readable(2))?;
             // Idle and in the set: writable interest makes it ready at once.
-            let (_c, d) = unix_pair()?;
+            let (_c, d) = stream_pair()?;
             let change = (Interest::READABLE, from, Interest::WRITABLE, to);
-            modified_during_wait(&poller, d.as_fd(), change, Want::writable(2))?;
+            modified_during_wait(&poller, d.as_source(), change, Want::writable(2))?;
         }
     }
     Ok(())
@@ -70,7 +69,7 @@ pub fn modify_during_wait_each_mode<P: Poller>() -> io::Result<()> {
 #[track_caller]
 fn modified_during_wait<P: Poller>(
     poller: &P,
-    fd: BorrowedFd<'_>,
+    fd: Source<'_>,
     (interest, mode, new_interest, new_mode): (Interest, Mode, Interest, Mode),
     want: Want,
 ) -> io::Result<()> {
@@ -95,17 +94,17 @@ fn modified_during_wait<P: Poller>(
 pub fn change_does_not_shorten_timeout<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let timeout = Duration::from_millis(600);
-    let (_a, b) = unix_pair()?;
-    let (_c, d) = unix_pair()?;
+    let (_a, b) = stream_pair()?;
+    let (_c, d) = stream_pair()?;
     let other = poller.capabilities().supported_modes().last().unwrap_or(Mode::Level);
     let waited = wait_in_thread(&poller, Some(timeout), |_| {
         for round in 0..4 {
-            poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-            poller.add(d.as_fd(), 2, Interest::NONE, Mode::Level)?;
-            poller.modify(d.as_fd(), 2, Interest::READABLE, Mode::Level)?;
-            poller.modify(b.as_fd(), 3, Interest::READABLE, other)?;
-            poller.delete(b.as_fd())?;
-            poller.delete(d.as_fd())?;
+            poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+            poller.add(d.as_source(), 2, Interest::NONE, Mode::Level)?;
+            poller.modify(d.as_source(), 2, Interest::READABLE, Mode::Level)?;
+            poller.modify(b.as_source(), 3, Interest::READABLE, other)?;
+            poller.delete(b.as_source())?;
+            poller.delete(d.as_source())?;
             if round < 3 {
                 thread::sleep(Duration::from_millis(100));
             }
@@ -129,8 +128,8 @@ const NOTIFIERS: usize = 8;
 pub fn notify_from_many_threads<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (_a, b) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (_a, b) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     let burst = || -> io::Result<()> {
         let barrier = Barrier::new(NOTIFIERS);
         thread::scope(|s| {
@@ -231,10 +230,10 @@ pub fn notify_never_lost<P: Poller>() -> io::Result<()> {
 pub fn concurrent_read_is_not_a_hangup<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (a, b) = unix_pair()?;
-    let (read, write) = pipe()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    poller.add(read.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    let (a, b) = stream_pair()?;
+    let (read, write) = one_way()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(read.as_source(), 2, Interest::READABLE, Mode::Level)?;
     let stop = AtomicBool::new(false);
     let (mut waits, mut reported, mut wrong) = (0, 0, None);
     thread::scope(|s| -> io::Result<()> {

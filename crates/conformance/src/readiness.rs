@@ -10,25 +10,27 @@
 
 use std::io;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsFd;
+#[cfg(unix)]
 use std::thread;
 use std::time::Duration;
 
 use multipoll_core::backend::EventsExt;
-use multipoll_core::{Event, Events, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Event, Events, Interest, Mode, Poller};
 
 use crate::util::{
-    LONG, QUIET, Want, close_with_reset, drain, expect_events, expect_kind, expect_no_events, pipe,
-    refused_connect, send, send_urgent, take_urgent, tcp_pair, unix_pair, urgent_byte,
-    wait_checked,
+    LONG, QUIET, Want, close_with_reset, drain, expect_events, expect_no_events, refused_connect,
+    send, stream_pair, tcp_pair, wait_checked,
 };
+#[cfg(unix)]
+use crate::util::{expect_kind, pipe, send_urgent, take_urgent, urgent_byte};
 
-/// A Unix socket with data queued is reported readable (only readable: no writable flag
-/// for a readable-only interest, no hang-up, no error); before the data, nothing is.
+/// A stream socket (a Unix socket; on Windows, TCP) with data queued is reported readable
+/// (only readable: no writable flag for a readable-only interest, no hang-up, no error);
+/// before the data, nothing is.
 pub fn readable_on_data<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&a, b"hello")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
@@ -39,29 +41,31 @@ pub fn readable_on_data<P: Poller>() -> io::Result<()> {
 pub fn readable_on_tcp<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&a, b"hello")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     Ok(())
 }
 
+#[cfg(unix)]
 /// A pipe's read end with data queued is reported readable.
 pub fn readable_on_pipe<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (mut events, (read, write)) = (Events::new(), pipe()?);
-    poller.add(read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(read.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&write, b"hello")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     Ok(())
 }
 
-/// A fresh, connected Unix socket is reported writable (only writable).
+/// A fresh, connected stream socket (a Unix socket; on Windows, TCP) is reported writable
+/// (only writable).
 pub fn writable_on_fresh_socket<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, _b)) = (Events::new(), unix_pair()?);
-    poller.add(a.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    let (mut events, (a, _b)) = (Events::new(), stream_pair()?);
+    poller.add(a.as_source(), 1, Interest::WRITABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::writable(1)])?;
     Ok(())
 }
@@ -70,16 +74,17 @@ pub fn writable_on_fresh_socket<P: Poller>() -> io::Result<()> {
 pub fn writable_on_tcp<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (mut events, (a, _b)) = (Events::new(), tcp_pair()?);
-    poller.add(a.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    poller.add(a.as_source(), 1, Interest::WRITABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::writable(1)])?;
     Ok(())
 }
 
+#[cfg(unix)]
 /// A pipe's empty write end is reported writable.
 pub fn writable_on_pipe<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (mut events, (_read, write)) = (Events::new(), pipe()?);
-    poller.add(write.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
+    poller.add(write.as_source(), 1, Interest::WRITABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::writable(1)])?;
     Ok(())
 }
@@ -90,29 +95,31 @@ pub fn writable_on_pipe<P: Poller>() -> io::Result<()> {
 pub fn interest_filters_flags<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (a, b) = unix_pair()?;
-    let (c, d) = unix_pair()?;
-    let (_e, f) = unix_pair()?;
+    let (a, b) = stream_pair()?;
+    let (c, d) = stream_pair()?;
+    let (_e, f) = stream_pair()?;
     send(&a, b"x")?;
     send(&c, b"x")?;
-    poller.add(b.as_fd(), 1, Interest::BOTH, Mode::Level)?;
-    poller.add(d.as_fd(), 2, Interest::WRITABLE, Mode::Level)?;
-    poller.add(f.as_fd(), 3, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::BOTH, Mode::Level)?;
+    poller.add(d.as_source(), 2, Interest::WRITABLE, Mode::Level)?;
+    poller.add(f.as_source(), 3, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::both(1), Want::writable(2)])?;
     Ok(())
 }
 
-/// The peer closing a Unix socket is reported as `readable` + `hangup`, without `error`.
+/// The peer closing a stream socket (a Unix socket; on Windows, TCP) is reported as
+/// `readable` + `hangup`, without `error`.
 pub fn hangup_on_peer_close<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     drop(a);
     expect_events(&poller, &mut events, &[Want::readable(1).hangup()])?;
     Ok(())
 }
 
+#[cfg(unix)]
 /// The peer writing and then closing, on a Unix socket, a TCP connection and a pipe, is
 /// reported as `readable` + `hangup` while the data is still queued (reading gives the
 /// rest of the data, then end of file) where the backend has
@@ -122,12 +129,12 @@ pub fn hangup_with_data_pending<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let through_data = poller.capabilities().early_hangup().then_some(true);
     let mut events = Events::new();
-    let (a, b) = unix_pair()?;
+    let (a, b) = stream_pair()?;
     let (c, d) = tcp_pair()?;
     let (read, write) = pipe()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    poller.add(d.as_fd(), 2, Interest::READABLE, Mode::Level)?;
-    poller.add(read.as_fd(), 3, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(d.as_source(), 2, Interest::READABLE, Mode::Level)?;
+    poller.add(read.as_source(), 3, Interest::READABLE, Mode::Level)?;
     send(&a, b"last words")?;
     send(&c, b"last words")?;
     send(&write, b"last words")?;
@@ -141,19 +148,19 @@ pub fn hangup_with_data_pending<P: Poller>() -> io::Result<()> {
 }
 
 /// A hang-up is reported only to registrations with readable interest: a writable-only
-/// registration of a socket whose peer closed (a Unix socket closed, a TCP FIN) is reported
+/// registration of a socket whose peer closed (a stream socket closed, a TCP FIN) is reported
 /// writable — the next write fails at once — without `hangup`.
 pub fn hangup_not_reported_to_writers<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (a, b) = unix_pair()?;
+    let (a, b) = stream_pair()?;
     let (c, d) = tcp_pair()?;
-    poller.add(b.as_fd(), 1, Interest::WRITABLE, Mode::Level)?;
-    poller.add(d.as_fd(), 2, Interest::WRITABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::WRITABLE, Mode::Level)?;
+    poller.add(d.as_source(), 2, Interest::WRITABLE, Mode::Level)?;
     drop((a, c));
     // Let the close reach both sockets before the check (the TCP FIN crosses loopback).
     let probe = P::new()?;
-    probe.add(d.as_fd(), 9, Interest::READABLE, Mode::Level)?;
+    probe.add(d.as_source(), 9, Interest::READABLE, Mode::Level)?;
     expect_events(&probe, &mut Events::new(), &[Want::readable(9).hangup().error(None)])?;
     expect_events(&poller, &mut events, &[Want::writable(1), Want::writable(2)])?;
     Ok(())
@@ -164,7 +171,7 @@ pub fn hangup_not_reported_to_writers<P: Poller>() -> io::Result<()> {
 pub fn hangup_on_tcp_close<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     drop(a);
     expect_events(&poller, &mut events, &[Want::readable(1).hangup()])?;
     Ok(())
@@ -177,7 +184,7 @@ pub fn hangup_on_peer_reset<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let errors = poller.capabilities().reports_errors();
     let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     close_with_reset(a)?;
     expect_events(&poller, &mut events, &[Want::readable(1).hangup().error(Some(errors))])?;
     Ok(())
@@ -206,7 +213,7 @@ fn refused_connect_reported<P: Poller>(interest: Interest) -> io::Result<()> {
     let poller = P::new()?;
     let errors = poller.capabilities().reports_errors();
     let stream = refused_connect()?;
-    poller.add(stream.as_fd(), 1, interest, Mode::Level)?;
+    poller.add(stream.as_source(), 1, interest, Mode::Level)?;
     let want = if interest.is_readable() {
         Want::both(1).hangup().error(Some(errors))
     } else {
@@ -231,6 +238,7 @@ fn expect_refused(stream: &TcpStream) {
     }
 }
 
+#[cfg(unix)]
 /// No backend's wait changes the state of the fds it reports (a probe that reads to find
 /// a hang-up, say): after one wait has reported them, a refused connect's pending error
 /// (`SO_ERROR`), a TCP urgent byte (`MSG_OOB`) and the queued data on a TCP and a Unix
@@ -240,10 +248,10 @@ pub fn wait_consumes_nothing<P: Poller>() -> io::Result<()> {
     let errors = poller.capabilities().reports_errors();
     let refused = refused_connect()?;
     let (a, b) = tcp_pair()?;
-    let (c, d) = unix_pair()?;
-    poller.add(refused.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    poller.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
-    poller.add(d.as_fd(), 3, Interest::READABLE, Mode::Level)?;
+    let (c, d) = stream_pair()?;
+    poller.add(refused.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 2, Interest::READABLE, Mode::Level)?;
+    poller.add(d.as_source(), 3, Interest::READABLE, Mode::Level)?;
     send_urgent(&a, b'!')?;
     urgent_byte(&b)?;
     send(&a, b"x")?;
@@ -258,11 +266,12 @@ pub fn wait_consumes_nothing<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// A pipe whose write end is closed is reported on its read end as `readable` + `hangup`.
 pub fn hangup_on_pipe<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (mut events, (read, write)) = (Events::new(), pipe()?);
-    poller.add(read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(read.as_source(), 1, Interest::READABLE, Mode::Level)?;
     drop(write);
     expect_events(&poller, &mut events, &[Want::readable(1).hangup()])?;
     Ok(())
@@ -275,7 +284,7 @@ pub fn listener_readable_on_connect<P: Poller>() -> io::Result<()> {
     let mut events = Events::new();
     let listener = TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
-    poller.add(listener.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(listener.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     let _client = TcpStream::connect(listener.local_addr()?)?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
@@ -284,6 +293,7 @@ pub fn listener_readable_on_connect<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// TCP urgent data (one `MSG_OOB` byte) alone is not reported to a readable registration:
 /// `read(2)` does not return it (without `SO_OOBINLINE`), so a level-triggered loop told
 /// "readable" would spin on `WouldBlock`. Normal data sent after it is reported readable,
@@ -297,7 +307,7 @@ pub fn listener_readable_on_connect<P: Poller>() -> io::Result<()> {
 pub fn urgent_data_alone_is_not_readable<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     send_urgent(&a, b'!')?;
     // The byte is there before the quiet period starts, so the period is not a race with
     // its delivery.
@@ -306,10 +316,10 @@ pub fn urgent_data_alone_is_not_readable<P: Poller>() -> io::Result<()> {
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     assert_eq!(drain(&b)?, 1, "read returns the normal byte, not the urgent one");
-    poller.delete(b.as_fd())?;
+    poller.delete(b.as_source())?;
 
     let (a, b) = tcp_pair()?;
-    poller.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 2, Interest::READABLE, Mode::Level)?;
     let declared = poller.capabilities().urgent_wakes_readable();
     thread::scope(|s| -> io::Result<()> {
         let sender = s.spawn(|| {
@@ -340,8 +350,10 @@ pub fn urgent_data_alone_is_not_readable<P: Poller>() -> io::Result<()> {
 
 /// How long after the wait begins the urgent byte of the blocked-wait case is sent: long
 /// enough that the waiter is blocked in the kernel, well within [`QUIET`].
+#[cfg(unix)]
 const URGENT_DURING_WAIT: Duration = Duration::from_millis(50);
 
+#[cfg(unix)]
 /// With [`Interest::PRIORITY`] (beside readable), one TCP urgent byte is reported as
 /// priority — not readable, since `read` will not return it — for as long as it is
 /// pending in level mode, and no longer once it is read with `MSG_OOB`; normal data after
@@ -352,13 +364,13 @@ pub fn priority_on_urgent_data<P: Poller>() -> io::Result<()> {
     let (mut events, (a, b)) = (Events::new(), tcp_pair()?);
     let interest = Interest::READABLE | Interest::PRIORITY;
     if !poller.capabilities().priority() {
-        let r = poller.add(b.as_fd(), 1, interest, Mode::Level);
+        let r = poller.add(b.as_source(), 1, interest, Mode::Level);
         expect_kind(r, io::ErrorKind::Unsupported, "priority interest on a backend without it");
         return Ok(());
     }
-    let alone = poller.add(b.as_fd(), 1, Interest::PRIORITY, Mode::Level);
+    let alone = poller.add(b.as_source(), 1, Interest::PRIORITY, Mode::Level);
     expect_kind(alone, io::ErrorKind::InvalidInput, "priority interest without readable");
-    poller.add(b.as_fd(), 1, interest, Mode::Level)?;
+    poller.add(b.as_source(), 1, interest, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send_urgent(&a, b'!')?;
     expect_events(&poller, &mut events, &[Want::priority(1)])?;
@@ -380,8 +392,8 @@ pub fn wait_clears_events<P: Poller>() -> io::Result<()> {
     events.push(stale);
     assert_eq!(wait_checked(&poller, &mut events, Some(Duration::ZERO))?, []);
 
-    let (a, b) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (a, b) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     send(&a, b"x")?;
     events.push(stale);
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
@@ -409,13 +421,13 @@ pub fn wait_never_appends<P: Poller>() -> io::Result<()> {
     fill(&mut events);
     assert_eq!(wait_checked(&one, &mut events, Some(Duration::from_millis(10)))?, []);
 
-    let pairs: Vec<_> = (0..3).map(|_| unix_pair()).collect::<io::Result<_>>()?;
+    let pairs: Vec<_> = (0..3).map(|_| stream_pair()).collect::<io::Result<_>>()?;
     for (key, (a, b)) in pairs.iter().enumerate() {
-        one.add(b.as_fd(), key, Interest::READABLE, Mode::Level)?;
+        one.add(b.as_source(), key, Interest::READABLE, Mode::Level)?;
         send(a, b"x")?;
     }
-    let (c, d) = unix_pair()?;
-    two.add(d.as_fd(), 9, Interest::READABLE, Mode::Level)?;
+    let (c, d) = stream_pair()?;
+    two.add(d.as_source(), 9, Interest::READABLE, Mode::Level)?;
     send(&c, b"x")?;
     for _ in 0..3 {
         fill(&mut events);

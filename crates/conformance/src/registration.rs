@@ -6,39 +6,40 @@
 //! exactly, and after each failure the suite checks that the poller still behaves as if the
 //! call had never been made.
 
+#[cfg(unix)]
 use std::fs::File;
 use std::io::{self, ErrorKind};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+#[cfg(unix)]
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
-use multipoll_core::{Events, Interest, Mode, Poller, RESERVED_KEY};
+use multipoll_core::{AsSource, Events, Interest, Mode, Poller, RESERVED_KEY};
 
-use crate::util::{
-    QUIET, Want, dup_at_least, expect_events, expect_kind, expect_no_events, first_mode, is_open,
-    pipe, raise_fd_limit, send, unix_pair,
-};
+use crate::util::{QUIET, Want, expect_events, expect_kind, expect_no_events, send, stream_pair};
+#[cfg(unix)]
+use crate::util::{dup_at_least, first_mode, is_open, pipe, raise_fd_limit};
 
 /// `add` of an fd that is already registered fails with `AlreadyExists`, whatever the key,
 /// interest or mode of the second call.
 pub fn add_twice<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (_a, b) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (_a, b) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_kind(
-        poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level),
+        poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level),
         ErrorKind::AlreadyExists,
         "same add twice",
     );
     expect_kind(
-        poller.add(b.as_fd(), 2, Interest::WRITABLE, Mode::Level),
+        poller.add(b.as_source(), 2, Interest::WRITABLE, Mode::Level),
         ErrorKind::AlreadyExists,
         "add with another key",
     );
     expect_kind(
-        poller.add(b.as_fd(), 3, Interest::NONE, Mode::Level),
+        poller.add(b.as_source(), 3, Interest::NONE, Mode::Level),
         ErrorKind::AlreadyExists,
         "add with Interest::NONE",
     );
-    poller.delete(b.as_fd())?;
+    poller.delete(b.as_source())?;
     Ok(())
 }
 
@@ -46,16 +47,16 @@ pub fn add_twice<P: Poller>() -> io::Result<()> {
 /// with `NotFound`.
 pub fn modify_unknown<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (_a, b) = unix_pair()?;
+    let (_a, b) = stream_pair()?;
     expect_kind(
-        poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Level),
+        poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Level),
         ErrorKind::NotFound,
         "modify of a never-added fd",
     );
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    poller.delete(b.as_fd())?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    poller.delete(b.as_source())?;
     expect_kind(
-        poller.modify(b.as_fd(), 1, Interest::READABLE, Mode::Level),
+        poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Level),
         ErrorKind::NotFound,
         "modify after delete",
     );
@@ -66,25 +67,25 @@ pub fn modify_unknown<P: Poller>() -> io::Result<()> {
 /// with `NotFound`.
 pub fn delete_unknown<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (_a, b) = unix_pair()?;
-    expect_kind(poller.delete(b.as_fd()), ErrorKind::NotFound, "delete of a never-added fd");
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    poller.delete(b.as_fd())?;
-    expect_kind(poller.delete(b.as_fd()), ErrorKind::NotFound, "second delete");
+    let (_a, b) = stream_pair()?;
+    expect_kind(poller.delete(b.as_source()), ErrorKind::NotFound, "delete of a never-added fd");
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    poller.delete(b.as_source())?;
+    expect_kind(poller.delete(b.as_source()), ErrorKind::NotFound, "second delete");
     Ok(())
 }
 
 /// `add` with [`RESERVED_KEY`] fails with `InvalidInput` and registers nothing.
 pub fn reserved_key_add<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
     for interest in [Interest::READABLE, Interest::WRITABLE, Interest::NONE] {
-        let r = poller.add(b.as_fd(), RESERVED_KEY, interest, Mode::Level);
+        let r = poller.add(b.as_source(), RESERVED_KEY, interest, Mode::Level);
         expect_kind(r, ErrorKind::InvalidInput, &format!("add with RESERVED_KEY, {interest:?}"));
     }
     send(&a, b"x")?;
     expect_no_events(&poller, &mut events, QUIET)?;
-    expect_kind(poller.delete(b.as_fd()), ErrorKind::NotFound, "delete after a refused add");
+    expect_kind(poller.delete(b.as_source()), ErrorKind::NotFound, "delete after a refused add");
     Ok(())
 }
 
@@ -92,13 +93,13 @@ pub fn reserved_key_add<P: Poller>() -> io::Result<()> {
 /// it was.
 pub fn reserved_key_modify<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    let r = poller.modify(b.as_fd(), RESERVED_KEY, Interest::READABLE, Mode::Level);
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    let r = poller.modify(b.as_source(), RESERVED_KEY, Interest::READABLE, Mode::Level);
     expect_kind(r, ErrorKind::InvalidInput, "modify to RESERVED_KEY");
     send(&a, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    poller.delete(b.as_fd())?;
+    poller.delete(b.as_source())?;
     Ok(())
 }
 
@@ -110,8 +111,8 @@ pub fn keys_near_max<P: Poller>() -> io::Result<()> {
     let mut pairs = Vec::new();
     let mut wants = Vec::new();
     for key in [0, 1, usize::MAX / 2, usize::MAX - 1] {
-        let (a, b) = unix_pair()?;
-        poller.add(b.as_fd(), key, Interest::READABLE, Mode::Level)?;
+        let (a, b) = stream_pair()?;
+        poller.add(b.as_source(), key, Interest::READABLE, Mode::Level)?;
         send(&a, b"x")?;
         wants.push(Want::readable(key));
         pairs.push((a, b));
@@ -120,6 +121,7 @@ pub fn keys_near_max<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// `add` of an fd number that is not open fails with `InvalidInput` (and registers nothing,
 /// so `modify` and `delete` of it say `NotFound`).
 pub fn add_closed_fd<P: Poller>() -> io::Result<()> {
@@ -127,7 +129,7 @@ pub fn add_closed_fd<P: Poller>() -> io::Result<()> {
     let (read, _write) = pipe()?;
     // A fresh number, closed at the end of this statement. The test runs alone
     // (`Isolation::Alone`), so no other thread can reopen the number meanwhile.
-    let closed: RawFd = dup_at_least(read.as_fd(), 0)?.as_raw_fd();
+    let closed: RawFd = dup_at_least(read.as_source(), 0)?.as_raw_fd();
     assert!(!is_open(closed), "fd {closed} should be closed");
     // SAFETY: this breaks I/O safety on purpose: `closed` is not open, which is the very
     // input under test. No memory is involved; the poller may only hand the number to the
@@ -153,6 +155,7 @@ pub fn add_closed_fd<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// `add` of a file whose readiness the kernel cannot watch fails with `InvalidInput`, with
 /// a message naming the fd, on every backend: a regular file and a directory (always
 /// ready: read them directly), and `/dev/null` (a device whose driver cannot poll). With
@@ -165,7 +168,7 @@ pub fn unpollable_files<P: Poller>() -> io::Result<()> {
     let null = File::open("/dev/null")?;
     let files = [(&regular, "a regular file"), (&directory, "a directory"), (&null, "/dev/null")];
     for (file, what) in files {
-        let fd = file.as_fd();
+        let fd = file.as_source();
         for interest in [Interest::READABLE, Interest::NONE] {
             match poller.add(fd, 1, interest, first_mode(&poller)) {
                 Err(e) if e.kind() == ErrorKind::InvalidInput => {
@@ -190,34 +193,34 @@ pub fn unpollable_files<P: Poller>() -> io::Result<()> {
 pub fn failed_calls_change_nothing<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let caps = poller.capabilities();
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
     expect_kind(
-        poller.add(b.as_fd(), RESERVED_KEY, Interest::BOTH, Mode::Level),
+        poller.add(b.as_source(), RESERVED_KEY, Interest::BOTH, Mode::Level),
         ErrorKind::InvalidInput,
         "add with RESERVED_KEY",
     );
     expect_kind(
-        poller.modify(b.as_fd(), 1, Interest::BOTH, Mode::Level),
+        poller.modify(b.as_source(), 1, Interest::BOTH, Mode::Level),
         ErrorKind::NotFound,
         "modify after a refused add",
     );
 
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_kind(
-        poller.add(b.as_fd(), 2, Interest::BOTH, Mode::Level),
+        poller.add(b.as_source(), 2, Interest::BOTH, Mode::Level),
         ErrorKind::AlreadyExists,
         "second add",
     );
     expect_kind(
-        poller.modify(b.as_fd(), RESERVED_KEY, Interest::BOTH, Mode::Level),
+        poller.modify(b.as_source(), RESERVED_KEY, Interest::BOTH, Mode::Level),
         ErrorKind::InvalidInput,
         "modify to RESERVED_KEY",
     );
     for mode in Mode::ALL.iter().copied().filter(|m| !caps.supports(*m)) {
-        let r = poller.modify(b.as_fd(), 3, Interest::BOTH, mode);
+        let r = poller.modify(b.as_source(), 3, Interest::BOTH, mode);
         expect_kind(r, ErrorKind::Unsupported, &format!("modify to unsupported {mode} mode"));
     }
-    expect_kind(poller.delete(a.as_fd()), ErrorKind::NotFound, "delete of another fd");
+    expect_kind(poller.delete(a.as_source()), ErrorKind::NotFound, "delete of another fd");
 
     // `b` is writable: had any refused call switched it to BOTH, it would be reported.
     expect_no_events(&poller, &mut events, QUIET)?;
@@ -225,7 +228,7 @@ pub fn failed_calls_change_nothing<P: Poller>() -> io::Result<()> {
     // Level, key 1, readable only: twice, so a oneshot or edge registration would fail.
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    poller.delete(b.as_fd())?;
+    poller.delete(b.as_source())?;
     Ok(())
 }
 
@@ -233,17 +236,18 @@ pub fn failed_calls_change_nothing<P: Poller>() -> io::Result<()> {
 /// that key only.
 pub fn delete_then_add_again<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
     send(&a, b"x")?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    poller.delete(b.as_fd())?;
-    poller.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    poller.delete(b.as_source())?;
+    poller.add(b.as_source(), 2, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
-    poller.delete(b.as_fd())?;
+    poller.delete(b.as_source())?;
     Ok(())
 }
 
+#[cfg(unix)]
 /// [`Capabilities::max_fd`](multipoll_core::Capabilities::max_fd) is the truth: with a
 /// limit, the limit itself is accepted and the next number is refused with `InvalidInput`;
 /// without one, an fd numbered past 1024 (`FD_SETSIZE`) is registered and reported.
@@ -261,25 +265,25 @@ pub fn fd_limits<P: Poller>() -> io::Result<()> {
         eprintln!("fd_limits: RLIMIT_NOFILE {limit} is too low to open fd {target}; skipped");
         return Ok(());
     }
-    let at = dup_at_least(read.as_fd(), target)?;
+    let at = dup_at_least(read.as_source(), target)?;
     if limited {
-        let above = dup_at_least(read.as_fd(), target + 1)?;
-        let r = poller.add(above.as_fd(), 2, Interest::READABLE, Mode::Level);
+        let above = dup_at_least(read.as_source(), target + 1)?;
+        let r = poller.add(above.as_source(), 2, Interest::READABLE, Mode::Level);
         expect_kind(
             r,
             ErrorKind::InvalidInput,
             &format!("add of fd {} above max_fd {target}", above.as_raw_fd()),
         );
-        let r = poller.modify(above.as_fd(), 2, Interest::READABLE, Mode::Level);
+        let r = poller.modify(above.as_source(), 2, Interest::READABLE, Mode::Level);
         expect_kind(r, ErrorKind::NotFound, "modify of the refused fd");
         if at.as_raw_fd() != target {
             // Another test holds the number `max_fd`; what is above it was checked.
             return Ok(());
         }
     }
-    poller.add(at.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(at.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    poller.delete(at.as_fd())?;
+    poller.delete(at.as_source())?;
     Ok(())
 }
 
@@ -302,20 +306,20 @@ pub fn capabilities_coherent<P: Poller>() -> io::Result<()> {
         assert!(max > 2, "max_fd {max} leaves no room for any fd past stdio");
     }
     for &mode in Mode::ALL {
-        let (_a, b) = unix_pair()?;
-        let added = poller.add(b.as_fd(), 1, Interest::READABLE, mode);
-        let (_c, d) = unix_pair()?;
-        poller.add(d.as_fd(), 2, Interest::READABLE, Mode::Level)?;
-        let modified = poller.modify(d.as_fd(), 2, Interest::READABLE, mode);
+        let (_a, b) = stream_pair()?;
+        let added = poller.add(b.as_source(), 1, Interest::READABLE, mode);
+        let (_c, d) = stream_pair()?;
+        poller.add(d.as_source(), 2, Interest::READABLE, Mode::Level)?;
+        let modified = poller.modify(d.as_source(), 2, Interest::READABLE, mode);
         if caps.supports(mode) {
             added?;
             modified?;
-            poller.delete(b.as_fd())?;
+            poller.delete(b.as_source())?;
         } else {
             expect_kind(added, ErrorKind::Unsupported, &format!("add in {mode} mode"));
             expect_kind(modified, ErrorKind::Unsupported, &format!("modify to {mode} mode"));
         }
-        poller.delete(d.as_fd())?;
+        poller.delete(d.as_source())?;
     }
     Ok(())
 }

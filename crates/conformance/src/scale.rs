@@ -7,23 +7,32 @@
 //! good — and that a number's new file never inherits its old registration.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{self, ErrorKind};
+use std::io;
+#[cfg(unix)]
+use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+#[cfg(unix)]
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
-use multipoll_core::{Events, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Events, Interest, Mode, Poller};
 
+#[cfg(unix)]
 use crate::util::{
-    CpuMeter, LATE, LONG, MAX_SPURIOUS, QUIET, Want, collect_each_once, drain, dup_at_least,
-    expect_events, expect_no_events, first_mode, is_open, pipe, raise_fd_limit, ready_pipes,
-    replace_fd, send, supports, unix_pair, wait_checked,
+    CpuMeter, MAX_SPURIOUS, dup_at_least, first_mode, is_open, pipe, raise_fd_limit, replace_fd,
+    stream_pair,
+};
+use crate::util::{
+    LATE, LONG, QUIET, Want, collect_each_once, drain, expect_events, expect_no_events,
+    ready_one_ways, send, supports, wait_checked,
 };
 
 /// Where [`many_fds_few_ready`] moves its write ends, so that the registered read ends
 /// take the low numbers (below `FD_SETSIZE`, for backends with a limit).
+#[cfg(unix)]
 const HIGH_FDS: RawFd = 2048;
 
+#[cfg(unix)]
 /// With 1 000 pipes registered and three made ready, exactly those three are reported;
 /// once drained, none is; and all 1 000 delete cleanly.
 pub fn many_fds_few_ready<P: Poller>() -> io::Result<()> {
@@ -40,8 +49,8 @@ pub fn many_fds_few_ready<P: Poller>() -> io::Result<()> {
     let mut pipes: Vec<(OwnedFd, OwnedFd)> = Vec::with_capacity(count);
     for key in 0..count {
         let (read, write) = pipe()?;
-        let write = if spread { dup_at_least(write.as_fd(), HIGH_FDS)? } else { write };
-        match poller.add(read.as_fd(), key, Interest::READABLE, Mode::Level) {
+        let write = if spread { dup_at_least(write.as_source(), HIGH_FDS)? } else { write };
+        match poller.add(read.as_source(), key, Interest::READABLE, Mode::Level) {
             Ok(()) => pipes.push((read, write)),
             Err(e)
                 if e.kind() == ErrorKind::InvalidInput
@@ -68,7 +77,7 @@ pub fn many_fds_few_ready<P: Poller>() -> io::Result<()> {
     }
     expect_no_events(&poller, &mut events, QUIET)?;
     for (read, _) in &pipes {
-        poller.delete(read.as_fd())?;
+        poller.delete(read.as_source())?;
     }
     Ok(())
 }
@@ -78,7 +87,7 @@ pub fn many_fds_few_ready<P: Poller>() -> io::Result<()> {
 pub fn capacity_no_loss_level<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let (count, capacity) = (10, 3);
-    let _pipes = ready_pipes(&poller, count, Mode::Level)?;
+    let _pipes = ready_one_ways(&poller, count, Mode::Level)?;
     let mut events = Events::with_capacity(capacity);
     let waits = count.div_ceil(capacity) + 1;
     let mut seen = HashSet::new();
@@ -99,7 +108,7 @@ pub fn capacity_no_loss_oneshot<P: Poller>() -> io::Result<()> {
     if !supports(&poller, Mode::Oneshot)? {
         return Ok(());
     }
-    let _pipes = ready_pipes(&poller, 10, Mode::Oneshot)?;
+    let _pipes = ready_one_ways(&poller, 10, Mode::Oneshot)?;
     let mut events = Events::with_capacity(3);
     collect_each_once(&poller, &mut events, 10)?;
     expect_no_events(&poller, &mut events, QUIET)?;
@@ -113,7 +122,7 @@ pub fn capacity_no_loss_edge<P: Poller>() -> io::Result<()> {
     if !supports(&poller, Mode::Edge)? {
         return Ok(());
     }
-    let _pipes = ready_pipes(&poller, 10, Mode::Edge)?;
+    let _pipes = ready_one_ways(&poller, 10, Mode::Edge)?;
     let mut events = Events::with_capacity(3);
     collect_each_once(&poller, &mut events, 10)?;
     expect_no_events(&poller, &mut events, QUIET)?;
@@ -125,7 +134,7 @@ pub fn capacity_no_loss_edge<P: Poller>() -> io::Result<()> {
 pub fn capacity_no_starvation<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let count = 5;
-    let _pipes = ready_pipes(&poller, count, Mode::Level)?;
+    let _pipes = ready_one_ways(&poller, count, Mode::Level)?;
     let mut events = Events::with_capacity(1);
     for round in 0..2 {
         let mut times: HashMap<usize, usize> = HashMap::new();
@@ -140,6 +149,7 @@ pub fn capacity_no_starvation<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// An fd number reused after `delete` + close, by a new file (`dup2` makes the reuse
 /// certain), is a fresh registration: `add` succeeds, the old file's state is not
 /// reported, the new file's readiness is, under the new key.
@@ -148,16 +158,16 @@ pub fn fd_reuse_after_delete<P: Poller>() -> io::Result<()> {
     let mut events = Events::new();
     let (old_read, old_write) = pipe()?;
     let number = old_read.as_raw_fd();
-    poller.add(old_read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(old_read.as_source(), 1, Interest::READABLE, Mode::Level)?;
     send(&old_write, b"old")?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
-    poller.delete(old_read.as_fd())?;
+    poller.delete(old_read.as_source())?;
 
     let (new_read, new_write) = pipe()?;
-    let reused = replace_fd(new_read.as_fd(), old_read)?;
+    let reused = replace_fd(new_read.as_source(), old_read)?;
     drop(new_read);
     assert_eq!(reused.as_raw_fd(), number);
-    poller.add(reused.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    poller.add(reused.as_source(), 2, Interest::READABLE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&new_write, b"new")?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
@@ -166,6 +176,7 @@ pub fn fd_reuse_after_delete<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// An fd closed without `delete` whose number a new file takes before any wait (the habit
 /// of dropping a socket without deregistering it, then accepting the next connection): the
 /// new file is a new registration on every backend. `add` of it succeeds, under a new key;
@@ -176,36 +187,37 @@ pub fn reused_before_wait<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mode = first_mode(&poller);
     let mut events = Events::new();
-    let (old_peer, old) = unix_pair()?;
+    let (old_peer, old) = stream_pair()?;
     let number = old.as_raw_fd();
-    poller.add(old.as_fd(), 1, Interest::READABLE, mode)?;
+    poller.add(old.as_source(), 1, Interest::READABLE, mode)?;
     send(&old_peer, b"old")?;
 
     // `dup2` closes the old socket and puts a new one under its number in one step, so
     // no wait (and no other thread) can come between.
-    let (new_peer, new) = unix_pair()?;
-    let reused = replace_fd(new.as_fd(), OwnedFd::from(old))?;
+    let (new_peer, new) = stream_pair()?;
+    let reused = replace_fd(new.as_source(), OwnedFd::from(old))?;
     drop(new);
     assert_eq!(reused.as_raw_fd(), number);
-    poller.add(reused.as_fd(), 2, Interest::READABLE, mode)?;
+    poller.add(reused.as_source(), 2, Interest::READABLE, mode)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&new_peer, b"new")?;
     expect_events(&poller, &mut events, &[Want::readable(2)])?;
     drain(&reused)?;
     expect_no_events(&poller, &mut events, QUIET)?;
 
-    let (third_peer, third) = unix_pair()?;
-    let reused = replace_fd(third.as_fd(), reused)?;
+    let (third_peer, third) = stream_pair()?;
+    let reused = replace_fd(third.as_source(), reused)?;
     drop(third);
-    poller.delete(reused.as_fd())?;
+    poller.delete(reused.as_source())?;
     send(&third_peer, b"third")?;
     expect_no_events(&poller, &mut events, QUIET)?;
-    poller.add(reused.as_fd(), 3, Interest::READABLE, mode)?;
+    poller.add(reused.as_source(), 3, Interest::READABLE, mode)?;
     expect_events(&poller, &mut events, &[Want::readable(3)])?;
-    poller.delete(reused.as_fd())?;
+    poller.delete(reused.as_source())?;
     Ok(())
 }
 
+#[cfg(unix)]
 /// An fd closed while still registered (against the contract's advice) does not make
 /// later waits fail or spin: it is reported at most once, with `error` set, the other fds
 /// keep being served, and once the backend has forgotten it, a new file under the same
@@ -215,8 +227,8 @@ pub fn closed_without_delete<P: Poller>() -> io::Result<()> {
     let mut events = Events::new();
     let (read1, _write1) = pipe()?;
     let (read2, write2) = pipe()?;
-    poller.add(read1.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    poller.add(read2.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    poller.add(read1.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(read2.as_source(), 2, Interest::READABLE, Mode::Level)?;
     let number = read1.as_raw_fd();
     drop(read1);
     assert!(!is_open(number));
@@ -253,15 +265,15 @@ pub fn closed_without_delete<P: Poller>() -> io::Result<()> {
     let reused = if new_read.as_raw_fd() == number {
         new_read
     } else {
-        dup_at_least(new_read.as_fd(), number)?
+        dup_at_least(new_read.as_source(), number)?
     };
     assert_eq!(reused.as_raw_fd(), number, "fd {number} was taken during the test");
-    poller.add(reused.as_fd(), 3, Interest::READABLE, Mode::Level)?;
+    poller.add(reused.as_source(), 3, Interest::READABLE, Mode::Level)?;
     expect_no_events(&poller, &mut events, QUIET)?;
     send(&new_write, b"x")?;
     expect_events(&poller, &mut events, &[Want::readable(3)])?;
-    poller.delete(reused.as_fd())?;
-    poller.delete(read2.as_fd())?;
+    poller.delete(reused.as_source())?;
+    poller.delete(read2.as_source())?;
     Ok(())
 }
 
@@ -273,6 +285,8 @@ const CONNECTIONS: usize = 300;
 /// in every supported mode (in oneshot and edge mode each exactly once), and promptly;
 /// drained, none is.
 pub fn many_connections<P: Poller>() -> io::Result<()> {
+    // 600 sockets: past the soft fd limit some Unix systems start with (256 on macOS).
+    #[cfg(unix)]
     raise_fd_limit(4096)?;
     let poller = P::new()?;
     // Two fds a connection, and room for the rest of the process below a select limit.
@@ -292,7 +306,7 @@ pub fn many_connections<P: Poller>() -> io::Result<()> {
     }
     let mut events = Events::new();
     for (key, (_, server)) in pairs.iter().enumerate() {
-        poller.add(server.as_fd(), key, Interest::READABLE, Mode::Level)?;
+        poller.add(server.as_source(), key, Interest::READABLE, Mode::Level)?;
     }
 
     // One at a time, in an order unrelated to keys and fd numbers.
@@ -308,7 +322,7 @@ pub fn many_connections<P: Poller>() -> io::Result<()> {
 
     for mode in poller.capabilities().supported_modes() {
         for (key, (_, server)) in pairs.iter().enumerate() {
-            poller.modify(server.as_fd(), key, Interest::READABLE, mode)?;
+            poller.modify(server.as_source(), key, Interest::READABLE, mode)?;
         }
         let start = Instant::now();
         for (client, _) in &pairs {
@@ -331,7 +345,7 @@ pub fn many_connections<P: Poller>() -> io::Result<()> {
         expect_no_events(&poller, &mut events, QUIET)?;
     }
     for (_, server) in &pairs {
-        poller.delete(server.as_fd())?;
+        poller.delete(server.as_source())?;
     }
     Ok(())
 }

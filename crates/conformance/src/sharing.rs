@@ -13,15 +13,13 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll_core::{Interest, Mode, Poller};
+use multipoll_core::{AsSource, Interest, Mode, Poller};
 
 use crate::herd::{Waiter, wait_in_threads};
-use crate::util::{LONG, PROMPT, QUIET, Want, drain, pipe, send, unix_pair};
+use crate::util::{LONG, PROMPT, QUIET, Stream, Want, drain, one_way, send, stream_pair};
 
 /// How many threads wait at once in these behaviours.
 const WAITERS: usize = 3;
@@ -31,8 +29,8 @@ const WAITERS: usize = 3;
 /// waiter stays blocked, and none reports anything else.
 pub fn level_ready_wakes_every_waiter<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (a, b) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (a, b) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     // One wait each: a waiter that waited again would only spin on the ready fd.
     let herd = wait_in_threads(&poller, &[Waiter::once(Some(LONG)); WAITERS], |herd| {
         send(&a, b"x")?;
@@ -62,22 +60,22 @@ pub fn level_ready_wakes_every_waiter<P: Poller>() -> io::Result<()> {
 /// the change returned: one already collecting may still hold the old registration.)
 pub fn modify_and_delete_during_several_waits<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (read1, write1) = pipe()?;
-    let (read2, write2) = pipe()?;
+    let (read1, write1) = one_way()?;
+    let (read2, write2) = one_way()?;
     // Each ready fd is drained as soon as it is reported: level waiters would spin on it.
     let herd = wait_in_threads(&poller, &[Waiter::repeating(None); WAITERS], |herd| {
         send(&write1, b"x")?;
-        poller.add(read1.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+        poller.add(read1.as_source(), 1, Interest::READABLE, Mode::Level)?;
         herd.expect_key(1);
         drain(&read1)?;
-        poller.modify(read1.as_fd(), 2, Interest::NONE, Mode::Level)?;
+        poller.modify(read1.as_source(), 2, Interest::NONE, Mode::Level)?;
         let silenced = Instant::now();
         send(&write1, b"x")?;
-        poller.modify(read1.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+        poller.modify(read1.as_source(), 2, Interest::READABLE, Mode::Level)?;
         herd.expect_key(2);
         drain(&read1)?;
-        poller.add(read2.as_fd(), 3, Interest::READABLE, Mode::Level)?;
-        poller.delete(read1.as_fd())?;
+        poller.add(read2.as_source(), 3, Interest::READABLE, Mode::Level)?;
+        poller.delete(read1.as_source())?;
         let deleted = Instant::now();
         send(&write1, b"x")?;
         send(&write2, b"x")?;
@@ -105,7 +103,7 @@ pub fn modify_and_delete_during_several_waits<P: Poller>() -> io::Result<()> {
 /// wake-up with it.
 pub fn change_seen_after_another_waiter_left<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (read, write) = pipe()?;
+    let (read, write) = one_way()?;
     let short = Duration::from_millis(150);
     let waiters = [Waiter::once(Some(short)), Waiter::repeating(Some(LONG))];
     let herd = wait_in_threads(&poller, &waiters, |herd| {
@@ -114,7 +112,7 @@ pub fn change_seen_after_another_waiter_left<P: Poller>() -> io::Result<()> {
         };
         assert_eq!((left.waiter, left.events.as_slice()), (0, &[][..]), "{left:?}");
         send(&write, b"x")?;
-        poller.add(read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+        poller.add(read.as_source(), 1, Interest::READABLE, Mode::Level)?;
         let report = herd.expect_key(1);
         assert_eq!(report.waiter, 1);
         drain(&read).map(drop)
@@ -136,22 +134,22 @@ pub fn nothing_lost_between_waiters<P: Poller>() -> io::Result<()> {
         let poller = P::new()?;
         // Sockets, not pipes: a write to a pipe that already holds data is a new edge only
         // on recent Linux kernels.
-        let pairs: Vec<(UnixStream, UnixStream)> =
-            (0..FDS).map(|_| unix_pair()).collect::<io::Result<_>>()?;
+        let pairs: Vec<(Stream, Stream)> =
+            (0..FDS).map(|_| stream_pair()).collect::<io::Result<_>>()?;
         let (before, during) = pairs.split_at(FDS / 2);
         for (key, (_, read)) in before.iter().enumerate() {
-            poller.add(read.as_fd(), key, Interest::READABLE, mode)?;
+            poller.add(read.as_source(), key, Interest::READABLE, mode)?;
         }
         let herd = wait_in_threads(&poller, &[Waiter::repeating(Some(LONG)); WAITERS], |herd| {
             for (i, (_, read)) in during.iter().enumerate() {
-                poller.add(read.as_fd(), FDS / 2 + i, Interest::READABLE, mode)?;
+                poller.add(read.as_source(), FDS / 2 + i, Interest::READABLE, mode)?;
             }
             for round in 0..2 {
                 let mut seen = HashSet::new();
                 let end = Instant::now() + PROMPT;
                 for (key, (write, read)) in pairs.iter().enumerate() {
                     if round > 0 && mode.is_oneshot() {
-                        poller.modify(read.as_fd(), key, Interest::READABLE, mode)?;
+                        poller.modify(read.as_source(), key, Interest::READABLE, mode)?;
                     } else {
                         send(write, b"x")?;
                     }

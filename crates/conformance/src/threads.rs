@@ -6,27 +6,27 @@
 //! as a thread that sleeps until its timeout. Every behaviour therefore runs the waiter
 //! through [`wait_in_thread`], which bounds it, and asserts that the wake-up was prompt.
 
+use crate::util::OneWayEnd;
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Barrier, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll_core::{Event, Events, Interest, Mode, Poller, RESERVED_KEY};
+use multipoll_core::{AsSource, Event, Events, Interest, Mode, Poller, RESERVED_KEY};
 
 use crate::util::{
     LONG, PROMPT, QUIET, SETTLE, Want, expect_events, expect_no_events, expect_timeout, first_mode,
-    pipe, send, supports, unix_pair, wait_checked, wait_in_thread,
+    one_way, send, stream_pair, supports, wait_checked, wait_in_thread,
 };
 
 /// `notify` from another thread wakes a thread blocked in `wait(None)` promptly, with no
 /// event, and leaves nothing behind: the next wait times out.
 pub fn notify_wakes_wait<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (_a, b) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (_a, b) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     let waited = wait_in_thread(&poller, None, |_| poller.notify())?;
     waited.assert_prompt("notify during wait(None)");
     assert_eq!(waited.events, [], "notify is not an event");
@@ -80,8 +80,8 @@ pub fn notify_coalesces<P: Poller>() -> io::Result<()> {
 /// fd reports that fd alone, and no event ever carries [`RESERVED_KEY`].
 pub fn notify_is_not_an_event<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     send(&a, b"x")?;
     poller.notify()?;
     // `wait_checked` rejects RESERVED_KEY; `expect_events` rejects any key but 1.
@@ -96,10 +96,10 @@ pub fn notify_is_not_an_event<P: Poller>() -> io::Result<()> {
 /// the waiter reports the already-ready fd without waiting for anything else.
 pub fn add_during_wait<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (read, write) = pipe()?;
+    let (read, write) = one_way()?;
     send(&write, b"x")?;
     let waited = wait_in_thread(&poller, None, |_| {
-        poller.add(read.as_fd(), 5, Interest::READABLE, Mode::Level)
+        poller.add(read.as_source(), 5, Interest::READABLE, Mode::Level)
     })?;
     waited.assert_prompt("add during wait(None)");
     assert_eq!(waited.events.len(), 1, "{:?}", waited.events);
@@ -118,7 +118,7 @@ pub fn busy_changer_does_not_delay_waiter<P: Poller>() -> io::Result<()> {
     const BUSY_FOR: Duration = Duration::from_secs(2);
     let poller = P::new()?;
     let mode = first_mode(&poller);
-    let (read, write) = pipe()?;
+    let (read, write) = one_way()?;
     let reported = AtomicBool::new(false);
     thread::scope(|s| -> io::Result<()> {
         let waiter = s.spawn(|| -> io::Result<Vec<Event>> {
@@ -134,7 +134,7 @@ pub fn busy_changer_does_not_delay_waiter<P: Poller>() -> io::Result<()> {
             }
         });
         thread::sleep(SETTLE);
-        poller.add(read.as_fd(), 1, Interest::READABLE, mode)?;
+        poller.add(read.as_source(), 1, Interest::READABLE, mode)?;
         let writer = s.spawn(|| {
             thread::sleep(SETTLE);
             send(&write, b"x")
@@ -164,20 +164,20 @@ pub fn busy_changer_does_not_delay_waiter<P: Poller>() -> io::Result<()> {
 pub fn modify_during_wait<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (a, b) = unix_pair()?;
+    let (a, b) = stream_pair()?;
     send(&a, b"x")?;
     let (want, interest, mode) = if supports(&poller, Mode::Oneshot)? {
-        poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Oneshot)?;
+        poller.add(b.as_source(), 1, Interest::READABLE, Mode::Oneshot)?;
         expect_events(&poller, &mut events, &[Want::readable(1)])?;
         (Want::readable(2), Interest::READABLE, Mode::Oneshot)
     } else {
         // No oneshot to re-arm: start silenced, and let the other thread switch the
         // registration to writable (the socket is writable throughout).
-        poller.add(b.as_fd(), 1, Interest::NONE, Mode::Level)?;
+        poller.add(b.as_source(), 1, Interest::NONE, Mode::Level)?;
         (Want::writable(2), Interest::WRITABLE, Mode::Level)
     };
     let waited =
-        wait_in_thread(&poller, Some(LONG), |_| poller.modify(b.as_fd(), 2, interest, mode))?;
+        wait_in_thread(&poller, Some(LONG), |_| poller.modify(b.as_source(), 2, interest, mode))?;
     waited.assert_prompt("modify during wait");
     assert_eq!(waited.events.len(), 1, "{:?}", waited.events);
     assert!(want.matches(&waited.events[0]), "{:?} is not {want:?}", waited.events);
@@ -189,12 +189,12 @@ pub fn modify_during_wait<P: Poller>() -> io::Result<()> {
 pub fn delete_during_wait<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (read1, write1) = pipe()?;
-    let (read2, write2) = pipe()?;
-    poller.add(read1.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-    poller.add(read2.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+    let (read1, write1) = one_way()?;
+    let (read2, write2) = one_way()?;
+    poller.add(read1.as_source(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(read2.as_source(), 2, Interest::READABLE, Mode::Level)?;
     let waited = wait_in_thread(&poller, None, |_| {
-        poller.delete(read1.as_fd())?;
+        poller.delete(read1.as_source())?;
         send(&write1, b"x")?;
         thread::sleep(SETTLE);
         send(&write2, b"x")
@@ -213,9 +213,9 @@ pub fn concurrent_registration<P: Poller>() -> io::Result<()> {
     const PER_THREAD: usize = 32;
     let poller = P::new()?;
     let mut events = Events::new();
-    let mut pipes: Vec<Vec<(OwnedFd, OwnedFd)>> = Vec::new();
+    let mut pipes: Vec<Vec<(OneWayEnd, OneWayEnd)>> = Vec::new();
     for _ in 0..THREADS {
-        pipes.push((0..PER_THREAD).map(|_| pipe()).collect::<io::Result<_>>()?);
+        pipes.push((0..PER_THREAD).map(|_| one_way()).collect::<io::Result<_>>()?);
     }
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(THREADS);
@@ -242,7 +242,7 @@ pub fn concurrent_registration<P: Poller>() -> io::Result<()> {
                     barrier.wait();
                     for (i, (read, write)) in mine.iter().enumerate() {
                         poller.add(
-                            read.as_fd(),
+                            read.as_source(),
                             t * PER_THREAD + i,
                             Interest::READABLE,
                             Mode::Level,
@@ -269,7 +269,9 @@ pub fn concurrent_registration<P: Poller>() -> io::Result<()> {
             .iter()
             .map(|mine| {
                 let poller = &poller;
-                s.spawn(move || mine.iter().try_for_each(|(read, _)| poller.delete(read.as_fd())))
+                s.spawn(move || {
+                    mine.iter().try_for_each(|(read, _)| poller.delete(read.as_source()))
+                })
             })
             .collect();
         deleters.into_iter().try_for_each(|h| h.join().expect("deleter panicked"))
@@ -282,8 +284,8 @@ pub fn concurrent_registration<P: Poller>() -> io::Result<()> {
 /// (by readiness or by notifies), and an fd ready in level mode is reported to them.
 pub fn wait_from_two_threads<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (a, b) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (a, b) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     let (done_tx, done_rx) = mpsc::channel();
     thread::scope(|s| -> io::Result<()> {
         for _ in 0..2 {

@@ -9,31 +9,34 @@
 //! noisy).
 
 use std::io;
-use std::os::fd::AsFd;
+#[cfg(unix)]
 use std::sync::Mutex;
+#[cfg(unix)]
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
 use multipoll_core::backend::syscall::cvt;
-use multipoll_core::{Events, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Events, Interest, Mode, Poller};
 
 use crate::util::{
-    CpuMeter, LATE, PROMPT, Want, expect_events, expect_timeout, pipe, send, unix_pair,
-    wait_checked, wait_in_thread,
+    CpuMeter, LATE, PROMPT, Want, expect_timeout, send, stream_pair, wait_checked, wait_in_thread,
 };
+#[cfg(unix)]
+use crate::util::{expect_events, pipe};
 
 /// With nothing ready, `wait(Some(d))` returns no event, after at least `d` and not much
 /// later — with no fd registered, and with idle fds registered.
 pub fn idle_wait_times_out<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
     let mut events = Events::new();
-    let (a, b) = unix_pair()?;
+    let (a, b) = stream_pair()?;
     let timeout = Duration::from_millis(300);
     for registered in [false, true] {
         if registered {
-            poller.add(a.as_fd(), 1, Interest::READABLE, Mode::Level)?;
-            poller.add(b.as_fd(), 2, Interest::READABLE, Mode::Level)?;
+            poller.add(a.as_source(), 1, Interest::READABLE, Mode::Level)?;
+            poller.add(b.as_source(), 2, Interest::READABLE, Mode::Level)?;
         }
         expect_timeout(&poller, &mut events, timeout)?;
     }
@@ -44,8 +47,8 @@ pub fn idle_wait_times_out<P: Poller>() -> io::Result<()> {
 /// still reports what is ready.
 pub fn zero_timeout_never_blocks<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     let start = Instant::now();
     let mut fastest = Duration::MAX;
     for _ in 0..100 {
@@ -68,8 +71,8 @@ pub fn zero_timeout_never_blocks<P: Poller>() -> io::Result<()> {
 /// still reports what is ready.
 pub fn wait_deadline_honoured<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     let deadline = Instant::now() + Duration::from_millis(100);
     assert_eq!(poller.wait_deadline(&mut events, deadline)?, 0, "nothing is ready");
     let now = Instant::now();
@@ -91,8 +94,8 @@ pub fn wait_deadline_honoured<P: Poller>() -> io::Result<()> {
 /// 0.5 ms down to a zero timeout and re-polls until the deadline uses the CPU throughout).
 pub fn sub_ms_timeout_waits<P: Poller>() -> io::Result<()> {
     let poller = P::new()?;
-    let (mut events, (_a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (_a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     for _ in 0..5 {
         for timeout in [1, 1_000, 100_000, 500_000, 999_999].map(Duration::from_nanos) {
             let start = Instant::now();
@@ -131,8 +134,8 @@ pub fn timeouts_are_accurate<P: Poller>() -> io::Result<()> {
     let precision = caps.timeout_precision();
     // An idle fd in the set, in a mode the backend has: the mode is not what is tested.
     let mode = caps.supported_modes().next().unwrap_or(Mode::Level);
-    let (mut events, (_a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, mode)?;
+    let (mut events, (_a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, mode)?;
     for micros in [10, 100, 900, 1_000, 1_500, 3_100, 12_000] {
         let timeout = Duration::from_micros(micros);
         let rounded = round_up(timeout, precision);
@@ -171,8 +174,8 @@ pub fn huge_timeout_is_not_an_error<P: Poller>() -> io::Result<()> {
         waited.assert_prompt(&format!("notify during wait({timeout:?})"));
         assert_eq!(waited.events, []);
     }
-    let (mut events, (a, b)) = (Events::new(), unix_pair()?);
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (mut events, (a, b)) = (Events::new(), stream_pair()?);
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     send(&a, b"x")?;
     for timeout in huge {
         let start = Instant::now();
@@ -183,13 +186,16 @@ pub fn huge_timeout_is_not_an_error<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
 
+#[cfg(unix)]
 extern "C" fn count_signal(_: libc::c_int) {
     // Async-signal-safe: one lock-free atomic add.
     SIGNALS.fetch_add(1, Ordering::Relaxed);
 }
 
+#[cfg(unix)]
 /// Installs `handler` for `signal` *without* `SA_RESTART`, so that the signal interrupts
 /// a blocked syscall with `EINTR` — the case under test. Idempotent.
 fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Result<()> {
@@ -207,18 +213,20 @@ fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) -> io::Resu
     Ok(())
 }
 
+#[cfg(unix)]
 fn install_sigusr1() -> io::Result<()> {
     install(libc::SIGUSR1, count_signal)
 }
 
+#[cfg(unix)]
 /// A signal delivered during `wait(Some(d))` (a handler without `SA_RESTART`, so the
 /// syscall fails with `EINTR`) is not an error and does not shorten the wait: it still
 /// lasts at least `d`.
 pub fn signal_does_not_shorten_timeout<P: Poller>() -> io::Result<()> {
     install_sigusr1()?;
     let poller = P::new()?;
-    let (_a, b) = unix_pair()?;
-    poller.add(b.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    let (_a, b) = stream_pair()?;
+    poller.add(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     let timeout = Duration::from_millis(800);
     let before = SIGNALS.load(Ordering::Relaxed);
     let waited = wait_in_thread(&poller, Some(timeout), |waiter| {
@@ -237,13 +245,14 @@ pub fn signal_does_not_shorten_timeout<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// Signals delivered during `wait(None)` are retried away, and data that arrives after
 /// them is reported by that same wait.
 pub fn signal_then_data_reported<P: Poller>() -> io::Result<()> {
     install_sigusr1()?;
     let poller = P::new()?;
     let (read, write) = pipe()?;
-    poller.add(read.as_fd(), 1, Interest::READABLE, Mode::Level)?;
+    poller.add(read.as_source(), 1, Interest::READABLE, Mode::Level)?;
     let waited = wait_in_thread(&poller, None, |waiter| {
         for _ in 0..3 {
             waiter.signal(libc::SIGUSR1)?;
@@ -261,12 +270,15 @@ pub fn signal_then_data_reported<P: Poller>() -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(unix)]
 /// The poller [`notify_in_handler`] notifies: set only while [`NOTIFY_SERIAL`] is held.
 static NOTIFY_TARGET: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+#[cfg(unix)]
 /// Serialises [`notify_from_signal_handler`] across poller types: the process has one
 /// `SIGUSR2` handler, typed for one `P` at a time.
 static NOTIFY_SERIAL: Mutex<()> = Mutex::new(());
 
+#[cfg(unix)]
 extern "C" fn notify_in_handler<P: Poller>(_: libc::c_int) {
     let poller = NOTIFY_TARGET.load(Ordering::Acquire).cast_const().cast::<P>();
     if !poller.is_null() {
@@ -276,6 +288,7 @@ extern "C" fn notify_in_handler<P: Poller>(_: libc::c_int) {
     }
 }
 
+#[cfg(unix)]
 /// `notify` called from a signal handler — what the contract recommends for reacting to
 /// signals, since it is one async-signal-safe syscall — wakes a blocked `wait(None)`
 /// promptly.

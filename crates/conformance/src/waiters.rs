@@ -14,14 +14,13 @@
 //! behaviour instead of hanging it.
 
 use std::io;
-use std::os::fd::AsFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll_core::{Event, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Event, Interest, Mode, Poller};
 
 use crate::herd::{Herd, Report, Waiter, wait_in_threads};
-use crate::util::{LATE, LONG, PROMPT, SETTLE, Want, pipe, send, supports};
+use crate::util::{LATE, LONG, PROMPT, SETTLE, Want, one_way, send, supports};
 
 /// While one thread is blocked in `wait(None)`, a second thread's `wait(Some(ZERO))`
 /// returns at once: the fastest of 20 takes well under a millisecond, and none blocks.
@@ -93,10 +92,10 @@ pub fn change_seen_by_one_of_two_waiters<P: Poller>() -> io::Result<()> {
         if !supports(&poller, mode)? {
             continue;
         }
-        let (read, write) = pipe()?;
+        let (read, write) = one_way()?;
         send(&write, b"x")?;
         let seen = wait_in_threads(&poller, &[Waiter::once(None); 2], |herd| {
-            poller.add(read.as_fd(), 7, Interest::READABLE, mode)?;
+            poller.add(read.as_source(), 7, Interest::READABLE, mode)?;
             let first = herd.next(PROMPT).unwrap_or_else(|| {
                 panic!("{mode}: an add during two waits woke neither within {PROMPT:?}")
             });
@@ -111,7 +110,7 @@ pub fn change_seen_by_one_of_two_waiters<P: Poller>() -> io::Result<()> {
         if mode != Mode::Level {
             assert_eq!(seen, 1, "{mode}: one readiness was reported {seen} times");
         }
-        poller.delete(read.as_fd())?;
+        poller.delete(read.as_source())?;
     }
     Ok(())
 }
@@ -126,8 +125,8 @@ pub fn readiness_during_two_waits_reported_once<P: Poller>() -> io::Result<()> {
         if !supports(&poller, mode)? {
             continue;
         }
-        let (read, write) = pipe()?;
-        poller.add(read.as_fd(), 7, Interest::READABLE, mode)?;
+        let (read, write) = one_way()?;
+        poller.add(read.as_source(), 7, Interest::READABLE, mode)?;
         let seen = wait_in_threads(&poller, &[Waiter::once(None); 2], |herd| {
             send(&write, b"x")?;
             let first = herd.next(PROMPT).unwrap_or_else(|| {
@@ -141,7 +140,7 @@ pub fn readiness_during_two_waits_reported_once<P: Poller>() -> io::Result<()> {
         })?
         .output;
         assert_eq!(seen, 1, "{mode}: one arrival was reported {seen} times");
-        poller.delete(read.as_fd())?;
+        poller.delete(read.as_source())?;
     }
     Ok(())
 }

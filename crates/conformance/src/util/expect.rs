@@ -4,10 +4,9 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, ErrorKind};
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use multipoll_core::{Event, Events, Interest, Mode, Poller, RESERVED_KEY};
+use multipoll_core::{AsSource, Event, Events, Interest, Mode, Poller, RESERVED_KEY};
 
 use super::*;
 
@@ -212,20 +211,21 @@ pub fn expect_timeout<P: Poller>(
     Ok(())
 }
 
-/// Asserts that `caps` and `add` agree on `mode`: `add` (of a fresh pipe) succeeds when
+/// Asserts that `caps` and `add` agree on `mode`: `add` (of a fresh [`one_way`] pair's read
+/// end) succeeds when
 /// the backend supports it and fails with `Unsupported` otherwise. Returns whether it is
 /// supported.
 ///
 /// # Errors
-/// `pipe(2)`'s, `add`'s and `delete`'s other errors.
+/// [`one_way`]'s, `add`'s and `delete`'s other errors.
 #[track_caller]
 pub fn supports<P: Poller>(poller: &P, mode: Mode) -> io::Result<bool> {
     let supported = poller.capabilities().supports(mode);
-    let (read, _write) = pipe()?;
-    let result = poller.add(read.as_fd(), 1, Interest::READABLE, mode);
+    let (read, _write) = one_way()?;
+    let result = poller.add(read.as_source(), 1, Interest::READABLE, mode);
     if supported {
         result?;
-        poller.delete(read.as_fd())?;
+        poller.delete(read.as_source())?;
     } else {
         expect_kind(result, ErrorKind::Unsupported, &format!("add in unsupported {mode} mode"));
     }

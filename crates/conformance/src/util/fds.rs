@@ -1,17 +1,15 @@
-//! Fds for the behaviours: socket pairs, pipes, sending and draining, urgent data, fd
-//! numbers and the fd limit.
+//! What only Unix has, for the behaviours that need it: Unix socket pairs, pipes, TCP
+//! urgent data (through `poll(2)` and `MSG_OOB`), fd numbers and the fd limit.
 
 use std::io::{self, ErrorKind};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
-use multipoll_core::{Interest, Mode, Poller};
-use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use nix::sys::socket::{MsgFlags, recv, setsockopt, sockopt};
+use nix::sys::socket::{MsgFlags, recv};
 
 use super::*;
 
@@ -26,110 +24,9 @@ pub fn unix_pair() -> io::Result<(UnixStream, UnixStream)> {
     Ok((a, b))
 }
 
-/// A connected, non-blocking TCP pair over `127.0.0.1` (an ephemeral port).
-///
-/// ```
-/// use multipoll_conformance::util::tcp_pair;
-///
-/// let (a, b) = tcp_pair()?;
-/// assert_eq!(a.local_addr()?, b.peer_addr()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
-///
-/// # Errors
-/// The socket calls'.
-pub fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let a = TcpStream::connect(listener.local_addr()?)?;
-    let (b, _) = listener.accept()?;
-    for s in [&a, &b] {
-        s.set_nonblocking(true)?;
-        // Small writes go out at once, so the peer's readiness follows our writes.
-        s.set_nodelay(true)?;
-    }
-    Ok((a, b))
-}
-
-/// A non-blocking TCP socket whose connect to `127.0.0.1` is being refused: a listener is
-/// bound to an ephemeral port and closed, then a non-blocking `connect(2)` to that port is
-/// started. The kernel's reset leaves the refusal pending on the socket (`SO_ERROR`), to be
-/// reported by a wait and fetched by `take_error()`.
-///
-/// # Errors
-/// The socket calls'; `connect(2)`'s own if it failed with anything but `EINPROGRESS` (a
-/// kernel that refused at once left no error pending, so there is nothing to poll for).
-pub fn refused_connect() -> io::Result<TcpStream> {
-    let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
-    socket.set_nonblocking(true)?;
-    match socket.connect(&addr.into()) {
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(socket.into()),
-        Err(e) => Err(io::Error::new(
-            e.kind(),
-            format!("non-blocking connect to closed port {addr}: {e} at once, not EINPROGRESS"),
-        )),
-        Ok(()) => Err(io::Error::other(format!("connect to closed port {addr} succeeded"))),
-    }
-}
-
 /// A non-blocking, close-on-exec pipe, `(read end, write end)`: the backends' own
 /// (core's `nonblocking_pipe`), under a short name.
 pub use multipoll_core::backend::syscall::nonblocking_pipe as pipe;
-
-/// Writes all of `data` to `fd` (a socket or pipe with room for it).
-///
-/// # Errors
-/// `write(2)`'s; `WriteZero` if the fd took only part of `data`.
-pub fn send(fd: impl AsFd, data: &[u8]) -> io::Result<()> {
-    let raw = fd.as_fd().as_raw_fd();
-    let n = nix::unistd::write(fd, data)?;
-    if n == data.len() {
-        Ok(())
-    } else {
-        Err(io::Error::new(ErrorKind::WriteZero, format!("short write to fd {raw}")))
-    }
-}
-
-/// Reads from non-blocking `fd` until it would block or reaches end of file; returns how
-/// many bytes it read.
-///
-/// ```
-/// use multipoll_conformance::util::{drain, send, unix_pair};
-///
-/// let (a, b) = unix_pair()?;
-/// send(&a, b"hello")?;
-/// assert_eq!(drain(&b)?, 5);
-/// assert_eq!(drain(&b)?, 0, "empty now, and non-blocking");
-/// # Ok::<(), std::io::Error>(())
-/// ```
-///
-/// # Errors
-/// `read(2)`'s, except `WouldBlock` (the normal end) and `Interrupted` (retried).
-pub fn drain(fd: impl AsFd) -> io::Result<usize> {
-    let mut buf = [0u8; 4096];
-    let mut total = 0;
-    loop {
-        match nix::unistd::read(fd.as_fd(), &mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => total += n,
-            Err(Errno::EAGAIN) => return Ok(total),
-            Err(Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// Closes `stream` with `SO_LINGER` 0, so the peer gets a reset (`RST`) instead of an end
-/// of file.
-///
-/// # Errors
-/// `setsockopt(2)`'s.
-pub fn close_with_reset(stream: TcpStream) -> io::Result<()> {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    setsockopt(&stream, sockopt::Linger, &linger)?;
-    drop(stream);
-    Ok(())
-}
 
 /// Sends one byte of TCP urgent (out-of-band) data on `stream` (`send(2)` with `MSG_OOB`).
 ///
@@ -225,24 +122,4 @@ pub fn raise_fd_limit(want: u64) -> io::Result<u64> {
     let new = want.min(max);
     setrlimit(Resource::RLIMIT_NOFILE, libc::rlim_t::try_from(new).unwrap_or(hard), hard)?;
     Ok(new)
-}
-
-/// `count` pipes with a byte queued, registered under keys `0..count` in `mode` (read end
-/// first in each pair).
-///
-/// # Errors
-/// Those of `pipe(2)`, the write, and `add`.
-pub fn ready_pipes<P: Poller>(
-    poller: &P,
-    count: usize,
-    mode: Mode,
-) -> io::Result<Vec<(OwnedFd, OwnedFd)>> {
-    let mut pipes = Vec::with_capacity(count);
-    for key in 0..count {
-        let (read, write) = pipe()?;
-        send(&write, b"x")?;
-        poller.add(read.as_fd(), key, Interest::READABLE, mode)?;
-        pipes.push((read, write));
-    }
-    Ok(pipes)
 }

@@ -1,5 +1,7 @@
 //! The helpers every behaviour shares, one file per kind, all reached as `util::NAME`:
-//! fds (pairs, pipes, urgent data, fd numbers, the fd limit: `fds.rs`), a checked `wait`
+//! sockets on every platform (stream and TCP pairs, one-way pairs, sending, draining,
+//! resets: `sockets.rs`), what only Unix has (Unix socket pairs, pipes, urgent data, fd
+//! numbers, the fd limit: `fds.rs`), a checked `wait`
 //! and the `expect_*` assertions (`expect.rs`), a waiter thread that can always be woken
 //! (`waiter.rs`), whether a wait blocked or spun (`cpu.rs`), and the isolation lock
 //! (`isolation.rs`).
@@ -13,14 +15,18 @@
 //! ([`LONG`]) and an assertion on how long they took ([`PROMPT`]).
 mod cpu;
 mod expect;
+#[cfg(unix)]
 mod fds;
 mod isolation;
+mod sockets;
 mod waiter;
 
 pub use cpu::*;
 pub use expect::*;
+#[cfg(unix)]
 pub use fds::*;
 pub use isolation::*;
+pub use sockets::*;
 pub use waiter::*;
 
 use std::time::Duration;
@@ -42,7 +48,7 @@ pub const QUIET: Duration = Duration::from_millis(200);
 /// How late a timed-out `wait` may return and still count as on time.
 pub const LATE: Duration = Duration::from_secs(1);
 
-/// The key of [`wait_in_thread`]'s rescue pipe; behaviours do not use it.
+/// The key of [`wait_in_thread`]'s rescue pair; behaviours do not use it.
 pub const BACKSTOP_KEY: usize = usize::MAX - 2;
 
 /// How many `Ok(0)` returns before the timeout [`expect_no_events`] accepts as spurious

@@ -1,12 +1,14 @@
 //! A waiter thread that can always be woken: [`wait_in_thread`].
 
+#[cfg(unix)]
+use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
 use std::time::{Duration, Instant};
-use std::{fmt, thread};
 
-use multipoll_core::{Event, Events, Interest, Mode, Poller};
+use multipoll_core::{AsSource, Event, Events, Interest, Mode, Poller, Source};
+#[cfg(unix)]
 use nix::sys::pthread;
 
 use super::*;
@@ -14,11 +16,14 @@ use super::*;
 /// The thread blocked in `wait` during [`wait_in_thread`]'s action.
 #[derive(Debug)]
 pub struct WaitingThread {
+    #[cfg(unix)]
     pthread: Pthread,
 }
 
+#[cfg(unix)]
 struct Pthread(libc::pthread_t);
 
+#[cfg(unix)]
 impl fmt::Debug for Pthread {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Pthread")
@@ -27,10 +32,13 @@ impl fmt::Debug for Pthread {
 
 // SAFETY: a pthread_t is an identifier (a pointer on some platforms); sending it to another
 // thread only lets that thread name the thread, which pthread_kill allows from any thread.
+#[cfg(unix)]
 unsafe impl Send for Pthread {}
 // SAFETY: as above; it is never dereferenced.
+#[cfg(unix)]
 unsafe impl Sync for Pthread {}
 
+#[cfg(unix)]
 impl WaitingThread {
     /// Sends `signal` to the waiting thread (`pthread_kill(3)`).
     ///
@@ -48,7 +56,7 @@ impl WaitingThread {
 /// What [`wait_in_thread`]'s waiter saw.
 #[derive(Debug)]
 pub struct Waited<R> {
-    /// The events of its one `wait` (without the rescue pipe's).
+    /// The events of its one `wait` (without the rescue pair's).
     pub events: Vec<Event>,
     /// Just before it called `wait`.
     pub started: Instant,
@@ -78,21 +86,21 @@ impl<R> Waited<R> {
 /// what the waiter saw.
 ///
 /// `act` starts [`SETTLE`] after the waiter is about to call `wait`. The helper registers a
-/// pipe of its own under [`BACKSTOP_KEY`] for the duration: if the waiter has not returned
-/// [`LONG`] after `act` (or if `act` fails or panics), the helper makes it readable and
-/// notifies, so a broken backend fails the test instead of hanging it
+/// [`one_way`] pair of its own under [`BACKSTOP_KEY`] for the duration: if the waiter has
+/// not returned [`LONG`] after `act` (or if `act` fails or panics), the helper makes it
+/// readable and notifies, so a broken backend fails the test instead of hanging it
 /// ([`Waited::rescued`]). The waiter thread stays alive until `act` has returned, so `act`
-/// may signal it.
+/// may signal it (on Unix).
 ///
 /// # Errors
-/// Those of `act`, of the waiter's `wait` and of registering the rescue pipe.
+/// Those of `act`, of the waiter's `wait` and of registering the rescue pair.
 pub fn wait_in_thread<P: Poller, R>(
     poller: &P,
     timeout: Option<Duration>,
     act: impl FnOnce(&WaitingThread) -> io::Result<R>,
 ) -> io::Result<Waited<R>> {
-    let (rescue_read, rescue_write) = pipe()?;
-    poller.add(rescue_read.as_fd(), BACKSTOP_KEY, Interest::READABLE, Mode::Level)?;
+    let (rescue_read, rescue_write) = one_way()?;
+    poller.add(rescue_read.as_source(), BACKSTOP_KEY, Interest::READABLE, Mode::Level)?;
     let result = thread::scope(|s| {
         let (start_tx, start_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
@@ -100,25 +108,27 @@ pub fn wait_in_thread<P: Poller, R>(
         s.spawn(move || {
             let mut events = Events::new();
             let started = Instant::now();
-            let me = Pthread(pthread::pthread_self());
-            let _ = start_tx.send(me);
+            let _ = start_tx.send(WaitingThread {
+                #[cfg(unix)]
+                pthread: Pthread(pthread::pthread_self()),
+            });
             let result = wait_checked(poller, &mut events, timeout);
             let _ = done_tx.send((result, started, Instant::now()));
             // Stay alive (a valid signal target) until the action is over.
             let _ = release_rx.recv();
         });
-        let pthread = start_rx
+        let waiting = start_rx
             .recv()
             .map_err(|_| io::Error::other("the waiter thread died before waiting"))?;
         let mut rescue = Rescue {
             poller,
-            pipe: rescue_write.as_fd(),
+            pair: rescue_write.as_source(),
             release: Some(release_tx),
             fired: false,
             returned: false,
         };
         thread::sleep(SETTLE);
-        let output = act(&WaitingThread { pthread })?;
+        let output = act(&waiting)?;
         let (result, started, returned) = match done_rx.recv_timeout(LONG) {
             Ok(done) => done,
             Err(RecvTimeoutError::Timeout) => {
@@ -138,14 +148,14 @@ pub fn wait_in_thread<P: Poller, R>(
         events.retain(|e| e.key() != BACKSTOP_KEY);
         Ok(Waited { events, started, returned, rescued, output })
     });
-    poller.delete(rescue_read.as_fd())?;
+    poller.delete(rescue_read.as_source())?;
     result
 }
 
 /// Unblocks [`wait_in_thread`]'s waiter on every way out: normal return, error, panic.
 struct Rescue<'a, P: Poller> {
     poller: &'a P,
-    pipe: BorrowedFd<'a>,
+    pair: Source<'a>,
     release: Option<mpsc::Sender<()>>,
     fired: bool,
     /// Whether the waiter's `wait` has returned.
@@ -158,7 +168,7 @@ impl<P: Poller> Rescue<'_, P> {
             self.fired = true;
             // Best effort on the way out: if these fail too, the test hangs, but it has
             // already failed.
-            let _ = send(self.pipe, b"!");
+            let _ = send(self.pair, b"!");
             let _ = self.poller.notify();
         }
     }
