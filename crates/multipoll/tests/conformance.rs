@@ -2,9 +2,6 @@
 //! from `MULTIPOLL_BACKEND`, or the compile-time default (`DefaultPoller`'s) when it is
 //! unset, so one binary checks the facade's forwarding to any backend
 //! (`scripts/test-kqueue.sh` runs it with `MULTIPOLL_BACKEND=kqueue`).
-//!
-//! Unix only until the suite builds on Windows.
-#![cfg(unix)]
 mod any {
     multipoll_conformance::conformance_tests!(multipoll::AnyPoller);
 }

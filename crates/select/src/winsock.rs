@@ -127,7 +127,8 @@ fn timeval(t: Duration) -> TIMEVAL {
     let mut secs = t.as_secs();
     let mut micros = t.subsec_nanos().div_ceil(1000);
     if micros == 1_000_000 {
-        secs += 1;
+        // `Duration::MAX` has 999_999_999 ns over `u64::MAX` s: saturate, it is clamped below.
+        secs = secs.saturating_add(1);
         micros = 0;
     }
     TIMEVAL { tv_sec: i32::try_from(secs).unwrap_or(i32::MAX), tv_usec: micros as i32 }

@@ -1,4 +1,3 @@
-//! The whole multipoll conformance suite, on the select backend (Unix only so far; on
-//! Windows, tests/winsock.rs).
-#![cfg(unix)]
+//! The whole multipoll conformance suite, on the select backend: on Unix, and on Windows
+//! (under Wine in CI) the behaviours Windows has.
 multipoll_conformance::conformance_tests!(multipoll_select::Select);
