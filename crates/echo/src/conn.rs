@@ -17,10 +17,9 @@
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use multipoll::{Event, Interest, Poller};
+use multipoll::{AsSource, Event, Interest, Poller};
 
 use crate::output::{OutQueue, Output};
 use crate::phase::Phase;
@@ -107,7 +106,7 @@ impl<S> Conn<S> {
     ) -> io::Result<Conn<S>> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(true)?;
-        poller.add(stream.as_fd(), key, Interest::READABLE, shared.rules.mode)?;
+        poller.add(stream.as_source(), key, Interest::READABLE, shared.rules.mode)?;
         Ok(Conn {
             stream,
             key,
@@ -211,7 +210,7 @@ impl<S> Conn<S> {
 
     /// Deletes it from the poller, then closes it.
     pub(crate) fn close<P: Poller>(self, timed_out: bool, poller: &P, ledger: &mut Ledger) {
-        if let Err(e) = poller.delete(self.stream.as_fd()) {
+        if let Err(e) = poller.delete(self.stream.as_source()) {
             log::warn!("loop {}: connection {}: delete: {e}", ledger.index(), self.key);
         }
         let counts = ledger.counts();
@@ -359,7 +358,7 @@ impl<S> Conn<S> {
         shared: &Shared<H>,
         ledger: &Ledger,
     ) -> bool {
-        let (fd, mode) = (self.stream.as_fd(), shared.rules.mode);
+        let (fd, mode) = (self.stream.as_source(), shared.rules.mode);
         if let Err(e) = poller.modify(fd, self.key, want.interest(), mode) {
             let (index, key) = (ledger.index(), self.key);
             log::warn!("loop {index}: connection {key}: cannot re-register: {e}");

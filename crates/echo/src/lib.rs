@@ -18,7 +18,8 @@
 //!   [`Output`]. [`Echo`] is four lines.
 //!
 //! [`Config::threads`] loops run on as many threads, each with its own poller and its
-//! own `SO_REUSEPORT` listener. [`Stats`] counts connections, bytes and queued output,
+//! own `SO_REUSEPORT` listener (where that does not exist, such as on Windows, each with
+//! its own handle of one shared listener). [`Stats`] counts connections, bytes and queued output,
 //! per loop, as each loop publishes them before it waits (so exact whenever it is idle).
 //!
 //! The `multipoll-echo` binary wraps this in a command line; see its `--help`.
@@ -50,7 +51,6 @@
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
-#![cfg(unix)]
 
 mod config;
 mod conn;

@@ -19,10 +19,11 @@
 
 use std::io;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use multipoll::{Interest, Mode, Poller};
+use multipoll::{AsSource, Interest, Mode, Poller};
+#[cfg(windows)]
+use windows_sys::Win32::Networking::WinSock;
 
 use crate::socket;
 use crate::stats::LoopStats;
@@ -33,29 +34,44 @@ pub(crate) const LISTENER: usize = usize::MAX - 1;
 /// Accepts per turn; a listener with more waiting asks for another turn.
 const ACCEPT_BUDGET: usize = 256;
 
+/// `accept` errors that mean "out of fds or memory": back off.
+#[cfg(unix)]
+const EXHAUSTION: &[i32] = &[libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM];
+/// `accept` errors that mean "out of sockets or buffer space": back off.
+#[cfg(windows)]
+const EXHAUSTION: &[i32] = &[WinSock::WSAEMFILE, WinSock::WSAENOBUFS];
+
+/// `accept` errors that concern only the connection being accepted (it was reset in the
+/// backlog, or Linux passed on a network error): skip it and go on.
+#[cfg(unix)]
+const PER_CONNECTION: &[i32] = &[
+    libc::ECONNABORTED,
+    libc::EPROTO,
+    libc::EPERM,
+    libc::ENOPROTOOPT,
+    libc::EHOSTDOWN,
+    libc::EHOSTUNREACH,
+    libc::ENETDOWN,
+    libc::ENETUNREACH,
+    libc::EOPNOTSUPP,
+    libc::ETIMEDOUT,
+];
+/// `accept` errors that concern only the connection being accepted: Winsock's `accept`
+/// docs name `WSAECONNRESET` ("an incoming connection was indicated, but was subsequently
+/// terminated by the remote peer prior to accepting the call"); an aborted or timed-out
+/// one is the same case.
+#[cfg(windows)]
+const PER_CONNECTION: &[i32] =
+    &[WinSock::WSAECONNRESET, WinSock::WSAECONNABORTED, WinSock::WSAETIMEDOUT];
+
 /// Whether an `accept` error means "out of fds or memory": back off.
 fn is_exhaustion(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
+    e.raw_os_error().is_some_and(|n| EXHAUSTION.contains(&n))
 }
 
-/// Whether an `accept` error concerns only the connection being accepted (it was reset
-/// in the backlog, or Linux passed on a network error): skip it and go on.
+/// Whether an `accept` error concerns only the connection being accepted: skip it.
 fn is_per_connection(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(
-            libc::ECONNABORTED
-                | libc::EPROTO
-                | libc::EPERM
-                | libc::ENOPROTOOPT
-                | libc::EHOSTDOWN
-                | libc::EHOSTUNREACH
-                | libc::ENETDOWN
-                | libc::ENETUNREACH
-                | libc::EOPNOTSUPP
-                | libc::ETIMEDOUT
-        )
-    )
+    e.raw_os_error().is_some_and(|n| PER_CONNECTION.contains(&n))
 }
 
 /// A loop's listening socket; see the [module docs](self).
@@ -94,7 +110,7 @@ impl Listener {
         backoff: Duration,
         index: usize,
     ) -> io::Result<Listener> {
-        poller.add(socket.as_fd(), LISTENER, Interest::READABLE, mode)?;
+        poller.add(socket.as_source(), LISTENER, Interest::READABLE, mode)?;
         Ok(Listener {
             socket: Some(socket),
             mode,
@@ -172,7 +188,7 @@ impl Listener {
         }
         self.paused_until = None;
         let Some(socket) = &self.socket else { return };
-        let fd = socket.as_fd();
+        let fd = socket.as_source();
         let watched = if self.registered {
             poller.modify(fd, LISTENER, Interest::READABLE, self.mode)
         } else {
@@ -193,7 +209,7 @@ impl Listener {
     pub(crate) fn close<P: Poller>(&mut self, poller: &P) {
         if let Some(socket) = self.socket.take()
             && self.registered
-            && let Err(e) = poller.delete(socket.as_fd())
+            && let Err(e) = poller.delete(socket.as_source())
         {
             log::warn!("loop {}: listener: delete: {e}", self.index);
         }
@@ -210,7 +226,7 @@ impl Listener {
             return;
         }
         let Some(socket) = &self.socket else { return };
-        match poller.modify(socket.as_fd(), LISTENER, Interest::READABLE, self.mode) {
+        match poller.modify(socket.as_source(), LISTENER, Interest::READABLE, self.mode) {
             Ok(()) => self.armed = true,
             Err(e) => {
                 let backoff = self.backoff;
@@ -232,12 +248,12 @@ impl Listener {
         let why = if is_exhaustion(e) { "out of fds or memory" } else { "unexpected error" };
         log::warn!("loop {}: accept: {e} ({why}); not accepting for {backoff:?}", self.index);
         if let Some(socket) = &self.socket
-            && let Err(e) = poller.modify(socket.as_fd(), LISTENER, Interest::NONE, self.mode)
+            && let Err(e) = poller.modify(socket.as_source(), LISTENER, Interest::NONE, self.mode)
         {
             // Still watched, it would wake a level-triggered loop at once on every wait
             // for the whole back-off. Deleting allocates nothing in the kernel: do that.
             log::error!("loop {}: listener: cannot silence: {e}; deregistering it", self.index);
-            match poller.delete(socket.as_fd()) {
+            match poller.delete(socket.as_source()) {
                 Ok(()) => self.registered = false,
                 Err(e) => log::error!("loop {}: listener: cannot deregister: {e}", self.index),
             }

@@ -4,8 +4,9 @@
 //! Many cores: each loop has its own poller and its own listening socket, all bound to
 //! the same address with `SO_REUSEPORT`, so the kernel spreads new connections over the
 //! loops and they share nothing on the hot path. Where `SO_REUSEPORT` does not exist
-//! (Solaris, illumos) the loops share one listener (`dup`ed): each accepts until
-//! `WouldBlock`, and a loop that loses the race just sees `WouldBlock`.
+//! (Solaris, illumos, Windows) the loops share one listener (`dup`ed; on Windows
+//! `WSADuplicateSocket`, std's `try_clone`): each accepts until `WouldBlock`, and a loop
+//! that loses the race just sees `WouldBlock`.
 
 use std::fmt;
 use std::io;
@@ -174,7 +175,7 @@ impl<P: Poller + 'static, H: Protocol> Server<P, H> {
 
 /// `n` listeners on `addr`: see the [module docs](self).
 fn bind_listeners(addr: SocketAddr, n: usize, backlog: i32) -> io::Result<Vec<TcpListener>> {
-    let share_port = n > 1 && cfg!(not(any(target_os = "solaris", target_os = "illumos")));
+    let share_port = n > 1 && cfg!(not(any(windows, target_os = "solaris", target_os = "illumos")));
     let first = bind_one(addr, share_port, backlog)?;
     // With port 0 the kernel picked a port: the others join that one.
     let addr = first.local_addr()?;
@@ -198,13 +199,16 @@ fn bind_one(addr: SocketAddr, reuse_port: bool, backlog: i32) -> io::Result<TcpL
     };
     let socket =
         Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(step("socket"))?;
-    // Restarting must not fail on connections of the last run still in TIME_WAIT.
+    // Restarting must not fail on connections of the last run still in TIME_WAIT. Not on
+    // Windows, where that is the default and SO_REUSEADDR means something else: binding a
+    // port another socket listens on (std leaves it off there too).
+    #[cfg(unix)]
     socket.set_reuse_address(true).map_err(step("SO_REUSEADDR"))?;
-    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
+    #[cfg(not(any(windows, target_os = "solaris", target_os = "illumos")))]
     if reuse_port {
         socket.set_reuse_port(true).map_err(step("SO_REUSEPORT"))?;
     }
-    #[cfg(any(target_os = "solaris", target_os = "illumos"))]
+    #[cfg(any(windows, target_os = "solaris", target_os = "illumos"))]
     let _ = reuse_port;
     socket.bind(&addr.into()).map_err(step("bind"))?;
     socket.listen(backlog).map_err(step("listen"))?;

@@ -3,7 +3,9 @@
 //! Some failures pass: the kernel is short of memory or resources for a moment. poll(2),
 //! select(2) and kevent(2) document `ENOMEM`; io_uring_enter(2) `EAGAIN` and `EBUSY`
 //! (multipoll-uring retries those a while before it returns them); the poller's `Events`
-//! buffer may fail to grow (`OutOfMemory`). After one of those the loop sleeps a short
+//! buffer may fail to grow (`OutOfMemory`). On Windows, `WSAPoll` documents `WSAENOBUFS`
+//! ("unable to allocate sufficient memory"), and std reads `ERROR_NOT_ENOUGH_MEMORY` and
+//! `ERROR_OUTOFMEMORY` from the IOCP calls as `OutOfMemory`. After one of those the loop sleeps a short
 //! back-off, doubling from [`FIRST`] up to [`LONGEST`] while the failures last, so it
 //! neither spins nor gives up, and then goes on with its turn: the ready list and the
 //! deadlines need no event, and the next wait tries again. An episode of failures ends
@@ -29,8 +31,14 @@ const QUIET: Duration = Duration::from_secs(1);
 /// Whether a failed wait may succeed if tried again later; see the [module docs](self).
 fn is_transient(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::OutOfMemory
-        || matches!(e.raw_os_error(), Some(libc::ENOMEM | libc::EAGAIN | libc::EBUSY))
+        || e.raw_os_error().is_some_and(|n| SHORTAGES.contains(&n))
 }
+
+/// The wait errors, told by number, that mean a shortage; see the [module docs](self).
+#[cfg(unix)]
+const SHORTAGES: &[i32] = &[libc::ENOMEM, libc::EAGAIN, libc::EBUSY];
+#[cfg(windows)]
+const SHORTAGES: &[i32] = &[windows_sys::Win32::Networking::WinSock::WSAENOBUFS];
 
 /// A run of failed waits, until the waits have worked for [`QUIET`].
 #[derive(Debug)]
@@ -110,6 +118,7 @@ impl WaitBackoff {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn only_shortages_are_transient() {
         let errno = |n| is_transient(&io::Error::from_raw_os_error(n));
@@ -118,9 +127,20 @@ mod tests {
         assert!(is_transient(&io::Error::from(io::ErrorKind::OutOfMemory)));
     }
 
+    #[cfg(windows)]
+    #[test]
+    fn only_shortages_are_transient() {
+        use windows_sys::Win32::Networking::WinSock::{WSAEBADF, WSAEFAULT, WSAEINVAL, WSAENOBUFS};
+        // ERROR_NOT_ENOUGH_MEMORY and ERROR_OUTOFMEMORY, as GetQueuedCompletionStatusEx
+        // would fail.
+        let errno = |n| is_transient(&io::Error::from_raw_os_error(n));
+        assert!([WSAENOBUFS, 8, 14].into_iter().all(errno));
+        assert!(![WSAEBADF, WSAEINVAL, WSAEFAULT].into_iter().any(errno));
+    }
+
     #[test]
     fn backoff_doubles_up_to_the_longest_until_quiet() -> io::Result<()> {
-        let enomem = || io::Error::from_raw_os_error(libc::ENOMEM);
+        let enomem = || io::Error::from(io::ErrorKind::OutOfMemory);
         let delay = |b: &WaitBackoff| b.episode.as_ref().map(|e| e.delay);
         let mut backoff = WaitBackoff::new(0);
         backoff.failed(enomem())?;
@@ -135,8 +155,8 @@ mod tests {
         assert_eq!(delay(&backoff), Some(LONGEST), "not quiet for long enough");
         backoff.end_if_quiet(Instant::now() + QUIET);
         assert_eq!(delay(&backoff), None, "the episode is over");
-        let fatal = backoff.failed(io::Error::from_raw_os_error(libc::EBADF));
-        assert_eq!(fatal.err().and_then(|e| e.raw_os_error()), Some(libc::EBADF));
+        let fatal = backoff.failed(io::Error::from(io::ErrorKind::InvalidInput));
+        assert_eq!(fatal.err().map(|e| e.kind()), Some(io::ErrorKind::InvalidInput));
         assert_eq!(delay(&backoff), None, "a fatal error starts no episode");
         Ok(())
     }

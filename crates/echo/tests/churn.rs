@@ -12,6 +12,9 @@
 //! `MULTIPOLL_SOAK_SECS=600 cargo test -p multipoll-echo --test churn -- soak --test-threads 3`
 //! (`-- soak::epoll` for one backend).
 
+// Unix-only: it counts the child's fds and reads its RSS in /proc.
+#![cfg(unix)]
+
 pub mod util;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,9 @@
 //! back at its baseline. The server is a child process, so `/proc/PID/fd` counts only its
 //! fds.
 
+// Unix-only: it counts the child's fds in /proc, and kills a bash writer.
+#![cfg(unix)]
+
 pub mod util;
 
 use std::io::{self, Read, Write};

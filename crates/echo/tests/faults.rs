@@ -16,6 +16,10 @@
 //! `EBADF` from a registered fd closed behind the poller's back is the poller's business,
 //! checked by the conformance suite (`closed_without_delete`).
 
+// Unix-only: it arms Unix errnos (EINTR, EMFILE, ECONNRESET, EPIPE, ...) at the socket
+// and poller calls and reads the sockets of this process by fd number.
+#![cfg(unix)]
+
 pub mod util;
 
 use std::io::{self, Read, Write};

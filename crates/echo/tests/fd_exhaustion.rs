@@ -2,6 +2,9 @@
 //! back-off period instead of spinning on `EMFILE`, keeps serving the connections it has,
 //! and accepts the waiting ones once clients leave.
 
+// Unix-only: it limits the child's fds (RLIMIT_NOFILE), which Windows does not have.
+#![cfg(unix)]
+
 pub mod util;
 
 use std::io::{self, Read, Write};

@@ -8,6 +8,10 @@
 //! this is the flood: attempts that keep coming, held open by the client, while others
 //! are being served.
 
+// Unix-only: it counts the child's fds and CPU time in /proc and limits its fds
+// (RLIMIT_NOFILE).
+#![cfg(unix)]
+
 pub mod util;
 
 use std::io;

@@ -5,6 +5,9 @@
 //! then all send a second one at once. The server holds exactly one fd per client, and
 //! gives them all back.
 
+// Unix-only: it raises RLIMIT_NOFILE and counts the child's fds in /proc.
+#![cfg(unix)]
+
 pub mod util;
 
 use std::io;

@@ -3,6 +3,9 @@
 //! time; without a timeout, they cost the server (the binary, in a child process) only
 //! their socket: no buffer each, less than [`MAX_BYTES_PER_CONN`] of RSS apiece.
 
+// Unix-only: it counts the child's fds and reads its RSS in /proc.
+#![cfg(unix)]
+
 pub mod util;
 
 use std::io;

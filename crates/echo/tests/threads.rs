@@ -1,4 +1,5 @@
-//! `threads: 2`: two loops on SO_REUSEPORT listeners share the clients, and all are served.
+//! `threads: 2`: two loops on SO_REUSEPORT listeners (on Windows, two handles of one
+//! listener, racing to accept) share the clients, and all are served.
 
 pub mod util;
 
@@ -11,7 +12,8 @@ use util::{Rng, TestServer, check, round_trip};
 
 crate::backend_tests!(run);
 
-/// With 64 connections, the chance that the kernel's hash sends all to one loop is 2^-63.
+/// With 64 connections, the chance that the kernel's hash sends all to one loop is 2^-63
+/// (with one shared listener, both loops wake for each connection and race for it).
 const CLIENTS: usize = 64;
 
 fn run(backend: Backend, mode: Mode) -> io::Result<()> {

@@ -7,10 +7,10 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
+use multipoll::{AsSource, Source};
 
 use crate::pattern::{self, Mismatch};
 
@@ -91,8 +91,8 @@ impl Conn {
         }
     }
 
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.stream.as_fd()
+    pub(crate) fn fd(&self) -> Source<'_> {
+        self.stream.as_source()
     }
 
     /// Messages at least partly written.

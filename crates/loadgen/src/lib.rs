@@ -46,7 +46,6 @@
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
-#![cfg(unix)]
 
 mod config;
 mod conn;

@@ -1,10 +1,11 @@
 //! The `multipoll-echo` binary as a child process, for what needs a process of its own:
-//! counting its fds and CPU time in `/proc`, limiting its fds, signalling it; and
-//! [`command`], the one way the tests start it.
+//! counting its fds and CPU time in `/proc`, limiting its fds, signalling it (these on
+//! Unix); and [`command`], the one way the tests start it.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
 use std::net::SocketAddr;
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use multipoll::{Backend, Mode};
+#[cfg(unix)]
 use nix::sys::resource::{Resource, setrlimit};
 
 use super::wait_until;
@@ -54,11 +56,19 @@ impl ChildServer {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        #[cfg(unix)]
         if let Some(limit) = nofile {
             // SAFETY: the closure only calls setrlimit(2) (nix's wrapper is that one call),
             // which is async-signal-safe, and allocates nothing, as code between fork and
             // exec must.
             unsafe { cmd.pre_exec(move || set_nofile(limit)) };
+        }
+        #[cfg(windows)]
+        if let Some(limit) = nofile {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("a limit of {limit} sockets: Windows has no RLIMIT_NOFILE"),
+            ));
         }
         let mut child = cmd.spawn()?;
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -84,16 +94,19 @@ impl ChildServer {
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    #[cfg(unix)]
     /// How many fds the server has open.
     pub fn fd_count(&self) -> io::Result<usize> {
         Ok(std::fs::read_dir(format!("/proc/{}/fd", self.pid))?.count())
     }
 
+    #[cfg(unix)]
     /// The CPU time (user + system) the server has used.
     pub fn cpu_time(&self) -> io::Result<Duration> {
         super::cpu_time(&format!("/proc/{}/stat", self.pid))
     }
 
+    #[cfg(unix)]
     /// The server's resident memory, from `/proc/PID/status` `VmRSS`.
     pub fn rss_kib(&self) -> io::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
@@ -103,11 +116,13 @@ impl ChildServer {
             .ok_or_else(|| io::Error::other("no VmRSS"))
     }
 
+    #[cfg(unix)]
     /// Whether the server runs under AddressSanitizer (see [`super::under_asan`]).
     pub fn under_asan(&self) -> io::Result<bool> {
         super::under_asan(&self.pid.to_string())
     }
 
+    #[cfg(unix)]
     /// Sends `signal` to the server.
     pub fn signal(&self, signal: libc::c_int) -> io::Result<()> {
         let pid = libc::pid_t::try_from(self.pid).map_err(io::Error::other)?;
@@ -182,6 +197,7 @@ fn parse_stats(line: &str) -> HashMap<String, u64> {
 }
 
 /// Sends SIGTERM and checks the server exits with status 0 within 10 s.
+#[cfg(unix)]
 #[track_caller]
 pub fn stop(server: &mut ChildServer) -> io::Result<()> {
     server.signal(libc::SIGTERM)?;
@@ -206,6 +222,7 @@ fn collect(pipe: impl Read + Send + 'static, lines: Arc<Mutex<Vec<String>>>) -> 
     })
 }
 
+#[cfg(unix)]
 fn set_nofile(limit: u64) -> io::Result<()> {
     let limit = limit as libc::rlim_t;
     Ok(setrlimit(Resource::RLIMIT_NOFILE, limit, limit)?)

@@ -5,7 +5,9 @@
 //! The figures of an in-process server (its thread's CPU time, its sockets) are read
 //! portably, so those tests run on the BSDs and macOS too (`scripts/test-kqueue.sh`); a
 //! child process's (its fds, CPU time, RSS) are read from `/proc/PID`, which only Linux
-//! has.
+//! has. On Windows a thread's CPU time is read (`GetThreadTimes`), the in-process
+//! server's sockets are not counted (no call lists a process's sockets), and the tests
+//! that count a child's fds or bound its CPU time are Unix-only (each file says so).
 //!
 //! Each test file declares `pub mod util;`: every helper here is `pub`, so the helpers a
 //! file does not use are not dead code in its crate, with nothing to allow.
@@ -17,19 +19,23 @@ pub mod swarm;
 pub mod thread_cpu;
 
 use std::io;
+#[cfg(unix)]
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use multipoll::{AnyPoller, Backend, Mode, Poller};
+#[cfg(unix)]
 use nix::sys::socket::{SockaddrStorage, getsockname};
 
-pub use child::{ChildServer, stop};
+pub use child::ChildServer;
+#[cfg(unix)]
+pub use child::stop;
 pub use client::*;
 pub use server::TestServer;
 pub use swarm::Swarm;
 pub use thread_cpu::ThreadCpu;
 
-/// Generates one `#[test]` per backend (`select`, `poll`, `epoll`, `kqueue`, `uring`)
+/// Generates one `#[test]` per backend (`select`, `poll`, `epoll`, `kqueue`, `uring`, `iocp`)
 /// running `$run(backend, mode)` for every mode that backend supports; the test harness
 /// runs the backends in parallel. Backends not in this build pass with a note.
 /// (Exported, so that a test file that runs no backend has no unused macro.)
@@ -55,6 +61,10 @@ macro_rules! backend_tests {
         #[test]
         fn uring() -> std::io::Result<()> {
             $crate::util::each_mode(multipoll::Backend::Uring, $run)
+        }
+        #[test]
+        fn iocp() -> std::io::Result<()> {
+            $crate::util::each_mode(multipoll::Backend::Iocp, $run)
         }
     };
 }
@@ -83,6 +93,10 @@ macro_rules! backend_tests_in {
         #[test]
         fn uring() -> std::io::Result<()> {
             $crate::util::one_mode(multipoll::Backend::Uring, multipoll::Mode::$mode, $run)
+        }
+        #[test]
+        fn iocp() -> std::io::Result<()> {
+            $crate::util::one_mode(multipoll::Backend::Iocp, multipoll::Mode::$mode, $run)
         }
     };
 }
@@ -134,6 +148,7 @@ fn modes_where(
     Ok(())
 }
 
+#[cfg(unix)]
 /// The CPU time (user + system) in a `/proc/.../stat` file: of a process
 /// (`/proc/PID/stat`) or of one thread (`/proc/self/task/TID/stat`).
 pub fn cpu_time(stat: &str) -> io::Result<Duration> {
@@ -147,11 +162,13 @@ pub fn cpu_time(stat: &str) -> io::Result<Duration> {
     Ok(Duration::from_secs_f64(total as f64 / clock_ticks() as f64))
 }
 
+#[cfg(unix)]
 fn clock_ticks() -> u64 {
     let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK);
     ticks.ok().flatten().and_then(|t| u64::try_from(t).ok()).filter(|t| *t > 0).unwrap_or(100)
 }
 
+#[cfg(unix)]
 /// Whether process `pid` (a number, or `self`) runs under AddressSanitizer, whose shadow
 /// memory shows as a reservation of some 20 TiB in `VmSize`. There its RSS (quarantined
 /// frees, shadow pages) and its CPU time (2 to 5 times ours) measure ASan, not the server:
@@ -164,6 +181,7 @@ pub fn under_asan(pid: &str) -> io::Result<bool> {
     Ok(vm_kib.is_some_and(|kib| kib > 1 << 30))
 }
 
+#[cfg(unix)]
 /// How many fds of this process are sockets on local port `port`: an in-process server's
 /// listener and accepted connections (its clients' sockets have other local ports),
 /// counted exactly even while other tests open and close fds in parallel. One
@@ -173,6 +191,7 @@ pub fn socket_fds_on_port(port: u16) -> io::Result<usize> {
     Ok(open_fds()?.into_iter().filter(|fd| local_port(*fd) == Some(port)).count())
 }
 
+#[cfg(unix)]
 /// The fds open in this process: every number below the fd table's size that `poll(2)`
 /// does not call invalid (`POLLNVAL`), asked a thousand at a time. Portable, where
 /// `/proc/self/fd` is Linux's (FreeBSD's `/dev/fd` shows 0 to 2 only, unless fdescfs is
@@ -204,12 +223,22 @@ fn open_fds() -> io::Result<Vec<RawFd>> {
     Ok(open)
 }
 
+#[cfg(unix)]
 /// The local port of socket `fd`, if it is an IPv4 or IPv6 one.
 fn local_port(fd: RawFd) -> Option<u16> {
     // The fd number may have been closed (or reused) since the listing: then the call
     // fails (or names another socket), nothing worse; nix's getsockname takes a number.
     let addr: SockaddrStorage = getsockname(fd).ok()?;
     addr.as_sockaddr_in().map(|a| a.port()).or_else(|| addr.as_sockaddr_in6().map(|a| a.port()))
+}
+
+/// Whether a non-blocking `connect` error only says the connection is under way:
+/// `EINPROGRESS` on Unix, `WSAEWOULDBLOCK` (`WouldBlock`) on Windows.
+pub fn connect_in_progress(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    return e.raw_os_error() == Some(libc::EINPROGRESS);
+    #[cfg(windows)]
+    return e.kind() == io::ErrorKind::WouldBlock;
 }
 
 /// The duration of a reliability test: `$MULTIPOLL_SOAK_SECS` seconds when set (a soak

@@ -78,6 +78,7 @@ impl TestServer {
     }
 
     /// How many fds the server has open: its listener and its connections.
+    #[cfg(unix)]
     pub fn fd_count(&self) -> io::Result<usize> {
         super::socket_fds_on_port(self.addr.port())
     }

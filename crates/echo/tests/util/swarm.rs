@@ -4,10 +4,9 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use multipoll::{DefaultPoller, Events, Interest, Mode, Poller};
+use multipoll::{AsSource, DefaultPoller, Events, Interest, Mode, Poller};
 use socket2::{Domain, Socket, Type};
 
 /// One client of a [`Swarm`].
@@ -138,7 +137,7 @@ impl Swarm {
         socket.set_tcp_nodelay(true)?;
         match socket.connect(&self.addr.into()) {
             Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) if super::connect_in_progress(&e) => {}
             Err(e) => {
                 let n = self.clients.len();
                 return Err(io::Error::new(e.kind(), format!("connect #{n}: {e}")));
@@ -147,7 +146,7 @@ impl Swarm {
         let stream = TcpStream::from(socket);
         let key = self.clients.len();
         let interest = Interest::BOTH;
-        self.poller.add(stream.as_fd(), key, interest, Mode::Level)?;
+        self.poller.add(stream.as_source(), key, interest, Mode::Level)?;
         let client =
             Client { stream, connected: false, out, sent: 0, got: 0, closed: false, interest };
         self.clients.push(client);
@@ -202,11 +201,11 @@ impl Swarm {
         result.map_err(|e| io::Error::new(e.kind(), format!("client {key}: {e}")))?;
         if client.closed {
             // Level-triggered: an end of file left registered would be reported for ever.
-            return self.poller.delete(client.stream.as_fd());
+            return self.poller.delete(client.stream.as_source());
         }
         let want = client.wanted_interest();
         if want != client.interest {
-            self.poller.modify(client.stream.as_fd(), key, want, Mode::Level)?;
+            self.poller.modify(client.stream.as_source(), key, want, Mode::Level)?;
             client.interest = want;
         }
         Ok(())

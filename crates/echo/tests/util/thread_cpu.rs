@@ -3,7 +3,8 @@
 //!
 //! Linux, Android and the BSDs give each thread a CPU-time clock that any thread of the
 //! process may read (`pthread_getcpuclockid(3)`); Apple systems have none and report a
-//! thread's times through Mach instead (`thread_info` with `THREAD_BASIC_INFO`).
+//! thread's times through Mach instead (`thread_info` with `THREAD_BASIC_INFO`); Windows
+//! through a handle to the thread (`GetThreadTimes`).
 
 use std::io;
 use std::time::Duration;
@@ -24,7 +25,7 @@ impl ThreadCpu {
     }
 }
 
-#[cfg(not(target_vendor = "apple"))]
+#[cfg(all(unix, not(target_vendor = "apple")))]
 mod imp {
     use std::io;
     use std::time::Duration;
@@ -101,5 +102,50 @@ mod imp {
                 + Duration::from_micros(u64::try_from(t.microseconds).unwrap_or(0))
         };
         Ok(time(info.user_time) + time(info.system_time))
+    }
+}
+
+#[cfg(windows)]
+mod imp {
+    use std::io;
+    use std::time::Duration;
+
+    use windows_sys::Win32::Foundation::{FALSE, FILETIME};
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentThreadId, GetThreadTimes, OpenThread, THREAD_QUERY_LIMITED_INFORMATION,
+    };
+
+    /// The thread's handle, as a number so that it may be sent to the thread that reads
+    /// it. Never closed: a test opens a few, and a closed one could be reused by another
+    /// handle while a copy is still read.
+    pub type Handle = usize;
+
+    pub fn current() -> io::Result<Handle> {
+        // SAFETY: GetCurrentThreadId takes no arguments.
+        let me = unsafe { GetCurrentThreadId() };
+        // SAFETY: OpenThread takes no pointers; it returns a new handle or null.
+        let handle = unsafe { OpenThread(THREAD_QUERY_LIMITED_INFORMATION, FALSE, me) };
+        if handle.is_null() {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(e.kind(), format!("OpenThread of thread {me}: {e}")));
+        }
+        Ok(handle as usize)
+    }
+
+    pub fn used(thread: Handle) -> io::Result<Duration> {
+        let zero = FILETIME { dwLowDateTime: 0, dwHighDateTime: 0 };
+        let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+        // SAFETY: `thread` is a handle OpenThread returned, never closed; GetThreadTimes
+        // writes one FILETIME to each of the four, which are live.
+        let ok = unsafe {
+            GetThreadTimes(thread as _, &mut created, &mut exited, &mut kernel, &mut user)
+        };
+        if ok == FALSE {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(e.kind(), format!("GetThreadTimes: {e}")));
+        }
+        // FILETIMEs count 100 ns ticks.
+        let ticks = |t: FILETIME| u64::from(t.dwHighDateTime) << 32 | u64::from(t.dwLowDateTime);
+        Ok(Duration::from_nanos((ticks(kernel) + ticks(user)) * 100))
     }
 }

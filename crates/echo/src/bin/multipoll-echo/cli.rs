@@ -14,9 +14,10 @@ use multipoll_echo::values::{count, positive_duration, size};
 /// A TCP echo server over multipoll's interchangeable readiness backends.
 ///
 /// Every byte a client sends comes back. Talk to it with `nc 127.0.0.1 7007`. SIGINT or
-/// SIGTERM stops it gracefully: it stops accepting, answers what it already received,
-/// flushes (up to --drain-timeout), prints final stats and exits 0; a second signal exits
-/// at once. Log verbosity: RUST_LOG=debug|info|warn (default info).
+/// SIGTERM (on Windows Ctrl-C or Ctrl-Break) stops it gracefully: it stops accepting,
+/// answers what it already received, flushes (up to --drain-timeout), prints final stats
+/// and exits 0; a second signal exits at once. Log verbosity: RUST_LOG=debug|info|warn
+/// (default info).
 #[derive(Debug, Parser)]
 #[command(name = "multipoll-echo", version)]
 pub(crate) struct Cli {
@@ -24,8 +25,8 @@ pub(crate) struct Cli {
     #[arg(long, default_value = "127.0.0.1:7007")]
     pub(crate) addr: SocketAddr,
 
-    /// Readiness backend: select, poll, epoll, kqueue or uring, among those built in and
-    /// supported here [default: $MULTIPOLL_BACKEND, else the best one built in].
+    /// Readiness backend: select, poll, epoll, kqueue, uring or iocp, among those built in
+    /// and supported here [default: $MULTIPOLL_BACKEND, else the best one built in].
     #[arg(long, value_name = "BACKEND")]
     pub(crate) backend: Option<Backend>,
 
@@ -56,7 +57,8 @@ pub(crate) struct Cli {
     pub(crate) drain_timeout: Duration,
 
     /// Event loops to run, one per thread, each with its own poller and SO_REUSEPORT
-    /// listener on the same address.
+    /// listener on the same address (on Windows, which has no SO_REUSEPORT, each with its
+    /// own handle of one listener).
     #[arg(long, default_value_t = 1, value_name = "N", allow_hyphen_values = true,
           value_parser = count::<u16>)]
     pub(crate) threads: u16,

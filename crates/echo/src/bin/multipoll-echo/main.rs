@@ -7,7 +7,6 @@
 mod cli;
 
 use std::io;
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -16,7 +15,6 @@ use std::thread;
 use clap::{CommandFactory, Parser};
 use multipoll::{Backend, Poller, WithPoller};
 use multipoll_echo::{Config, Echo, EchoServer, ShutdownHandle, Stats};
-use signal_hook::consts::{SIGINT, SIGTERM};
 
 use cli::Cli;
 
@@ -47,7 +45,8 @@ fn usage_error(message: &str) -> ! {
     Cli::command().error(clap::error::ErrorKind::InvalidValue, message).exit()
 }
 
-/// Runs the server on the chosen backend's poller type until a signal stops it.
+/// Runs the server on the chosen backend's poller type until a signal (Ctrl-C on
+/// Windows) stops it.
 struct Serve<'a> {
     cli: &'a Cli,
     config: Config,
@@ -94,7 +93,8 @@ fn serve<P: Poller + 'static>(cli: &Cli, config: Config) -> io::Result<()> {
     let result = server.run();
     let signal = SIGNALLED.load(Ordering::Relaxed);
     if signal != 0 {
-        log::info!("signal {signal}: shut down (a second signal would have exited at once)");
+        let by = stopped_by(signal);
+        log::info!("{by}: shut down (a second one would have exited at once)");
     }
     print_stats("final", &stats);
     result
@@ -106,7 +106,9 @@ fn serve<P: Poller + 'static>(cli: &Cli, config: Config) -> io::Result<()> {
 /// a second thread makes glibc wrap every `recv`/`send` in cancellation bookkeeping
 /// (locked atomic operations on every syscall: docs/benchmarks.md), which a one-loop
 /// server, otherwise single-threaded, need not pay.
+#[cfg(unix)]
 fn watch_signals(stop: ShutdownHandle) -> io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
     for signal in [SIGINT, SIGTERM] {
         let stop = stop.clone();
         // SAFETY: `on_signal` does only async-signal-safe things: atomic loads and
@@ -119,6 +121,7 @@ fn watch_signals(stop: ShutdownHandle) -> io::Result<()> {
 }
 
 /// The signal handler; see [`watch_signals`].
+#[cfg(unix)]
 fn on_signal(stop: &ShutdownHandle, signal: i32) {
     if stop.is_requested() {
         let _ = write_stderr(b"multipoll-echo: signal again: exiting now\n");
@@ -129,13 +132,46 @@ fn on_signal(stop: &ShutdownHandle, signal: i32) {
     let _ = stop.shutdown();
 }
 
+/// The first Ctrl-C or Ctrl-Break shuts down gracefully; a second one exits at once.
+///
+/// Windows runs a console control handler on a thread of its own, and ctrlc runs ours on
+/// its own thread after it: no signal-handler restrictions here.
+#[cfg(windows)]
+fn watch_signals(stop: ShutdownHandle) -> io::Result<()> {
+    ctrlc::set_handler(move || {
+        if stop.is_requested() {
+            eprintln!("multipoll-echo: Ctrl-C again: exiting now");
+            std::process::exit(130);
+        }
+        SIGNALLED.store(CONSOLE_EVENT, Ordering::Relaxed);
+        // A failed notify leaves the flag set: the loop stops at its next wake-up.
+        let _ = stop.shutdown();
+    })
+    .map_err(|e| io::Error::other(format!("cannot handle Ctrl-C and Ctrl-Break: {e}")))
+}
+
+/// What [`SIGNALLED`] holds after a console control event (ctrlc does not say which).
+#[cfg(windows)]
+const CONSOLE_EVENT: i32 = -1;
+
+/// How the log names the signal or event that stopped the server.
+fn stopped_by(signal: i32) -> String {
+    #[cfg(windows)]
+    if signal == CONSOLE_EVENT {
+        return "Ctrl-C or Ctrl-Break".to_string();
+    }
+    format!("signal {signal}")
+}
+
 /// The signal that started the shutdown (0: none), logged once the server has stopped:
 /// logging allocates and locks, which a signal handler must not.
 static SIGNALLED: AtomicI32 = AtomicI32::new(0);
 
 /// One write(2) to fd 2, async-signal-safe: `stderr()` only names a static and `as_fd`
 /// takes no lock (writing through `Stderr` would).
+#[cfg(unix)]
 fn write_stderr(message: &[u8]) -> io::Result<()> {
+    use std::os::fd::AsFd;
     nix::unistd::write(io::stderr().as_fd(), message)?;
     Ok(())
 }

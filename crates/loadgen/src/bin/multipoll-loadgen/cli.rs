@@ -51,7 +51,7 @@ pub(crate) struct Args {
           value_parser = duration)]
     warmup: Duration,
     /// Readiness backend of the load generator's own event loops: select, poll, epoll,
-    /// kqueue, uring [default: $MULTIPOLL_BACKEND, else the platform's best]. The server's
+    /// kqueue, uring, iocp [default: $MULTIPOLL_BACKEND, else the platform's best]. The server's
     /// backend is the server's choice.
     #[arg(long, short = 'b', value_name = "BACKEND")]
     backend: Option<Backend>,
