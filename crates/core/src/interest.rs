@@ -128,12 +128,14 @@ impl fmt::Debug for Interest {
 /// and `modify`; it never silently downgrades (see [`Capabilities::supports`](crate::Capabilities::supports)).
 /// multipoll's backends:
 ///
-/// | mode | select | poll | epoll | kqueue | io_uring |
-/// |---|---|---|---|---|---|
-/// | `Level` | yes | yes | yes | yes | yes |
-/// | `Oneshot` | emulated | emulated | `EPOLLONESHOT` | `EV_DISPATCH` | single-shot `POLL_ADD` |
-/// | `Edge` | `Unsupported` | `Unsupported` | `EPOLLET` | `EV_CLEAR` | multishot `POLL_ADD` |
-/// | `EdgeOneshot` | `Unsupported` | `Unsupported` | `EPOLLET \| EPOLLONESHOT` | `EV_DISPATCH` (re-armed by `modify`, which re-checks readiness) | single-shot `POLL_ADD` |
+/// | mode | select | poll | epoll | kqueue | io_uring | IOCP (Windows) |
+/// |---|---|---|---|---|---|---|
+/// | `Level` | yes | yes | yes | yes | yes | a poll request submitted again after each report |
+/// | `Oneshot` | emulated | emulated | `EPOLLONESHOT` | `EV_DISPATCH` | single-shot `POLL_ADD` | one AFD poll request |
+/// | `Edge` | `Unsupported` | `Unsupported` | `EPOLLET` | `EV_CLEAR` | multishot `POLL_ADD` | `Unsupported` |
+/// | `EdgeOneshot` | `Unsupported` | `Unsupported` | `EPOLLET \| EPOLLONESHOT` | `EV_DISPATCH` (re-armed by `modify`, which re-checks readiness) | single-shot `POLL_ADD` | `Unsupported` |
+///
+/// select and poll on Windows (Winsock `select`, `WSAPoll`) have the same modes as on Unix.
 ///
 /// Their other limits are on [`Capabilities`](crate::Capabilities). Whatever the mode, the
 /// fds must be non-blocking (see [`Poller::add`](crate::Poller::add)).

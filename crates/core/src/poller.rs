@@ -245,13 +245,13 @@ pub trait Poller: Send + Sync {
 /// Read it through its methods (`poller.capabilities()`); more may come. multipoll's
 /// backends answer:
 ///
-/// | | select | poll | epoll | kqueue | io_uring |
-/// |---|---|---|---|---|---|
-/// | [`modes`](Capabilities::modes) | level, oneshot (emulated) | level, oneshot (emulated) | all four | all four | all four |
-/// | [`priority`](Capabilities::priority) | yes (`exceptfds`) | yes (`POLLPRI`) | yes (`EPOLLPRI`) | no | yes (`POLLPRI`) |
-/// | [`max_fd`](Capabilities::max_fd) | `FD_SETSIZE - 1`, except on Linux, Android, FreeBSD, DragonFly (process limit) | process limit | process limit | process limit | process limit |
-/// | [`timeout_precision`](Capabilities::timeout_precision) | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns on FreeBSD and Apple; a clock tick (10 ms) on NetBSD, OpenBSD, DragonFly | 1 ns |
-/// | [`interrupts_calls`](Capabilities::interrupts_calls) | no | no | no | no | yes |
+/// | | select | poll | epoll | kqueue | io_uring | IOCP (Windows) |
+/// |---|---|---|---|---|---|---|
+/// | [`modes`](Capabilities::modes) | level, oneshot (emulated) | level, oneshot (emulated) | all four | all four | all four | level, oneshot |
+/// | [`priority`](Capabilities::priority) | yes (`exceptfds`); no on Windows | yes (`POLLPRI`); no on Windows | yes (`EPOLLPRI`) | no | yes (`POLLPRI`) | no |
+/// | [`max_fd`](Capabilities::max_fd) | `FD_SETSIZE - 1`, except on Linux, Android, FreeBSD, DragonFly, Windows (process limit) | process limit | process limit | process limit | process limit | process limit |
+/// | [`timeout_precision`](Capabilities::timeout_precision) | 1 µs | 1 ms (rounded up) | 1 ns (`epoll_pwait2`), else 1 ms | 1 ns on FreeBSD and Apple; a clock tick (10 ms) on NetBSD, OpenBSD, DragonFly | 1 ns | 1 ms (rounded up) |
+/// | [`interrupts_calls`](Capabilities::interrupts_calls) | no | no | no | no | yes | no |
 ///
 /// ("All four": [`Mode::Level`], [`Mode::Oneshot`], [`Mode::Edge`], [`Mode::EdgeOneshot`].)
 /// Code that prefers a mode asks first, rather than handling `Unsupported`:
