@@ -62,10 +62,10 @@ pub const RESERVED_KEY: usize = usize::MAX;
 ///
 /// # Unix fds and Windows sockets
 ///
-/// What is registered is a [`Source`](crate::Source): a `BorrowedFd` on Unix, a
+/// What is registered is a [`Source`]: a `BorrowedFd` on Unix, a
 /// `BorrowedSocket` on Windows, where only sockets can be polled. This page says "fd" for
 /// both; on Windows read "socket", "its number" as the `SOCKET` handle
-/// ([`RawSource`](crate::RawSource)) and "close" as `closesocket` (dropping the Rust
+/// ([`RawSource`]) and "close" as `closesocket` (dropping the Rust
 /// socket). Code for both families registers `stream.as_source()`
 /// ([`AsSource`](crate::AsSource)).
 ///

@@ -29,8 +29,7 @@
 //!   would take a refused connect's error from the user's `take_error()`. So hang-ups
 //!   (early, with data still queued, where `POLLRDHUP` exists) and errors
 //!   ([`Capabilities::reports_errors`]) are reported as on the poll backend; where there is
-//!   no `POLLRDHUP`, a half-close is found by
-//!   [`multipoll_core::backend::probe::peer_closed`].
+//!   no `POLLRDHUP`, a half-close is found by core's Unix probe `peer_closed`.
 //! - `exceptfds` is watched only for registrations with [`Interest::PRIORITY`] (and
 //!   passed as null when none has it): TCP urgent (out-of-band) data is reported as
 //!   priority there, never as readable — without `SO_OOBINLINE`, `read(2)` does not return
