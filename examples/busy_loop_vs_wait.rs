@@ -10,8 +10,8 @@
 //!
 //! This example watches the same idle sockets (nothing is ever sent on them) both ways,
 //! for the same time, and prints the CPU time the thread used in each, measured as it runs
-//! with `getrusage(2)`: *user* time is our loop, *system* time is the kernel answering the
-//! reads. A run (select backend, debug build; with other work on the machine the busy
+//! with `getrusage(2)` (`GetThreadTimes` on Windows, which counts in clock ticks): *user*
+//! time is our loop, *system* time is the kernel answering the reads. A run (select backend, debug build; with other work on the machine the busy
 //! loop gets less than a whole core, and `wait` still needs almost none):
 //!
 //! ```text

@@ -4,8 +4,8 @@
 //!
 //! The command line is parsed with `std::env::args` alone, so that reading an example
 //! never means learning an argument-parsing crate first. Every example takes
-//! `--backend NAME` (`select`, `poll`, `epoll`, `kqueue`; default: the best one built in,
-//! [`Backend::compiled_default`]), and `--help`.
+//! `--backend NAME` (`select`, `poll`, `epoll`, `kqueue`, `uring`, `iocp`: those of this
+//! build; default: the best one built in, [`Backend::compiled_default`]), and `--help`.
 #![allow(dead_code, reason = "each example uses part of what is shared")]
 
 pub mod cpu_time;
