@@ -10,8 +10,8 @@
 //!
 //! This example watches the same idle sockets (nothing is ever sent on them) both ways,
 //! for the same time, and prints the CPU time the thread used in each, measured as it runs
-//! with `getrusage(2)`: *user* time is our loop, *system* time is the kernel answering the
-//! reads. A run (select backend, debug build; with other work on the machine the busy
+//! with `getrusage(2)` (`GetThreadTimes` on Windows, which counts in clock ticks): *user*
+//! time is our loop, *system* time is the kernel answering the reads. A run (select backend, debug build; with other work on the machine the busy
 //! loop gets less than a whole core, and `wait` still needs almost none):
 //!
 //! ```text
@@ -25,13 +25,11 @@ mod common;
 
 use std::io::{self, Read};
 use std::net::TcpStream;
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
-use nix::sys::resource::{UsageWho, getrusage};
-use nix::sys::time::TimeVal;
+use common::cpu_time::CpuTime;
+use multipoll::{AnyPoller, AsSource, Backend, Events, Interest, Mode, Poller};
 
 /// What one way of watching cost.
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +86,7 @@ pub fn run(backend: Backend, sockets: usize, time: Duration) -> io::Result<Repor
 
     let poller = AnyPoller::new(backend)?;
     for (key, socket) in idle.iter().enumerate() {
-        poller.add(socket.as_fd(), key, Interest::READABLE, Mode::Level)?;
+        poller.add(socket.as_source(), key, Interest::READABLE, Mode::Level)?;
     }
     let wait = measure(|| wait_loop(&poller, time))?;
     print_cost("wait     ", &wait, format!("{} call(s) to wait, 0 events", wait.calls));
@@ -164,52 +162,4 @@ fn millis(d: Duration) -> f64 {
 
 fn not_idle(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("{what} on an idle socket"))
-}
-
-/// CPU time used by the calling thread, split as `getrusage(2)` reports it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CpuTime {
-    /// Time spent running our code.
-    pub user: Duration,
-    /// Time spent in the kernel on our behalf (here: answering reads and waits).
-    pub system: Duration,
-}
-
-// The calling thread's usage where the kernel offers it. Elsewhere (macOS, NetBSD) the
-// process's, which is the same for this example (it runs one thread), but not for
-// tests/examples.rs, where other tests run beside it.
-#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
-const WHO: UsageWho = UsageWho::RUSAGE_THREAD;
-#[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd")))]
-const WHO: UsageWho = UsageWho::RUSAGE_SELF;
-
-impl CpuTime {
-    /// The calling thread's CPU time so far.
-    ///
-    /// # Errors
-    /// `getrusage(2)`'s (none in practice: `WHO` is valid).
-    pub fn now() -> io::Result<CpuTime> {
-        let usage = getrusage(WHO)?;
-        Ok(CpuTime { user: duration(usage.user_time()), system: duration(usage.system_time()) })
-    }
-
-    /// User plus system time.
-    pub fn total(self) -> Duration {
-        self.user + self.system
-    }
-
-    /// The time used since `earlier`.
-    pub fn since(self, earlier: CpuTime) -> CpuTime {
-        CpuTime {
-            user: self.user.saturating_sub(earlier.user),
-            system: self.system.saturating_sub(earlier.system),
-        }
-    }
-}
-
-/// A `timeval` as a `Duration` (its fields are never negative in a `rusage`).
-fn duration(tv: TimeVal) -> Duration {
-    let secs = u64::try_from(tv.tv_sec()).unwrap_or(0);
-    let micros = u64::try_from(tv.tv_usec()).unwrap_or(0);
-    Duration::from_secs(secs) + Duration::from_micros(micros)
 }

@@ -32,12 +32,11 @@ mod common;
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll::{AnyPoller, Backend, Event, Events, Interest, Mode, Poller};
+use multipoll::{AnyPoller, AsSource, Backend, Event, Events, Interest, Mode, Poller};
 use socket2::SockRef;
 
 /// Most bytes queued for one client before we stop reading from it.
@@ -114,7 +113,7 @@ impl Client {
     fn reregister(&mut self, poller: &AnyPoller, key: usize) -> io::Result<()> {
         let interest = self.interest();
         if interest != self.registered {
-            poller.modify(self.stream.as_fd(), key, interest, Mode::Level)?;
+            poller.modify(self.stream.as_source(), key, interest, Mode::Level)?;
             self.registered = interest;
         }
         Ok(())
@@ -123,7 +122,7 @@ impl Client {
     /// Unregisters the client, then closes its socket: delete before close, as the
     /// `Poller` contract asks (a closed fd number may be reused at once by a new socket).
     fn close(self, poller: &AnyPoller) -> io::Result<()> {
-        poller.delete(self.stream.as_fd())
+        poller.delete(self.stream.as_source())
         // `self.stream` is dropped, and the socket closed, here.
     }
 
@@ -213,7 +212,7 @@ pub fn serve(
 ) -> io::Result<Stats> {
     listener.set_nonblocking(true)?;
     let poller = AnyPoller::new(backend)?;
-    poller.add(listener.as_fd(), LISTENER, Interest::READABLE, Mode::Level)?;
+    poller.add(listener.as_source(), LISTENER, Interest::READABLE, Mode::Level)?;
     let deadline = self_test.map(|_| Instant::now() + SELF_TEST_LIMIT);
     let mut clients: HashMap<usize, Client> = HashMap::new();
     let mut next_key = LISTENER + 1;
@@ -276,7 +275,7 @@ fn accept_all(
             Err(e) => return Err(e),
         };
         stream.set_nonblocking(true)?;
-        poller.add(stream.as_fd(), *next_key, Interest::READABLE, Mode::Level)?;
+        poller.add(stream.as_source(), *next_key, Interest::READABLE, Mode::Level)?;
         let client =
             Client { stream, queue: VecDeque::new(), eof: false, registered: Interest::READABLE };
         clients.insert(*next_key, client);

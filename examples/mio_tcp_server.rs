@@ -7,8 +7,8 @@
 //!   next number, as in mio's example.
 //! - mio is always edge-triggered. Here the mode is chosen from the backend's
 //!   capabilities: [`Mode::Edge`] where it has it (epoll, kqueue, io_uring), else
-//!   [`Mode::Level`] (select and poll refuse the edge modes with `Unsupported` rather than
-//!   downgrade them). The handlers read, write and accept until `WouldBlock`, which is
+//!   [`Mode::Level`] (select, poll and IOCP refuse the edge modes with `Unsupported` rather
+//!   than downgrade them). The handlers read, write and accept until `WouldBlock`, which is
 //!   right in both modes; what differs is write interest: in edge mode the connection is
 //!   registered readable and writable once, as in mio, while in level mode it asks for
 //!   `WRITABLE` only while output is pending, because a writable socket would otherwise be
@@ -26,12 +26,11 @@ mod common;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
+use multipoll::{AnyPoller, AsSource, Backend, Events, Interest, Mode, Poller};
 
 /// The listener's token.
 const SERVER: usize = 0;
@@ -123,7 +122,7 @@ pub fn serve(
     let poller = AnyPoller::new(backend)?;
     let mode = pick_mode(&poller);
     listener.set_nonblocking(true)?;
-    poller.add(listener.as_fd(), SERVER, Interest::READABLE, mode)?;
+    poller.add(listener.as_source(), SERVER, Interest::READABLE, mode)?;
 
     let mut connections: HashMap<usize, Connection> = HashMap::new();
     let mut next_token = SERVER + 1;
@@ -154,7 +153,7 @@ pub fn serve(
                     next_token += 1;
                     // Edge mode: readable and writable once, as mio. Level mode: writable
                     // only while output is pending, and the greeting is pending.
-                    poller.add(stream.as_fd(), token, Interest::BOTH, mode)?;
+                    poller.add(stream.as_source(), token, Interest::BOTH, mode)?;
                     let pending = GREETING.to_vec();
                     let conn = Connection {
                         stream,
@@ -180,13 +179,13 @@ pub fn serve(
             report.echoed += wrote - greeting;
             if done {
                 let conn = connections.remove(&token).expect("looked up above");
-                poller.delete(conn.stream.as_fd())?;
+                poller.delete(conn.stream.as_source())?;
                 closed += 1;
             } else if !mode.is_edge() {
                 let wants = !conn.pending.is_empty();
                 if wants != conn.writable_interest {
                     let interest = if wants { Interest::BOTH } else { Interest::READABLE };
-                    poller.modify(conn.stream.as_fd(), token, interest, mode)?;
+                    poller.modify(conn.stream.as_source(), token, interest, mode)?;
                     conn.writable_interest = wants;
                 }
             }

@@ -3,7 +3,8 @@
 //! Python's `sock.setblocking(False)` is `set_nonblocking(true)` in Rust. From then on, a
 //! call that would have to wait returns at once with an error of kind
 //! [`io::ErrorKind::WouldBlock`]: the C library's `EAGAIN` (`EWOULDBLOCK` is the same
-//! number on Linux and the BSDs). It is not a failure. It means "nothing to do now, come
+//! number on Linux and the BSDs; Winsock's `WSAEWOULDBLOCK` on Windows). It is not a
+//! failure. It means "nothing to do now, come
 //! back later", and a non-blocking program must handle it at every read and write:
 //!
 //! 1. **A read with no data** fails with `WouldBlock`. It does not return `Ok(0)`: that
@@ -27,11 +28,10 @@ mod common;
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
+use multipoll::{AnyPoller, AsSource, Backend, Events, Interest, Mode, Poller};
 
 /// How much each `write` offers.
 const CHUNK: usize = 64 * 1024;
@@ -87,11 +87,12 @@ pub fn run(backend: Backend) -> io::Result<Report> {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => e,
         Err(e) => return Err(e),
     };
-    let is_eagain = empty_read.raw_os_error() == Some(libc::EAGAIN);
+    let (code, name) = common::WOULD_BLOCK;
+    let is_would_block = empty_read.raw_os_error() == Some(code);
     println!(
         "1. read, nothing sent:   Err({empty_read}), kind {:?}{}",
         empty_read.kind(),
-        if is_eagain { ", that is EAGAIN" } else { "" }
+        if is_would_block { format!(", that is {name}") } else { String::new() }
     );
 
     // 2. Nobody reads: write until the kernel has no room left.
@@ -124,7 +125,7 @@ pub fn run(backend: Backend) -> io::Result<Report> {
 
     // 3. Instead of retrying, ask the poller when the writer can go on.
     let poller = AnyPoller::new(backend)?;
-    poller.add(writer.as_fd(), WRITER, Interest::WRITABLE, Mode::Level)?;
+    poller.add(writer.as_source(), WRITER, Interest::WRITABLE, Mode::Level)?;
     let mut events = Events::new();
     poller.wait(&mut events, Some(STILL_FULL))?;
     let writable_while_full = events.iter().any(|e| e.key() == WRITER && e.is_writable());
@@ -134,7 +135,7 @@ pub fn run(backend: Backend) -> io::Result<Report> {
     );
 
     // The reader drains as the poller reports it readable, until the writer is writable.
-    poller.add(reader.as_fd(), READER, Interest::READABLE, Mode::Level)?;
+    poller.add(reader.as_source(), READER, Interest::READABLE, Mode::Level)?;
     let mut received = 0;
     let deadline = Instant::now() + Duration::from_secs(10);
     let drained_before_writable = 'drain: loop {
@@ -159,8 +160,8 @@ pub fn run(backend: Backend) -> io::Result<Report> {
 
     // Ok(0) is the other answer a read can give: the peer closed, and nothing more comes.
     writer.shutdown(Shutdown::Write)?;
-    poller.delete(reader.as_fd())?;
-    poller.delete(writer.as_fd())?;
+    poller.delete(reader.as_source())?;
+    poller.delete(writer.as_source())?;
     // Blocking is fine for the rest: after the shutdown, an end is certain to come.
     reader.set_nonblocking(false)?;
     loop {

@@ -1,14 +1,15 @@
 //! polling's `tcp_client` example, ported to multipoll: a non-blocking TCP connect, then
 //! a request and its answer, each step waiting on the poller.
 //!
-//! 1. Start a non-blocking connect: it returns at once, in progress (`EINPROGRESS`).
+//! 1. Start a non-blocking connect: it returns at once, in progress (`EINPROGRESS`;
+//!    Winsock's `WSAEWOULDBLOCK` on Windows).
 //! 2. Wait for `WRITABLE`: the connect has finished. Whether it succeeded is the socket's
 //!    pending error (`SO_ERROR`, `take_error`), which readiness does not say.
 //! 3. Write the request; wait for `READABLE` and read until end of file.
 //!
 //! What changes from polling (see `multipoll::porting`): `add` is safe and takes a
-//! `BorrowedFd`; the mode is named ([`Mode::Oneshot`], polling's default, re-armed with
-//! `modify` for each step); `wait` clears the events itself; and the socket is deleted
+//! `Source` (`as_source()`: a `BorrowedFd`, or a `BorrowedSocket` on Windows); the mode is
+//! named ([`Mode::Oneshot`], polling's default, re-armed with `modify` for each step); `wait` clears the events itself; and the socket is deleted
 //! from the poller before it is dropped.
 //!
 //! Run: `cargo run --example polling_tcp_client -- --backend poll --addr HOST:PORT` sends
@@ -19,12 +20,11 @@ mod common;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
+use multipoll::{AnyPoller, AsSource, Backend, Events, Interest, Mode, Poller};
 use socket2::{Domain, Socket, Type};
 
 /// The socket's key.
@@ -57,16 +57,16 @@ pub fn fetch(backend: Backend, addr: SocketAddr, request: &[u8]) -> io::Result<V
     match socket.connect(&addr.into()) {
         Ok(()) => {}
         // In progress: the normal answer of a non-blocking connect.
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) if common::connect_in_progress(&e) => {}
         Err(e) => return Err(io::Error::new(e.kind(), format!("connect to {addr}: {e}"))),
     }
     let mut stream = TcpStream::from(socket);
     let mut events = Events::new();
 
-    poller.add(stream.as_fd(), KEY, Interest::WRITABLE, Mode::Oneshot)?;
+    poller.add(stream.as_source(), KEY, Interest::WRITABLE, Mode::Oneshot)?;
     wait_for(&poller, &mut events, "the connect")?;
     if let Some(e) = stream.take_error()? {
-        poller.delete(stream.as_fd())?;
+        poller.delete(stream.as_source())?;
         return Err(io::Error::new(e.kind(), format!("connect to {addr}: {e}")));
     }
 
@@ -76,7 +76,7 @@ pub fn fetch(backend: Backend, addr: SocketAddr, request: &[u8]) -> io::Result<V
         match stream.write(&request[sent..]) {
             Ok(n) => sent += n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                poller.modify(stream.as_fd(), KEY, Interest::WRITABLE, Mode::Oneshot)?;
+                poller.modify(stream.as_source(), KEY, Interest::WRITABLE, Mode::Oneshot)?;
                 wait_for(&poller, &mut events, "room to write")?;
             }
             Err(e) => return Err(e),
@@ -90,14 +90,14 @@ pub fn fetch(backend: Backend, addr: SocketAddr, request: &[u8]) -> io::Result<V
             Ok(0) => break,
             Ok(n) => answer.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                poller.modify(stream.as_fd(), KEY, Interest::READABLE, Mode::Oneshot)?;
+                poller.modify(stream.as_source(), KEY, Interest::READABLE, Mode::Oneshot)?;
                 wait_for(&poller, &mut events, "the answer")?;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    poller.delete(stream.as_fd())?;
+    poller.delete(stream.as_source())?;
     Ok(answer)
 }
 

@@ -5,7 +5,7 @@
 //! What changes from polling (see `multipoll::porting`):
 //!
 //! - polling's `add` is `unsafe` (the caller promises to delete before closing) and takes
-//!   the source; here `add` is safe and takes `listener.as_fd()`. The promise stays a
+//!   the source; here `add` is safe and takes `listener.as_source()`. The promise stays a
 //!   rule: `delete` before dropping the listener.
 //! - polling's plain `add` is oneshot, so its loop re-arms each listener with `modify`
 //!   after handling it. Here the mode is named: [`Mode::Oneshot`], kept from polling, with
@@ -22,12 +22,11 @@ mod common;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
+use multipoll::{AnyPoller, AsSource, Backend, Events, Interest, Mode, Poller};
 
 /// The listeners' keys, in the order `bind` returns them.
 const KEYS: [usize; 2] = [1, 2];
@@ -65,7 +64,7 @@ pub fn serve(
     let poller = AnyPoller::new(backend)?;
     for (&key, listener) in KEYS.iter().zip(listeners) {
         listener.set_nonblocking(true)?;
-        poller.add(listener.as_fd(), key, Interest::READABLE, Mode::Oneshot)?;
+        poller.add(listener.as_source(), key, Interest::READABLE, Mode::Oneshot)?;
     }
     let mut accepted = [0; 2];
     let mut events = Events::new();
@@ -96,11 +95,11 @@ pub fn serve(
                 }
             }
             // Oneshot: disarmed by the report until re-armed, as with polling's `add`.
-            poller.modify(listener.as_fd(), event.key(), Interest::READABLE, Mode::Oneshot)?;
+            poller.modify(listener.as_source(), event.key(), Interest::READABLE, Mode::Oneshot)?;
         }
     }
     for listener in listeners {
-        poller.delete(listener.as_fd())?;
+        poller.delete(listener.as_source())?;
     }
     Ok(accepted)
 }

@@ -26,12 +26,11 @@ mod common;
 
 use std::io::{self, Read, Write};
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use multipoll::{AnyPoller, Backend, Events, Interest, Mode, Poller};
+use multipoll::{AnyPoller, AsSource, Backend, Events, Interest, Mode, Poller, Source};
 
 /// The one key a watch registers its socket under.
 const KEY: usize = 0;
@@ -44,23 +43,23 @@ const PATIENCE: Duration = Duration::from_secs(5);
 
 /// Answers whether one socket is readable, now or within a timeout.
 #[derive(Debug)]
-pub struct ReadWatch<'fd> {
+pub struct ReadWatch<'s> {
     poller: AnyPoller,
     events: Events,
     /// The socket must outlive its registration.
-    fd: PhantomData<BorrowedFd<'fd>>,
+    socket: PhantomData<Source<'s>>,
 }
 
-impl<'fd> ReadWatch<'fd> {
-    /// Watches `fd` for readability, over `backend`.
+impl<'s> ReadWatch<'s> {
+    /// Watches `socket` for readability, over `backend`.
     ///
     /// # Errors
-    /// Those of creating the poller and registering `fd`.
-    pub fn new(backend: Backend, fd: BorrowedFd<'fd>) -> io::Result<ReadWatch<'fd>> {
+    /// Those of creating the poller and registering `socket`.
+    pub fn new(backend: Backend, socket: Source<'s>) -> io::Result<ReadWatch<'s>> {
         let poller = AnyPoller::new(backend)?;
-        poller.add(fd, KEY, Interest::READABLE, Mode::Level)?;
+        poller.add(socket, KEY, Interest::READABLE, Mode::Level)?;
         // One event is all a single registration can produce per wait.
-        Ok(ReadWatch { poller, events: Events::with_capacity(1), fd: PhantomData })
+        Ok(ReadWatch { poller, events: Events::with_capacity(1), socket: PhantomData })
     }
 
     /// Whether a read would not block right now ("is data available?"); never blocks.
@@ -123,7 +122,7 @@ pub fn run(backend: Backend) -> io::Result<Report> {
     // Not needed by the watch (it asks the kernel, it never reads), but it makes a read
     // after a wrong "yes" fail with WouldBlock instead of hanging the example.
     socket.set_nonblocking(true)?;
-    let mut watch = ReadWatch::new(backend, socket.as_fd())?;
+    let mut watch = ReadWatch::new(backend, socket.as_source())?;
     println!("backend {backend}: watching one end of a loopback TCP pair");
 
     let readable_at_start = watch.is_readable()?;

@@ -8,12 +8,16 @@
 //! (`#[path]`) and calls that function: what runs here is always the code in the file.
 //! Their `main`s are three lines over `common::run_main`, whose argument parsing is tested
 //! below; `cargo test` builds every example binary besides.
+//!
+//! All seven run on Windows too (their sockets are loopback TCP, registered with
+//! `as_source()`), and `.ci/windows-check` runs this file under Wine.
 #![allow(
     clippy::duplicate_mod,
     reason = "each example is its own binary with its own `mod common`, so each module here has a copy"
 )]
 
 use std::io;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use multipoll::{Backend, Mode, Poller};
@@ -49,8 +53,8 @@ mod mio_tcp_server;
 #[path = "../examples/common/mod.rs"]
 mod common;
 
-/// The backends to run each example over; at least select and poll exist on every Unix,
-/// so an empty list is a broken build, not a reason to pass.
+/// The backends to run each example over; at least select and poll exist on every Unix and
+/// on Windows, so an empty list is a broken build, not a reason to pass.
 #[track_caller]
 fn backends() -> Vec<Backend> {
     let backends: Vec<Backend> = Backend::available().collect();
@@ -58,12 +62,27 @@ fn backends() -> Vec<Backend> {
     backends
 }
 
+/// Held shared by the tests that use sockets, and alone by the one that measures CPU time:
+/// under Wine every socket call of every thread is a round trip to the one wineserver
+/// process, so an echo test beside it cut the busy loop's reads tenfold (1500 in a second
+/// instead of 19500), and on two shared cores any neighbour takes its CPU.
+static SOCKETS: RwLock<()> = RwLock::new(());
+
+fn sockets_shared() -> RwLockReadGuard<'static, ()> {
+    SOCKETS.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn sockets_alone() -> RwLockWriteGuard<'static, ()> {
+    SOCKETS.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[test]
 fn nonblocking_shows_eagain_and_full_buffers() -> io::Result<()> {
+    let _sockets = sockets_shared();
     for backend in backends() {
         let report = nonblocking::run(backend)?;
         assert_eq!(report.empty_read.kind(), io::ErrorKind::WouldBlock, "{backend}");
-        assert_eq!(report.empty_read.raw_os_error(), Some(libc::EAGAIN), "{backend}");
+        assert_eq!(report.empty_read.raw_os_error(), Some(common::WOULD_BLOCK.0), "{backend}");
         assert!(report.buffered > 0 && report.writes > 0, "{backend}: {report:?}");
         // All of it came back in order (run checks every byte) before end of file.
         assert_eq!(report.received, report.buffered, "{backend}");
@@ -76,6 +95,7 @@ fn nonblocking_shows_eagain_and_full_buffers() -> io::Result<()> {
 
 #[test]
 fn wait_readable_answers_each_question() -> io::Result<()> {
+    let _sockets = sockets_shared();
     for backend in backends() {
         let report = wait_readable::run(backend)?;
         assert!(!report.readable_at_start, "{backend}: readable with nothing sent");
@@ -94,7 +114,14 @@ fn wait_readable_answers_each_question() -> io::Result<()> {
 
 #[test]
 fn busy_loop_costs_cpu_and_wait_does_not() -> io::Result<()> {
-    let time = Duration::from_millis(200);
+    let _alone = sockets_alone();
+    // Windows counts a thread's CPU time in clock ticks (under Wine every `GetThreadTimes`
+    // value was a multiple of 10 ms; Windows' default tick is 15.6 ms), so one tick of the
+    // wait's setup would already be `time / 20` of 200 ms. And under Wine each `recv` is a
+    // round trip to the wineserver process: the busy loop made 400 to 4300 reads in 200 ms
+    // (millions on Linux), most of their cost in the wineserver's CPU, not this thread's.
+    // A second leaves every bound below room for both.
+    let time = Duration::from_millis(if cfg!(windows) { 1000 } else { 200 });
     for backend in backends() {
         let report = busy_loop_vs_wait::run(backend, 8, time)?;
         let (busy, wait) = (report.busy.cpu.total(), report.wait.cpu.total());
@@ -114,6 +141,7 @@ fn busy_loop_costs_cpu_and_wait_does_not() -> io::Result<()> {
 
 #[test]
 fn echo_queue_once_echoes_in_order_through_the_queues() -> io::Result<()> {
+    let _sockets = sockets_shared();
     let (clients, bytes) = (4, echo_queue::HIGH_WATER);
     for backend in backends() {
         let stats = echo_queue::self_test(backend, clients, bytes)?;
@@ -129,6 +157,7 @@ fn echo_queue_once_echoes_in_order_through_the_queues() -> io::Result<()> {
 
 #[test]
 fn polling_two_listeners_answers_through_each_listener() -> io::Result<()> {
+    let _sockets = sockets_shared();
     for backend in backends() {
         // self_test checks that each client is answered by the listener it dialled.
         assert_eq!(polling_two_listeners::self_test(backend, 3)?, [3, 3], "{backend}");
@@ -138,6 +167,7 @@ fn polling_two_listeners_answers_through_each_listener() -> io::Result<()> {
 
 #[test]
 fn polling_tcp_client_connects_without_blocking() -> io::Result<()> {
+    let _sockets = sockets_shared();
     for backend in backends() {
         let answer = polling_tcp_client::self_test(backend)?;
         assert!(answer.starts_with(b"HTTP/1.0 200 OK"), "{backend}: {answer:?}");
@@ -147,6 +177,7 @@ fn polling_tcp_client_connects_without_blocking() -> io::Result<()> {
 
 #[test]
 fn polling_tcp_client_reports_a_refused_connect() -> io::Result<()> {
+    let _sockets = sockets_shared();
     // A port nobody listens on: bound, then closed.
     let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     for backend in backends() {
@@ -158,6 +189,7 @@ fn polling_tcp_client_reports_a_refused_connect() -> io::Result<()> {
 
 #[test]
 fn mio_tcp_server_picks_edge_where_supported() -> io::Result<()> {
+    let _sockets = sockets_shared();
     let (clients, bytes) = (4, 64 * 1024);
     for backend in backends() {
         let report = mio_tcp_server::self_test(backend, clients, bytes)?;

@@ -1,11 +1,14 @@
-//! What the tutorial examples share: their command line, a loopback socket pair, and a
-//! byte pattern to check echoes against.
+//! What the tutorial examples share: their command line, a loopback socket pair, a byte
+//! pattern to check echoes against, and the few things Unix and Windows name differently
+//! (the would-block error code, a connect in progress, CPU time in [`cpu_time`]).
 //!
 //! The command line is parsed with `std::env::args` alone, so that reading an example
 //! never means learning an argument-parsing crate first. Every example takes
-//! `--backend NAME` (`select`, `poll`, `epoll`, `kqueue`; default: the best one built in,
-//! [`Backend::compiled_default`]), and `--help`.
+//! `--backend NAME` (`select`, `poll`, `epoll`, `kqueue`, `uring`, `iocp`: those of this
+//! build; default: the best one built in, [`Backend::compiled_default`]), and `--help`.
 #![allow(dead_code, reason = "each example uses part of what is shared")]
+
+pub mod cpu_time;
 
 use std::fmt::Display;
 use std::io;
@@ -151,4 +154,23 @@ pub fn invalid(message: impl Display) -> io::Error {
 /// `"yes"` or `"no"`, for printing answers.
 pub fn yes_no(answer: bool) -> &'static str {
     if answer { "yes" } else { "no" }
+}
+
+/// The OS error code of a would-block ([`io::ErrorKind::WouldBlock`]) and its C name:
+/// `EAGAIN` on Unix (`EWOULDBLOCK` is the same number on Linux and the BSDs).
+#[cfg(unix)]
+pub const WOULD_BLOCK: (i32, &str) = (libc::EAGAIN, "EAGAIN");
+/// The OS error code of a would-block ([`io::ErrorKind::WouldBlock`]) and its C name:
+/// Winsock's `WSAEWOULDBLOCK`.
+#[cfg(windows)]
+pub const WOULD_BLOCK: (i32, &str) =
+    (windows_sys::Win32::Networking::WinSock::WSAEWOULDBLOCK, "WSAEWOULDBLOCK");
+
+/// Whether `e`, from a non-blocking `connect`, means "begun, not finished": `EINPROGRESS`
+/// on Unix; on Windows `WSAEWOULDBLOCK`, which std reads as `WouldBlock`.
+pub fn connect_in_progress(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    return e.raw_os_error() == Some(libc::EINPROGRESS);
+    #[cfg(windows)]
+    return e.kind() == io::ErrorKind::WouldBlock;
 }
