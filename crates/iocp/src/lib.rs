@@ -49,6 +49,8 @@
 //! are read only after a success (`modify_changes_interest`).
 //!
 //! ```
+//! # #[cfg(windows)]
+//! # fn main() -> std::io::Result<()> {
 //! use std::io::Write;
 //! use std::net::{TcpListener, TcpStream};
 //! use std::time::Duration;
@@ -67,7 +69,10 @@
 //! poller.wait(&mut events, Some(Duration::from_secs(5)))?;
 //! let event = events.iter().next().expect("readable");
 //! assert!(event.key() == 1 && event.is_readable());
-//! # Ok::<(), std::io::Error>(())
+//! # Ok(())
+//! # }
+//! # #[cfg(not(windows))]
+//! # fn main() {}
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
