@@ -222,6 +222,8 @@ impl fmt::Debug for Event {
 /// }
 /// ```
 pub struct Events {
+    /// The events. Its allocation always has room for `capacity` (made so, cloned so, never
+    /// shrunk), which [`Sink`] relies on to write without checking.
     list: Vec<Event>,
     capacity: usize,
     /// The backend's own array for its kernel's wait, of the entry type it chose, kept
@@ -234,56 +236,77 @@ struct KernelArray {
     /// `TypeId::of` the `Vec` in `array`: compared inline, where `Any::downcast_mut`
     /// makes a call through the vtable (twice, to check and then to take it).
     of: TypeId,
+    /// The first entry and the length of the `Vec` in `array`, kept here so that a wait
+    /// reads them without going through the box.
+    first: *mut u8,
+    len: usize,
     array: Box<dyn Any + Send + Sync>,
 }
+
+// SAFETY: `first` points into the `Vec` that `array` owns (of entries that are `Send` and
+// `Sync`, as `kernel_array` requires); it is only used through `&mut self`.
+unsafe impl Send for KernelArray {}
+// SAFETY: as for `Send`; a shared `KernelArray` gives no access to the entries.
+unsafe impl Sync for KernelArray {}
 
 impl KernelArray {
     /// No array yet: a `()` in a box, which allocates nothing, so that an `Events` that
     /// never meets a kernel-array backend costs nothing, and a wait tests no `Option`.
     fn none() -> KernelArray {
-        KernelArray { of: TypeId::of::<()>(), array: Box::new(()) }
+        KernelArray {
+            of: TypeId::of::<()>(),
+            first: std::ptr::NonNull::dangling().as_ptr(),
+            len: 0,
+            array: Box::new(()),
+        }
     }
 
-    /// Whether the array holds entries of type `K`.
+    /// Whether the array holds entries of type `K`, at least `len` of them: one inline
+    /// compare of the type and one of the length.
     #[inline]
-    fn holds<K: 'static>(&self) -> bool {
-        self.of == TypeId::of::<Vec<K>>()
+    fn holds<K: 'static>(&self, len: usize) -> bool {
+        self.of == TypeId::of::<Vec<K>>() && self.len >= len
     }
 
-    /// The array, as the `Vec<K>` it is.
+    /// The first `len` entries, as `K`s.
     ///
     /// # Safety
-    /// It must hold entries of type `K` ([`holds::<K>`](KernelArray::holds)).
+    /// The array must hold at least `len` entries of type `K`
+    /// ([`holds::<K>(len)`](KernelArray::holds)).
     #[inline]
-    unsafe fn get_unchecked<K: 'static>(&mut self) -> &mut Vec<K> {
-        let array: *mut (dyn Any + Send + Sync) = &mut *self.array;
-        // SAFETY: `of` is the type id of what `array` holds (`new` and `none` set both),
-        // and the caller says it is `Vec<K>`'s: the pointer is to a live `Vec<K>`,
-        // borrowed from `self` for the lifetime of the result.
-        unsafe { &mut *array.cast::<Vec<K>>() }
+    unsafe fn first<K: 'static>(&mut self, len: usize) -> &mut [K] {
+        // SAFETY: `of` is the type id of what `array` holds, and `first` and `len` are its
+        // buffer and length (`none` and `make` set all four); the caller says it is a
+        // `Vec<K>` of at least `len` entries. The slice borrows `self`, so the `Vec` is
+        // neither dropped nor changed meanwhile.
+        unsafe { std::slice::from_raw_parts_mut(self.first.cast::<K>(), len) }
     }
 
-    /// Puts an empty array of entries of type `K` in place of this one, and returns it.
-    /// Out of line: only the first wait (or one after another backend's) comes here, and
-    /// the allocation and the drop would otherwise load every wait with their registers.
+    /// Makes the array hold at least `len` entries of type `K`, new ones `blank` (a new
+    /// array if it held another type). Out of line: only the first waits (or one after
+    /// another backend's) come here, and the allocation and the drop would otherwise load
+    /// every wait with their registers.
     #[cold]
     #[inline(never)]
-    fn replace<K: Send + Sync + 'static>(&mut self) -> &mut Vec<K> {
-        *self = KernelArray::new::<K>();
-        // SAFETY: it holds `K`s: just made so.
-        unsafe { self.get_unchecked::<K>() }
-    }
-
-    /// An empty array of entries of type `K`.
-    fn new<K: Send + Sync + 'static>() -> KernelArray {
-        KernelArray { of: TypeId::of::<Vec<K>>(), array: Box::new(Vec::<K>::new()) }
+    fn make<K: Copy + Send + Sync + 'static>(&mut self, len: usize, blank: K) {
+        let old = std::mem::replace(&mut self.array, Box::new(()));
+        let mut array = old.downcast::<Vec<K>>().unwrap_or_default();
+        if array.len() < len {
+            array.resize(len, blank);
+        }
+        self.first = array.as_mut_ptr().cast::<u8>();
+        self.len = array.len();
+        self.of = TypeId::of::<Vec<K>>();
+        self.array = array;
     }
 }
 
 impl Clone for Events {
     /// Copies the events; the kernel's array is not copied (the next wait grows its own).
     fn clone(&self) -> Events {
-        Events { list: self.list.clone(), capacity: self.capacity, kernel: KernelArray::none() }
+        let mut list = Vec::with_capacity(self.capacity);
+        list.extend_from_slice(&self.list);
+        Events { list, capacity: self.capacity, kernel: KernelArray::none() }
     }
 }
 
@@ -350,30 +373,59 @@ impl Events {
     }
 }
 
-/// Lengthens `array` to `len` with `blank` entries: out of line, as only the first waits
-/// of an `Events` come here.
-#[cold]
-#[inline(never)]
-fn grow<K: Copy>(array: &mut Vec<K>, len: usize, blank: K) {
-    array.resize(len, blank);
-}
-
 /// Where a backend puts the events it makes of its kernel's array: the caller's
 /// [`Events`], with room for as many as the array handed out with it
 /// ([`EventsExt::kernel_array`](crate::backend::EventsExt::kernel_array)).
+///
+/// The events are written into the spare room of the list and become part of it when the
+/// sink is dropped, so that an event costs two stores and no check of the list's capacity.
 #[derive(Debug)]
 pub struct Sink<'a> {
     list: &'a mut Vec<Event>,
+    /// The list's first free slot, worked out once for the whole array.
+    free: *mut Event,
+    /// Events written from `free` on so far.
+    filled: usize,
+    /// How many may be: the length of the array handed out with this sink, which the
+    /// list's allocation has room for beyond its length.
+    room: usize,
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    /// A sink for up to `room` events; `list` must have room for that many more.
+    #[inline]
+    fn new(list: &'a mut Vec<Event>, room: usize) -> Sink<'a> {
+        debug_assert!(list.capacity() - list.len() >= room);
+        // SAFETY: `len` is within the allocation (one past its end at most).
+        let free = unsafe { list.as_mut_ptr().add(list.len()) };
+        Sink { list, free, filled: 0, room }
+    }
+
     /// Appends `event`, unless it has no flag set. Each entry of the array makes at most
-    /// one event, and the array is no longer than the room left, so it always fits.
+    /// one event, and the array is no longer than the room left, so it always fits (a
+    /// push beyond that is dropped).
     #[inline]
     pub fn push(&mut self, event: Event) {
-        if !event.is_empty() {
-            self.list.push(event);
+        debug_assert!(self.filled < self.room, "more events than entries");
+        if self.filled < self.room {
+            // SAFETY: `len + filled < len + room`, within the allocation (`Sink::new`).
+            let slot = unsafe { self.free.add(self.filled) };
+            // SAFETY: a slot of the allocation past the list's length: nothing in use is
+            // overwritten, and `Event` is `Copy`, so nothing needs dropping.
+            unsafe { slot.write(event) };
+            // Written either way, counted only with a flag: no branch on the flags.
+            self.filled += usize::from(!event.is_empty());
         }
+    }
+}
+
+impl Drop for Sink<'_> {
+    /// The events pushed become part of the list.
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the `filled` entries past the length were written by `push`, within the
+        // allocation; `Event` is `Copy`, so nothing needs dropping.
+        unsafe { self.list.set_len(self.list.len() + self.filled) };
     }
 }
 
@@ -396,19 +448,17 @@ impl crate::backend::EventsExt for Events {
         max: usize,
         blank: K,
     ) -> (&mut [K], Sink<'_>) {
-        let len = max.min(self.capacity.saturating_sub(self.list.len()));
-        // One type compare per wait; a new array only on first use, or when another
-        // backend's entry type is there (one `Events` used with two pollers in turn).
-        let array = if self.kernel.holds::<K>() {
-            // SAFETY: it holds `K`s, as just checked.
-            unsafe { self.kernel.get_unchecked::<K>() }
-        } else {
-            self.kernel.replace::<K>()
-        };
-        if array.len() < len {
-            grow(array, len, blank);
+        // No more than `capacity` events are ever in the list (`push` and `Sink` stop there).
+        let len = max.min(self.capacity - self.list.len());
+        // One type compare and one length compare per wait; a new array only on first use,
+        // or when another backend's entry type is there (one `Events` used with two
+        // pollers in turn).
+        if !self.kernel.holds::<K>(len) {
+            self.kernel.make::<K>(len, blank);
         }
-        (&mut array[..len], Sink { list: &mut self.list })
+        // SAFETY: it holds at least `len` `K`s: checked, or just made so.
+        let array = unsafe { self.kernel.first::<K>(len) };
+        (array, Sink::new(&mut self.list, len))
     }
 
     fn merge_into(&mut self, event: Event) -> bool {
@@ -481,6 +531,7 @@ mod tests {
         array.copy_from_slice(&[1, 2, 3, 4]);
         sink.push(readable(1));
         sink.push(Event::new(2));
+        drop(sink);
         assert_eq!(events.as_slice(), [readable(1)], "an empty event is not stored");
 
         let (array, _) = events.kernel_array(9, 0_u64);
@@ -492,6 +543,21 @@ mod tests {
         events.clear();
         assert_eq!(events.kernel_array(9, 7_u32).0, [7, 7, 7, 7]);
         assert_eq!(events.kernel_array(9, 0_u64).0, [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_clone_has_room_for_its_capacity() {
+        let readable = |key| Event::new(key).with_readable(true);
+        let mut events = Events::with_capacity(4);
+        events.push(readable(1));
+        let mut clone = events.clone();
+        let (array, mut sink) = clone.kernel_array(9, 0_u8);
+        assert_eq!(array.len(), 3, "the room left in the clone");
+        for key in 2..5 {
+            sink.push(readable(key));
+        }
+        drop(sink);
+        assert_eq!(clone.as_slice(), [readable(1), readable(2), readable(3), readable(4)]);
     }
 
     #[test]

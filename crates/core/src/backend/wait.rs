@@ -57,26 +57,49 @@ use crate::backend::timeout::Deadline;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[inline]
-pub fn wait_until(
+pub fn wait_until<T>(
     events: &mut Events,
     timeout: Option<Duration>,
-    mut turn: impl FnMut(&mut Events, Option<Duration>) -> io::Result<bool>,
-) -> io::Result<usize> {
+    mut turn: T,
+) -> io::Result<usize>
+where
+    T: FnMut(&mut Events, Option<Duration>) -> io::Result<bool>,
+{
     events.clear();
-    // The first turn takes the timeout as it is; only a retry needs the time that is left.
-    let deadline = timeout.map(|t| Deadline::after(Some(t)));
-    let mut left = timeout;
+    // The first turn takes the timeout as it is; only a retry needs the time that is left,
+    // counted from here.
+    let deadline = Deadline::after(timeout);
+    match turn(events, timeout) {
+        Ok(notified) if notified || !events.is_empty() => Ok(events.len()),
+        first => again(events, deadline, first, &mut turn),
+    }
+}
+
+/// The rest of [`wait_until`] after a first turn that reported nothing: an `EINTR`, an
+/// error, or only stale events. Out of line, so that a wait that reports at its first turn
+/// (nearly every one) carries neither this loop nor the deadline's registers.
+#[cold]
+#[inline(never)]
+fn again<T>(
+    events: &mut Events,
+    deadline: Deadline,
+    mut last: io::Result<bool>,
+    turn: &mut T,
+) -> io::Result<usize>
+where
+    T: FnMut(&mut Events, Option<Duration>) -> io::Result<bool>,
+{
     loop {
-        match turn(events, left) {
+        match last {
             Ok(notified) => {
-                if notified || !events.is_empty() || deadline.is_some_and(|d| d.expired()) {
+                if notified || !events.is_empty() || deadline.expired() {
                     return Ok(events.len());
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
-        left = deadline.and_then(|d| d.remaining());
+        last = turn(events, deadline.remaining());
     }
 }
 
