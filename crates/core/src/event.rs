@@ -417,6 +417,36 @@ impl<'a> Sink<'a> {
             self.filled += usize::from(!event.is_empty());
         }
     }
+
+    /// Pushes the event `map` makes of each of `entries` in turn (at most as many as there
+    /// is room for), until `map` gives `None`; returns how many entries gave an event, so
+    /// that `entries[n]`, if there is one, is the first that did not (or the first past
+    /// the room). The room is checked once for all of them, not per event: the loop a
+    /// backend runs over its kernel's array.
+    #[inline]
+    pub fn push_while<K>(
+        &mut self,
+        entries: &[K],
+        mut map: impl FnMut(&K) -> Option<Event>,
+    ) -> usize {
+        let entries = &entries[..entries.len().min(self.room - self.filled)];
+        let free = self.free;
+        let mut filled = self.filled;
+        for (i, entry) in entries.iter().enumerate() {
+            let Some(event) = map(entry) else {
+                self.filled = filled;
+                return i;
+            };
+            // SAFETY: `filled` grows by at most one per entry, and there are no more
+            // entries than `room - filled`, so the slot is within the room (`Sink::new`).
+            let slot = unsafe { free.add(filled) };
+            // SAFETY: a slot of the allocation past the list's length, as in `push`.
+            unsafe { slot.write(event) };
+            filled += usize::from(!event.is_empty());
+        }
+        self.filled = filled;
+        entries.len()
+    }
 }
 
 impl Drop for Sink<'_> {
@@ -543,6 +573,20 @@ mod tests {
         events.clear();
         assert_eq!(events.kernel_array(9, 7_u32).0, [7, 7, 7, 7]);
         assert_eq!(events.kernel_array(9, 0_u64).0, [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn push_while_stops_at_the_first_none_and_at_the_room() {
+        let readable = |key| Event::new(key).with_readable(true);
+        let mut events = Events::with_capacity(4);
+        let (_, mut sink) = events.kernel_array(9, 0_u8);
+        let keys = [1_usize, 2, 0, 3];
+        // Key 0 stands for an entry to look at off the loop; 2 makes an empty event.
+        let map = |&key: &usize| (key != 0).then(|| Event::new(key).with_readable(key != 2));
+        assert_eq!(sink.push_while(&keys, map), 2, "stops at the third entry");
+        assert_eq!(sink.push_while(&[5, 6, 7, 8], |&key| Some(readable(key))), 3, "the room");
+        drop(sink);
+        assert_eq!(events.as_slice(), [readable(1), readable(5), readable(6), readable(7)]);
     }
 
     #[test]
