@@ -167,6 +167,7 @@ impl Epoll {
     }
 
     /// One `epoll_wait`/`epoll_pwait2` into `buffer`; returns how many entries it filled.
+    #[inline]
     fn epoll_wait(
         &self,
         buffer: &mut [libc::epoll_event],
@@ -176,12 +177,23 @@ impl Epoll {
         let epfd = self.epfd.as_raw_fd();
         // `epoll_wait` where it loses nothing (no timeout, or whole milliseconds): it is the
         // cheaper call of the two (no timespec or signal mask to handle; ~1 % per wait here).
-        let whole_ms = timeout.is_none_or(|t| t.subsec_nanos() % 1_000_000 == 0);
-        if !whole_ms && self.pwait2 {
-            sys::epoll_pwait2(epfd, buffer, timeout.map(timeout_timespec))
-        } else {
-            sys::epoll_wait(epfd, buffer, timeout_ms(timeout))
+        match timeout {
+            Some(t) if self.pwait2 && t.subsec_nanos() % 1_000_000 != 0 => {
+                Self::epoll_pwait2(epfd, buffer, t)
+            }
+            _ => sys::epoll_wait(epfd, buffer, timeout_ms(timeout)),
         }
+    }
+
+    /// `epoll_pwait2` for a timeout finer than a millisecond. Out of line, so that the
+    /// `timespec` it builds costs the other waits nothing.
+    #[inline(never)]
+    fn epoll_pwait2(
+        epfd: RawFd,
+        buffer: &mut [libc::epoll_event],
+        timeout: Duration,
+    ) -> io::Result<usize> {
+        sys::epoll_pwait2(epfd, buffer, Some(timeout_timespec(timeout)))
     }
 
     /// One turn of the wait rule ([`wait_until`]): one kernel wait into the array kept in
@@ -195,11 +207,11 @@ impl Epoll {
         let returned = &array[..filled.min(array.len())];
         // The loop calls nothing, so what it keeps stays in registers: an entry whose tag
         // its record does not show ends it, and `off_record` does the rest.
-        for (i, entry) in returned.iter().enumerate() {
-            match self.records.get(entry.u64) {
-                Some(reg) => sink.push(to_event(entry.events, reg)),
-                None => return Ok(self.off_record(&returned[i..], sink)),
-            }
+        let mapped = sink.push_while(returned, |entry| {
+            self.records.get(entry.u64).map(|reg| to_event(entry.events, reg))
+        });
+        if mapped < returned.len() {
+            return Ok(self.off_record(&returned[mapped..], sink));
         }
         Ok(false)
     }
@@ -346,6 +358,9 @@ impl Poller for Epoll {
         Ok(())
     }
 
+    // Inline, so that a wait that reports at its first turn is part of the caller's loop:
+    // no call, and no registers saved for it. The rest of the rule stays out of line.
+    #[inline]
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         wait_until(events, timeout, |events, left| self.turn(events, left))
     }
