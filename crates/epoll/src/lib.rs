@@ -14,8 +14,9 @@
 //!   [`Capabilities::timeout_precision`] says which one this kernel gave. A wait with no
 //!   timeout, or one of whole milliseconds, is an `epoll_wait` either way: it loses nothing
 //!   there and is the cheaper call.
-//! - **The registration record.** epoll's `data` field carries a *tag*: the fd and the
-//!   generation of its registration, which every `add`, `modify` and `delete` moves on.
+//! - **The registration record.** epoll's `data` field carries a *tag*: the fd, the
+//!   generation of its registration, which every `add`, `modify` and `delete` moves on,
+//!   and its interest.
 //!   The key and interest live in a record per fd that waiters read without a lock
 //!   (`records.rs`); an event is reported only while its fd's record shows its tag, under
 //!   the key and interest the record holds. That buys, for no lock per wait, three
