@@ -69,37 +69,30 @@ where
     // The first turn takes the timeout as it is; only a retry needs the time that is left,
     // counted from here.
     let deadline = Deadline::after(timeout);
-    match turn(events, timeout) {
-        Ok(notified) if notified || !events.is_empty() => Ok(events.len()),
-        first => again(events, deadline, first, &mut turn),
+    let mut left = timeout;
+    loop {
+        // One call of `turn`, so that it is inlined here, whatever its size.
+        match turn(events, left) {
+            Ok(notified) if notified || !events.is_empty() => return Ok(events.len()),
+            other => match again(other, &deadline)? {
+                Some(next) => left = next,
+                None => return Ok(events.len()),
+            },
+        }
     }
 }
 
-/// The rest of [`wait_until`] after a first turn that reported nothing: an `EINTR`, an
-/// error, or only stale events. Out of line, so that a wait that reports at its first turn
-/// (nearly every one) carries neither this loop nor the deadline's registers.
+/// After a turn that reported nothing (only stale events, or `EINTR`), the time left for
+/// the next one (`Some`), or `None` when the deadline has passed; the turn's error other
+/// than `EINTR`. Out of line, so that a wait that reports at its first turn (nearly every
+/// one) carries none of it.
 #[cold]
 #[inline(never)]
-fn again<T>(
-    events: &mut Events,
-    deadline: Deadline,
-    mut last: io::Result<bool>,
-    turn: &mut T,
-) -> io::Result<usize>
-where
-    T: FnMut(&mut Events, Option<Duration>) -> io::Result<bool>,
-{
-    loop {
-        match last {
-            Ok(notified) => {
-                if notified || !events.is_empty() || deadline.expired() {
-                    return Ok(events.len());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-        last = turn(events, deadline.remaining());
+fn again(turn: io::Result<bool>, deadline: &Deadline) -> io::Result<Option<Option<Duration>>> {
+    match turn {
+        Ok(_) if deadline.expired() => Ok(None),
+        Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+        _ => Ok(Some(deadline.remaining())),
     }
 }
 
