@@ -382,9 +382,7 @@ impl Events {
 #[derive(Debug)]
 pub struct Sink<'a> {
     list: &'a mut Vec<Event>,
-    /// The list's first free slot, worked out once for the whole array.
-    free: *mut Event,
-    /// Events written from `free` on so far.
+    /// Events written past the list's length so far.
     filled: usize,
     /// How many may be: the length of the array handed out with this sink, which the
     /// list's allocation has room for beyond its length.
@@ -396,9 +394,15 @@ impl<'a> Sink<'a> {
     #[inline]
     fn new(list: &'a mut Vec<Event>, room: usize) -> Sink<'a> {
         debug_assert!(list.capacity() - list.len() >= room);
+        Sink { list, filled: 0, room }
+    }
+
+    /// The list's first free slot. Worked out where the events are written rather than
+    /// kept in a field, so that a `Sink` holds no raw pointer (it stays `Send` and `Sync`).
+    #[inline]
+    fn free(&mut self) -> *mut Event {
         // SAFETY: `len` is within the allocation (one past its end at most).
-        let free = unsafe { list.as_mut_ptr().add(list.len()) };
-        Sink { list, free, filled: 0, room }
+        unsafe { self.list.as_mut_ptr().add(self.list.len()) }
     }
 
     /// Appends `event`, unless it has no flag set. Each entry of the array makes at most
@@ -409,7 +413,7 @@ impl<'a> Sink<'a> {
         debug_assert!(self.filled < self.room, "more events than entries");
         if self.filled < self.room {
             // SAFETY: `len + filled < len + room`, within the allocation (`Sink::new`).
-            let slot = unsafe { self.free.add(self.filled) };
+            let slot = unsafe { self.free().add(self.filled) };
             // SAFETY: a slot of the allocation past the list's length: nothing in use is
             // overwritten, and `Event` is `Copy`, so nothing needs dropping.
             unsafe { slot.write(event) };
@@ -430,7 +434,7 @@ impl<'a> Sink<'a> {
         mut map: impl FnMut(&K) -> Option<Event>,
     ) -> usize {
         let entries = &entries[..entries.len().min(self.room - self.filled)];
-        let free = self.free;
+        let free = self.free();
         let mut filled = self.filled;
         for (i, entry) in entries.iter().enumerate() {
             let Some(event) = map(entry) else {
@@ -573,6 +577,12 @@ mod tests {
         events.clear();
         assert_eq!(events.kernel_array(9, 7_u32).0, [7, 7, 7, 7]);
         assert_eq!(events.kernel_array(9, 0_u64).0, [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_sink_can_move_between_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<Sink<'_>>();
     }
 
     #[test]
