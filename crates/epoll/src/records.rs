@@ -17,9 +17,9 @@
 //! waiter reads them while a writer adds a segment. The first, fds 0–1023 (the default
 //! limit of a process's fds, so often all of them), is made with the records and indexed
 //! directly: an event's record is one compare and one address away. The next have 2048,
-//! 4096, … fds, each found through a pointer that is null until it is allocated. Writers
-//! change a record as a sequence lock would: the state
-//! first (new generation, not registered), then the key, then the state again
+//! 4096, … fds, each in a `OnceLock` that a writer fills when it first needs it. Writers
+//! change a record as a sequence lock would: the state first (new generation, not
+//! registered), then the key, then the state again
 //! (registered). A waiter that read the state, then the key, then the same state again,
 //! read the key of that state's registration: the key's store is Release and its load
 //! Acquire, so a key stored by a later writer would have shown the waiter that writer's
@@ -31,9 +31,9 @@
 //! stopped inside that check.
 
 use std::os::fd::RawFd;
-use std::ptr;
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize};
+use std::sync::atomic::{AtomicU32, AtomicUsize};
 
 use multipoll_core::Interest;
 
@@ -98,10 +98,10 @@ fn tag(fd: RawFd, generation: u32, interest: Interest) -> u64 {
 pub(crate) struct Records {
     /// Segment 0, made with the records (16 KiB).
     first: Box<[Slot; FIRST]>,
-    /// Segment `s` > 0: null, or the first of its `FIRST << s` slots, allocated by
-    /// [`Records::slot_for`] and freed on drop (index 0 stays null). Boxed, so that a
-    /// poller stays small (an `Epoll` is one variant of the facade's `AnyPoller`).
-    segments: Box<[AtomicPtr<Slot>; SEGMENTS]>,
+    /// Segment `s` > 0, its `FIRST << s` slots allocated by [`Records::slot_for`] when a
+    /// writer first needs one (index 0 stays empty). Boxed, so that a poller stays small
+    /// (an `Epoll` is one variant of the facade's `AnyPoller`).
+    segments: Box<[OnceLock<Box<[Slot]>>; SEGMENTS]>,
 }
 
 impl Default for Records {
@@ -155,16 +155,7 @@ impl Records {
     #[inline]
     fn later(&self, fd: u32) -> Option<&Slot> {
         let (segment, offset) = locate(fd);
-        let first = self.segments[segment % SEGMENTS].load(Acquire);
-        if first.is_null() {
-            return None;
-        }
-        // SAFETY: a segment that is not null is `FIRST << segment` initialised slots,
-        // published with Release after they were made (`slot_for`) and freed only when
-        // `self` is dropped; `locate` puts `offset` below `FIRST << segment`.
-        let slot = unsafe { first.add(offset) };
-        // SAFETY: as just said, a live, initialised slot.
-        Some(unsafe { &*slot })
+        self.segments[segment % SEGMENTS].get()?.get(offset)
     }
 
     /// `fd`'s slot, its segment allocated if it is not yet (writers).
@@ -173,33 +164,9 @@ impl Records {
             return slot;
         }
         let (segment, offset) = locate(fd);
-        let mut first = self.segments[segment].load(Acquire);
-        if first.is_null() {
-            let slots: Box<[Slot]> =
-                std::iter::repeat_with(Slot::default).take(FIRST << segment).collect();
-            let made = Box::into_raw(slots).cast::<Slot>();
-            first = match self.segments[segment].compare_exchange(
-                ptr::null_mut(),
-                made,
-                Release,
-                Acquire,
-            ) {
-                Ok(_) => made,
-                Err(theirs) => {
-                    // SAFETY: `made` came from `Box::into_raw` of that many slots just
-                    // above and was never published.
-                    drop(unsafe {
-                        Box::from_raw(ptr::slice_from_raw_parts_mut(made, FIRST << segment))
-                    });
-                    theirs
-                }
-            };
-        }
-        // SAFETY: as in `later`: a published segment of `FIRST << segment` slots, alive
-        // as long as `self`, and `offset` inside it.
-        let slot = unsafe { first.add(offset) };
-        // SAFETY: as just said, a live, initialised slot.
-        unsafe { &*slot }
+        let slots = self.segments[segment % SEGMENTS]
+            .get_or_init(|| std::iter::repeat_with(Slot::default).take(FIRST << segment).collect());
+        &slots[offset]
     }
 
     /// The registration the event tagged `tag` belongs to, if its record shows that tag:
@@ -261,21 +228,6 @@ impl Records {
         };
         let state = record.state.load(Relaxed);
         record.state.store(state & !(REGISTERED | INTEREST), Release);
-    }
-}
-
-impl Drop for Records {
-    fn drop(&mut self) {
-        for (segment, first) in self.segments.iter_mut().enumerate() {
-            let first = *first.get_mut();
-            if !first.is_null() {
-                // SAFETY: a published segment is a `Box` of `FIRST << segment` slots made
-                // in `slot_for`; nothing reads it once the records are dropped.
-                drop(unsafe {
-                    Box::from_raw(ptr::slice_from_raw_parts_mut(first, FIRST << segment))
-                });
-            }
-        }
     }
 }
 
