@@ -222,8 +222,8 @@ impl fmt::Debug for Event {
 /// }
 /// ```
 pub struct Events {
-    /// The events. Its allocation always has room for `capacity` (made so, cloned so, never
-    /// shrunk), which [`Sink`] relies on to write without checking.
+    /// The events. Made with room for `capacity` (and cloned so), which a [`Sink`]
+    /// never exceeds, so its pushes do not reallocate.
     list: Vec<Event>,
     capacity: usize,
     /// The backend's own array for its kernel's wait, of the entry type it chose, kept
@@ -236,68 +236,42 @@ struct KernelArray {
     /// `TypeId::of` the `Vec` in `array`: compared inline, where `Any::downcast_mut`
     /// makes a call through the vtable (twice, to check and then to take it).
     of: TypeId,
-    /// The first entry and the length of the `Vec` in `array`, kept here so that a wait
-    /// reads them without going through the box.
-    first: *mut u8,
-    len: usize,
     array: Box<dyn Any + Send + Sync>,
 }
-
-// SAFETY: `first` points into the `Vec` that `array` owns (of entries that are `Send` and
-// `Sync`, as `kernel_array` requires); it is only used through `&mut self`.
-unsafe impl Send for KernelArray {}
-// SAFETY: as for `Send`; a shared `KernelArray` gives no access to the entries.
-unsafe impl Sync for KernelArray {}
 
 impl KernelArray {
     /// No array yet: a `()` in a box, which allocates nothing, so that an `Events` that
     /// never meets a kernel-array backend costs nothing, and a wait tests no `Option`.
     fn none() -> KernelArray {
-        KernelArray {
-            of: TypeId::of::<()>(),
-            first: std::ptr::NonNull::dangling().as_ptr(),
-            len: 0,
-            array: Box::new(()),
-        }
+        KernelArray { of: TypeId::of::<()>(), array: Box::new(()) }
     }
 
-    /// Whether the array holds entries of type `K`, at least `len` of them: one inline
-    /// compare of the type and one of the length.
+    /// Whether the array holds entries of type `K`.
     #[inline]
-    fn holds<K: 'static>(&self, len: usize) -> bool {
-        self.of == TypeId::of::<Vec<K>>() && self.len >= len
+    fn holds<K: 'static>(&self) -> bool {
+        self.of == TypeId::of::<Vec<K>>()
     }
 
-    /// The first `len` entries, as `K`s.
+    /// The array, as the `Vec<K>` it is.
     ///
     /// # Safety
-    /// The array must hold at least `len` entries of type `K`
-    /// ([`holds::<K>(len)`](KernelArray::holds)).
+    /// It must hold entries of type `K` ([`holds::<K>`](KernelArray::holds)).
     #[inline]
-    unsafe fn first<K: 'static>(&mut self, len: usize) -> &mut [K] {
-        // SAFETY: `of` is the type id of what `array` holds, and `first` and `len` are its
-        // buffer and length (`none` and `make` set all four); the caller says it is a
-        // `Vec<K>` of at least `len` entries. The slice borrows `self`, so the `Vec` is
-        // neither dropped nor changed meanwhile.
-        unsafe { std::slice::from_raw_parts_mut(self.first.cast::<K>(), len) }
+    unsafe fn get_unchecked<K: 'static>(&mut self) -> &mut Vec<K> {
+        let array: *mut (dyn Any + Send + Sync) = &mut *self.array;
+        // SAFETY: `of` is the type id of what `array` holds (`none` and `replace` set
+        // both), and the caller says it is `Vec<K>`'s: the pointer is to a live `Vec<K>`,
+        // borrowed from `self` for the lifetime of the result.
+        unsafe { &mut *array.cast::<Vec<K>>() }
     }
 
-    /// Makes the array hold at least `len` entries of type `K`, new ones `blank` (a new
-    /// array if it held another type). Out of line: only the first waits (or one after
-    /// another backend's) come here, and the allocation and the drop would otherwise load
-    /// every wait with their registers.
+    /// Puts an empty array of entries of type `K` in place of this one. Out of line: only
+    /// the first wait (or one after another backend's) comes here, and the allocation and
+    /// the drop would otherwise load every wait with their registers.
     #[cold]
     #[inline(never)]
-    fn make<K: Copy + Send + Sync + 'static>(&mut self, len: usize, blank: K) {
-        let old = std::mem::replace(&mut self.array, Box::new(()));
-        let mut array = old.downcast::<Vec<K>>().unwrap_or_default();
-        if array.len() < len {
-            array.resize(len, blank);
-        }
-        self.first = array.as_mut_ptr().cast::<u8>();
-        self.len = array.len();
-        self.of = TypeId::of::<Vec<K>>();
-        self.array = array;
+    fn replace<K: Send + Sync + 'static>(&mut self) {
+        *self = KernelArray { of: TypeId::of::<Vec<K>>(), array: Box::new(Vec::<K>::new()) };
     }
 }
 
@@ -313,8 +287,8 @@ impl Clone for Events {
 impl fmt::Debug for Events {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Events")
-            .field("capacity", &self.capacity)
-            .field("list", &self.list)
+            .field("capacity", &self.capacity())
+            .field("list", &self.as_slice())
             .finish()
     }
 }
@@ -337,16 +311,19 @@ impl Events {
     }
 
     /// The most events one `wait` reports into this buffer.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// How many events the last `wait` reported.
+    #[inline]
     pub fn len(&self) -> usize {
         self.list.len()
     }
 
     /// Whether the last `wait` reported nothing.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
@@ -358,67 +335,58 @@ impl Events {
     }
 
     /// The events, in no particular order.
+    #[inline]
     pub fn iter(&self) -> std::slice::Iter<'_, Event> {
-        self.list.iter()
+        self.as_slice().iter()
     }
 
     /// The events as a slice.
+    #[inline]
     pub fn as_slice(&self) -> &[Event] {
         &self.list
     }
 
     /// Removes every event (each `wait` starts with this).
+    #[inline]
     pub fn clear(&mut self) {
         self.list.clear();
     }
 }
 
+/// Lengthens `array` to `len` with `blank` entries: out of line, as only the first waits
+/// of an `Events` come here.
+#[cold]
+#[inline(never)]
+fn grow<K: Copy>(array: &mut Vec<K>, len: usize, blank: K) {
+    array.resize(len, blank);
+}
+
 /// Where a backend puts the events it makes of its kernel's array: the caller's
-/// [`Events`], with room for as many as the array handed out with it
+/// [`Events`], with room for one event per entry of the array handed out with it
 /// ([`EventsExt::kernel_array`](crate::backend::EventsExt::kernel_array)).
 ///
-/// The events are written into the spare room of the list and become part of it when the
-/// sink is dropped, so that an event costs two stores and no check of the list's capacity.
+/// Each event goes onto the list as it is made (`Vec::push`: the list was made with room
+/// for `capacity` events and the array is no longer than the room left, so it never
+/// reallocates). An entry uses its room whether or not it makes an event.
 #[derive(Debug)]
 pub struct Sink<'a> {
     list: &'a mut Vec<Event>,
-    /// Events written past the list's length so far.
-    filled: usize,
-    /// How many may be: the length of the array handed out with this sink, which the
-    /// list's allocation has room for beyond its length.
+    /// Entries of the array not yet pushed: the list has room for an event of each.
     room: usize,
 }
 
-impl<'a> Sink<'a> {
-    /// A sink for up to `room` events; `list` must have room for that many more.
-    #[inline]
-    fn new(list: &'a mut Vec<Event>, room: usize) -> Sink<'a> {
-        debug_assert!(list.capacity() - list.len() >= room);
-        Sink { list, filled: 0, room }
-    }
-
-    /// The list's first free slot. Worked out where the events are written rather than
-    /// kept in a field, so that a `Sink` holds no raw pointer (it stays `Send` and `Sync`).
-    #[inline]
-    fn free(&mut self) -> *mut Event {
-        // SAFETY: `len` is within the allocation (one past its end at most).
-        unsafe { self.list.as_mut_ptr().add(self.list.len()) }
-    }
-
+impl Sink<'_> {
     /// Appends `event`, unless it has no flag set. Each entry of the array makes at most
     /// one event, and the array is no longer than the room left, so it always fits (a
     /// push beyond that is dropped).
     #[inline]
     pub fn push(&mut self, event: Event) {
-        debug_assert!(self.filled < self.room, "more events than entries");
-        if self.filled < self.room {
-            // SAFETY: `len + filled < len + room`, within the allocation (`Sink::new`).
-            let slot = unsafe { self.free().add(self.filled) };
-            // SAFETY: a slot of the allocation past the list's length: nothing in use is
-            // overwritten, and `Event` is `Copy`, so nothing needs dropping.
-            unsafe { slot.write(event) };
-            // Written either way, counted only with a flag: no branch on the flags.
-            self.filled += usize::from(!event.is_empty());
+        debug_assert!(self.room > 0, "more events than entries");
+        if self.room > 0 {
+            self.room -= 1;
+            if !event.is_empty() {
+                self.list.push(event);
+            }
         }
     }
 
@@ -433,33 +401,19 @@ impl<'a> Sink<'a> {
         entries: &[K],
         mut map: impl FnMut(&K) -> Option<Event>,
     ) -> usize {
-        let entries = &entries[..entries.len().min(self.room - self.filled)];
-        let free = self.free();
-        let mut filled = self.filled;
+        let entries = &entries[..entries.len().min(self.room)];
+        let mut pushed = entries.len();
         for (i, entry) in entries.iter().enumerate() {
             let Some(event) = map(entry) else {
-                self.filled = filled;
-                return i;
+                pushed = i;
+                break;
             };
-            // SAFETY: `filled` grows by at most one per entry, and there are no more
-            // entries than `room - filled`, so the slot is within the room (`Sink::new`).
-            let slot = unsafe { free.add(filled) };
-            // SAFETY: a slot of the allocation past the list's length, as in `push`.
-            unsafe { slot.write(event) };
-            filled += usize::from(!event.is_empty());
+            if !event.is_empty() {
+                self.list.push(event);
+            }
         }
-        self.filled = filled;
-        entries.len()
-    }
-}
-
-impl Drop for Sink<'_> {
-    /// The events pushed become part of the list.
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: the `filled` entries past the length were written by `push`, within the
-        // allocation; `Event` is `Copy`, so nothing needs dropping.
-        unsafe { self.list.set_len(self.list.len() + self.filled) };
+        self.room -= pushed;
+        pushed
     }
 }
 
@@ -482,21 +436,23 @@ impl crate::backend::EventsExt for Events {
         max: usize,
         blank: K,
     ) -> (&mut [K], Sink<'_>) {
-        // No more than `capacity` events are ever in the list (`push` and `Sink` stop there).
         let len = max.min(self.capacity - self.list.len());
-        // One type compare and one length compare per wait; a new array only on first use,
-        // or when another backend's entry type is there (one `Events` used with two
-        // pollers in turn).
-        if !self.kernel.holds::<K>(len) {
-            self.kernel.make::<K>(len, blank);
+        // One type compare per wait; a new array only on first use, or when another
+        // backend's entry type is there (one `Events` used with two pollers in turn).
+        if !self.kernel.holds::<K>() {
+            self.kernel.replace::<K>();
         }
-        // SAFETY: it holds at least `len` `K`s: checked, or just made so.
-        let array = unsafe { self.kernel.first::<K>(len) };
-        (array, Sink::new(&mut self.list, len))
+        // SAFETY: it holds `K`s: checked, or just made so.
+        let array = unsafe { self.kernel.get_unchecked::<K>() };
+        if array.len() < len {
+            grow(array, len, blank);
+        }
+        (&mut array[..len], Sink { list: &mut self.list, room: len })
     }
 
     fn merge_into(&mut self, event: Event) -> bool {
-        match self.list.iter_mut().find(|e| e.key == event.key) {
+        let list = &mut self.list;
+        match list.iter_mut().find(|e| e.key == event.key) {
             Some(kept) => {
                 kept.merge(&event);
                 true
@@ -531,8 +487,9 @@ impl<'a> IntoIterator for &'a Events {
     type Item = &'a Event;
     type IntoIter = std::slice::Iter<'a, Event>;
 
+    #[inline]
     fn into_iter(self) -> Self::IntoIter {
-        self.list.iter()
+        self.iter()
     }
 }
 
@@ -565,7 +522,6 @@ mod tests {
         array.copy_from_slice(&[1, 2, 3, 4]);
         sink.push(readable(1));
         sink.push(Event::new(2));
-        drop(sink);
         assert_eq!(events.as_slice(), [readable(1)], "an empty event is not stored");
 
         let (array, _) = events.kernel_array(9, 0_u64);
@@ -594,9 +550,9 @@ mod tests {
         // Key 0 stands for an entry to look at off the loop; 2 makes an empty event.
         let map = |&key: &usize| (key != 0).then(|| Event::new(key).with_readable(key != 2));
         assert_eq!(sink.push_while(&keys, map), 2, "stops at the third entry");
-        assert_eq!(sink.push_while(&[5, 6, 7, 8], |&key| Some(readable(key))), 3, "the room");
-        drop(sink);
-        assert_eq!(events.as_slice(), [readable(1), readable(5), readable(6), readable(7)]);
+        // Two entries used, whether or not they made an event: two left.
+        assert_eq!(sink.push_while(&[5, 6, 7, 8], |&key| Some(readable(key))), 2, "the room");
+        assert_eq!(events.as_slice(), [readable(1), readable(5), readable(6)]);
     }
 
     #[test]
@@ -610,7 +566,6 @@ mod tests {
         for key in 2..5 {
             sink.push(readable(key));
         }
-        drop(sink);
         assert_eq!(clone.as_slice(), [readable(1), readable(2), readable(3), readable(4)]);
     }
 
@@ -630,5 +585,20 @@ mod tests {
                 Event::new(3).with_readable(true).with_writable(true).with_hangup(true),
             ]
         );
+
+        let readable = |key| Event::new(key).with_readable(true);
+        for key in [5, 2, 5, 9, 2] {
+            events.push(readable(key));
+        }
+        events.push(Event::new(9).with_error(true));
+        events.merge_same_keys();
+        let mut got = events.as_slice().to_vec();
+        got.sort_by_key(|e| e.key());
+        let nine = readable(9).with_error(true);
+        assert_eq!(
+            got,
+            [Event::new(1).with_writable(true), readable(2), got[2], readable(5), nine]
+        );
+        assert_eq!(got[2].key(), 3, "each key once, flags folded");
     }
 }

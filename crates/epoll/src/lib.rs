@@ -245,7 +245,6 @@ impl Epoll {
             };
             sink.push(to_event(bits, reg));
         }
-        drop(sink);
         if woken {
             self.notifier.drain();
         }
