@@ -222,8 +222,8 @@ impl fmt::Debug for Event {
 /// }
 /// ```
 pub struct Events {
-    /// The events. Made with room for `capacity` (and cloned so), which a [`Sink`]
-    /// never exceeds, so its pushes do not reallocate.
+    /// The events. Its allocation has room for `capacity` (made so, cloned so, never
+    /// shrunk): a [`Sink`] writes into the spare part of it, no further than that.
     list: Vec<Event>,
     capacity: usize,
     /// The backend's own array for its kernel's wait, of the entry type it chose, kept
@@ -365,13 +365,17 @@ fn grow<K: Copy>(array: &mut Vec<K>, len: usize, blank: K) {
 /// [`Events`], with room for one event per entry of the array handed out with it
 /// ([`EventsExt::kernel_array`](crate::backend::EventsExt::kernel_array)).
 ///
-/// Each event goes onto the list as it is made (`Vec::push`: the list was made with room
-/// for `capacity` events and the array is no longer than the room left, so it never
-/// reallocates). An entry uses its room whether or not it makes an event.
+/// An event is written into the next slot of the list's spare capacity and counted only
+/// if it has a flag set (two stores, no branch on its flags, the count kept in a register);
+/// the events counted become part of the list when the sink is dropped.
 #[derive(Debug)]
 pub struct Sink<'a> {
     list: &'a mut Vec<Event>,
-    /// Entries of the array not yet pushed: the list has room for an event of each.
+    /// Events written into the list's spare capacity and not yet in its length: the
+    /// first `filled` slots past its length are written.
+    filled: usize,
+    /// Entries of the array not yet pushed: the spare capacity has room for an event of
+    /// each.
     room: usize,
 }
 
@@ -382,11 +386,10 @@ impl Sink<'_> {
     #[inline]
     pub fn push(&mut self, event: Event) {
         debug_assert!(self.room > 0, "more events than entries");
-        if self.room > 0 {
-            self.room -= 1;
-            if !event.is_empty() {
-                self.list.push(event);
-            }
+        if let Some(slot) = self.list.spare_capacity_mut().get_mut(self.filled) {
+            slot.write(event);
+            self.filled += usize::from(!event.is_empty());
+            self.room = self.room.saturating_sub(1);
         }
     }
 
@@ -401,19 +404,33 @@ impl Sink<'_> {
         entries: &[K],
         mut map: impl FnMut(&K) -> Option<Event>,
     ) -> usize {
+        let spare = self.list.spare_capacity_mut();
         let entries = &entries[..entries.len().min(self.room)];
+        let mut filled = self.filled;
         let mut pushed = entries.len();
         for (i, entry) in entries.iter().enumerate() {
             let Some(event) = map(entry) else {
                 pushed = i;
                 break;
             };
-            if !event.is_empty() {
-                self.list.push(event);
-            }
+            // Within the room: at most one event per entry.
+            spare[filled].write(event);
+            filled += usize::from(!event.is_empty());
         }
+        self.filled = filled;
         self.room -= pushed;
         pushed
+    }
+}
+
+impl Drop for Sink<'_> {
+    /// The events counted become part of the list.
+    #[inline]
+    fn drop(&mut self) {
+        let len = self.list.len() + self.filled;
+        // SAFETY: the first `filled` slots past the length are written (`push` and
+        // `push_while` write a slot before they count it), within the capacity.
+        unsafe { self.list.set_len(len) };
     }
 }
 
@@ -447,7 +464,7 @@ impl crate::backend::EventsExt for Events {
         if array.len() < len {
             grow(array, len, blank);
         }
-        (&mut array[..len], Sink { list: &mut self.list, room: len })
+        (&mut array[..len], Sink { list: &mut self.list, filled: 0, room: len })
     }
 
     fn merge_into(&mut self, event: Event) -> bool {
@@ -522,6 +539,7 @@ mod tests {
         array.copy_from_slice(&[1, 2, 3, 4]);
         sink.push(readable(1));
         sink.push(Event::new(2));
+        drop(sink);
         assert_eq!(events.as_slice(), [readable(1)], "an empty event is not stored");
 
         let (array, _) = events.kernel_array(9, 0_u64);
@@ -552,6 +570,7 @@ mod tests {
         assert_eq!(sink.push_while(&keys, map), 2, "stops at the third entry");
         // Two entries used, whether or not they made an event: two left.
         assert_eq!(sink.push_while(&[5, 6, 7, 8], |&key| Some(readable(key))), 2, "the room");
+        drop(sink);
         assert_eq!(events.as_slice(), [readable(1), readable(5), readable(6)]);
     }
 
@@ -566,6 +585,7 @@ mod tests {
         for key in 2..5 {
             sink.push(readable(key));
         }
+        drop(sink);
         assert_eq!(clone.as_slice(), [readable(1), readable(2), readable(3), readable(4)]);
     }
 
