@@ -223,6 +223,8 @@ impl fmt::Debug for Event {
 /// }
 /// ```
 pub struct Events {
+    /// The events. Its allocation has room for `capacity` (made so, cloned so, never
+    /// shrunk): a [`Sink`] writes into the spare part of it, no further than that.
     list: Vec<Event>,
     capacity: usize,
     /// The backend's own array for its kernel's wait, of the entry type it chose, kept
@@ -258,41 +260,36 @@ impl KernelArray {
     #[inline]
     unsafe fn get_unchecked<K: 'static>(&mut self) -> &mut Vec<K> {
         let array: *mut (dyn Any + Send + Sync) = &mut *self.array;
-        // SAFETY: `of` is the type id of what `array` holds (`new` and `none` set both),
-        // and the caller says it is `Vec<K>`'s: the pointer is to a live `Vec<K>`,
+        // SAFETY: `of` is the type id of what `array` holds (`none` and `replace` set
+        // both), and the caller says it is `Vec<K>`'s: the pointer is to a live `Vec<K>`,
         // borrowed from `self` for the lifetime of the result.
         unsafe { &mut *array.cast::<Vec<K>>() }
     }
 
-    /// Puts an empty array of entries of type `K` in place of this one, and returns it.
-    /// Out of line: only the first wait (or one after another backend's) comes here, and
-    /// the allocation and the drop would otherwise load every wait with their registers.
+    /// Puts an empty array of entries of type `K` in place of this one. Out of line: only
+    /// the first wait (or one after another backend's) comes here, and the allocation and
+    /// the drop would otherwise load every wait with their registers.
     #[cold]
     #[inline(never)]
-    fn replace<K: Send + Sync + 'static>(&mut self) -> &mut Vec<K> {
-        *self = KernelArray::new::<K>();
-        // SAFETY: it holds `K`s: just made so.
-        unsafe { self.get_unchecked::<K>() }
-    }
-
-    /// An empty array of entries of type `K`.
-    fn new<K: Send + Sync + 'static>() -> KernelArray {
-        KernelArray { of: TypeId::of::<Vec<K>>(), array: Box::new(Vec::<K>::new()) }
+    fn replace<K: Send + Sync + 'static>(&mut self) {
+        *self = KernelArray { of: TypeId::of::<Vec<K>>(), array: Box::new(Vec::<K>::new()) };
     }
 }
 
 impl Clone for Events {
     /// Copies the events; the kernel's array is not copied (the next wait grows its own).
     fn clone(&self) -> Events {
-        Events { list: self.list.clone(), capacity: self.capacity, kernel: KernelArray::none() }
+        let mut list = Vec::with_capacity(self.capacity);
+        list.extend_from_slice(&self.list);
+        Events { list, capacity: self.capacity, kernel: KernelArray::none() }
     }
 }
 
 impl fmt::Debug for Events {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Events")
-            .field("capacity", &self.capacity)
-            .field("list", &self.list)
+            .field("capacity", &self.capacity())
+            .field("list", &self.as_slice())
             .finish()
     }
 }
@@ -315,16 +312,19 @@ impl Events {
     }
 
     /// The most events one `wait` reports into this buffer.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// How many events the last `wait` reported.
+    #[inline]
     pub fn len(&self) -> usize {
         self.list.len()
     }
 
     /// Whether the last `wait` reported nothing.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
@@ -336,16 +336,19 @@ impl Events {
     }
 
     /// The events, in no particular order.
+    #[inline]
     pub fn iter(&self) -> std::slice::Iter<'_, Event> {
-        self.list.iter()
+        self.as_slice().iter()
     }
 
     /// The events as a slice.
+    #[inline]
     pub fn as_slice(&self) -> &[Event] {
         &self.list
     }
 
     /// Removes every event (each `wait` starts with this).
+    #[inline]
     pub fn clear(&mut self) {
         self.list.clear();
     }
@@ -360,21 +363,75 @@ fn grow<K: Copy>(array: &mut Vec<K>, len: usize, blank: K) {
 }
 
 /// Where a backend puts the events it makes of its kernel's array: the caller's
-/// [`Events`], with room for as many as the array handed out with it
+/// [`Events`], with room for one event per entry of the array handed out with it
 /// ([`EventsExt::kernel_array`](crate::backend::EventsExt::kernel_array)).
+///
+/// An event is written into the next slot of the list's spare capacity and counted only
+/// if it has a flag set (two stores, no branch on its flags, the count kept in a register);
+/// the events counted become part of the list when the sink is dropped.
 #[derive(Debug)]
 pub struct Sink<'a> {
     list: &'a mut Vec<Event>,
+    /// Events written into the list's spare capacity and not yet in its length: the
+    /// first `filled` slots past its length are written.
+    filled: usize,
+    /// Entries of the array not yet pushed: the spare capacity has room for an event of
+    /// each.
+    room: usize,
 }
 
 impl Sink<'_> {
     /// Appends `event`, unless it has no flag set. Each entry of the array makes at most
-    /// one event, and the array is no longer than the room left, so it always fits.
+    /// one event, and the array is no longer than the room left, so it always fits (a
+    /// push beyond that is dropped).
     #[inline]
     pub fn push(&mut self, event: Event) {
-        if !event.is_empty() {
-            self.list.push(event);
+        debug_assert!(self.room > 0, "more events than entries");
+        if let Some(slot) = self.list.spare_capacity_mut().get_mut(self.filled) {
+            slot.write(event);
+            self.filled += usize::from(!event.is_empty());
+            self.room = self.room.saturating_sub(1);
         }
+    }
+
+    /// Pushes the event `map` makes of each of `entries` in turn (at most as many as there
+    /// is room for), until `map` gives `None`; returns how many entries gave an event, so
+    /// that `entries[n]`, if there is one, is the first that did not (or the first past
+    /// the room). The room is checked once for all of them, not per event: the loop a
+    /// backend runs over its kernel's array.
+    #[inline]
+    pub fn push_while<K>(
+        &mut self,
+        entries: &[K],
+        mut map: impl FnMut(&K) -> Option<Event>,
+    ) -> usize {
+        let spare = self.list.spare_capacity_mut();
+        let entries = &entries[..entries.len().min(self.room)];
+        let mut filled = self.filled;
+        let mut pushed = entries.len();
+        for (i, entry) in entries.iter().enumerate() {
+            let Some(event) = map(entry) else {
+                pushed = i;
+                break;
+            };
+            // Within the room: at most one event per entry.
+            spare[filled].write(event);
+            filled += usize::from(!event.is_empty());
+        }
+        self.filled = filled;
+        self.room -= pushed;
+        pushed
+    }
+}
+
+impl Drop for Sink<'_> {
+    /// The events counted become part of the list.
+    #[inline]
+    fn drop(&mut self) {
+        let len = self.list.len() + self.filled;
+        // SAFETY: the first `filled` slots past the length are written (`push` and
+        // `push_while` write a slot before they count it), within the capacity.
+        unsafe { self.list.set_len(len) };
     }
 }
 
@@ -397,23 +454,23 @@ impl crate::backend::EventsExt for Events {
         max: usize,
         blank: K,
     ) -> (&mut [K], Sink<'_>) {
-        let len = max.min(self.capacity.saturating_sub(self.list.len()));
+        let len = max.min(self.capacity - self.list.len());
         // One type compare per wait; a new array only on first use, or when another
         // backend's entry type is there (one `Events` used with two pollers in turn).
-        let array = if self.kernel.holds::<K>() {
-            // SAFETY: it holds `K`s, as just checked.
-            unsafe { self.kernel.get_unchecked::<K>() }
-        } else {
-            self.kernel.replace::<K>()
-        };
+        if !self.kernel.holds::<K>() {
+            self.kernel.replace::<K>();
+        }
+        // SAFETY: it holds `K`s: checked, or just made so.
+        let array = unsafe { self.kernel.get_unchecked::<K>() };
         if array.len() < len {
             grow(array, len, blank);
         }
-        (&mut array[..len], Sink { list: &mut self.list })
+        (&mut array[..len], Sink { list: &mut self.list, filled: 0, room: len })
     }
 
     fn merge_into(&mut self, event: Event) -> bool {
-        match self.list.iter_mut().find(|e| e.key == event.key) {
+        let list = &mut self.list;
+        match list.iter_mut().find(|e| e.key == event.key) {
             Some(kept) => {
                 kept.merge(&event);
                 true
@@ -448,8 +505,9 @@ impl<'a> IntoIterator for &'a Events {
     type Item = &'a Event;
     type IntoIter = std::slice::Iter<'a, Event>;
 
+    #[inline]
     fn into_iter(self) -> Self::IntoIter {
-        self.list.iter()
+        self.iter()
     }
 }
 
@@ -482,6 +540,7 @@ mod tests {
         array.copy_from_slice(&[1, 2, 3, 4]);
         sink.push(readable(1));
         sink.push(Event::new(2));
+        drop(sink);
         assert_eq!(events.as_slice(), [readable(1)], "an empty event is not stored");
 
         let (array, _) = events.kernel_array(9, 0_u64);
@@ -493,6 +552,42 @@ mod tests {
         events.clear();
         assert_eq!(events.kernel_array(9, 7_u32).0, [7, 7, 7, 7]);
         assert_eq!(events.kernel_array(9, 0_u64).0, [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn a_sink_can_move_between_threads() {
+        fn send_and_sync<T: Send + Sync>() {}
+        send_and_sync::<Sink<'_>>();
+    }
+
+    #[test]
+    fn push_while_stops_at_the_first_none_and_at_the_room() {
+        let readable = |key| Event::new(key).with_readable(true);
+        let mut events = Events::with_capacity(4);
+        let (_, mut sink) = events.kernel_array(9, 0_u8);
+        let keys = [1_usize, 2, 0, 3];
+        // Key 0 stands for an entry to look at off the loop; 2 makes an empty event.
+        let map = |&key: &usize| (key != 0).then(|| Event::new(key).with_readable(key != 2));
+        assert_eq!(sink.push_while(&keys, map), 2, "stops at the third entry");
+        // Two entries used, whether or not they made an event: two left.
+        assert_eq!(sink.push_while(&[5, 6, 7, 8], |&key| Some(readable(key))), 2, "the room");
+        drop(sink);
+        assert_eq!(events.as_slice(), [readable(1), readable(5), readable(6)]);
+    }
+
+    #[test]
+    fn a_clone_has_room_for_its_capacity() {
+        let readable = |key| Event::new(key).with_readable(true);
+        let mut events = Events::with_capacity(4);
+        events.push(readable(1));
+        let mut clone = events.clone();
+        let (array, mut sink) = clone.kernel_array(9, 0_u8);
+        assert_eq!(array.len(), 3, "the room left in the clone");
+        for key in 2..5 {
+            sink.push(readable(key));
+        }
+        drop(sink);
+        assert_eq!(clone.as_slice(), [readable(1), readable(2), readable(3), readable(4)]);
     }
 
     #[test]
@@ -511,5 +606,20 @@ mod tests {
                 Event::new(3).with_readable(true).with_writable(true).with_hangup(true),
             ]
         );
+
+        let readable = |key| Event::new(key).with_readable(true);
+        for key in [5, 2, 5, 9, 2] {
+            events.push(readable(key));
+        }
+        events.push(Event::new(9).with_error(true));
+        events.merge_same_keys();
+        let mut got = events.as_slice().to_vec();
+        got.sort_by_key(|e| e.key());
+        let nine = readable(9).with_error(true);
+        assert_eq!(
+            got,
+            [Event::new(1).with_writable(true), readable(2), got[2], readable(5), nine]
+        );
+        assert_eq!(got[2].key(), 3, "each key once, flags folded");
     }
 }

@@ -14,8 +14,9 @@
 //!   [`Capabilities::timeout_precision`] says which one this kernel gave. A wait with no
 //!   timeout, or one of whole milliseconds, is an `epoll_wait` either way: it loses nothing
 //!   there and is the cheaper call.
-//! - **The registration record.** epoll's `data` field carries a *tag*: the fd and the
-//!   generation of its registration, which every `add`, `modify` and `delete` moves on.
+//! - **The registration record.** epoll's `data` field carries a *tag*: the fd, the
+//!   generation of its registration, which every `add`, `modify` and `delete` moves on,
+//!   and its interest.
 //!   The key and interest live in a record per fd that waiters read without a lock
 //!   (`records.rs`); an event is reported only while its fd's record shows its tag, under
 //!   the key and interest the record holds. That buys, for no lock per wait, three
@@ -72,7 +73,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use multipoll_core::backend::EventsExt;
 use multipoll_core::backend::checks::check_registration;
 use multipoll_core::backend::errors::{already_registered, not_registered, registration_error};
 use multipoll_core::backend::notify::Notifier;
@@ -80,11 +80,12 @@ use multipoll_core::backend::readiness::Readiness;
 use multipoll_core::backend::table::lock;
 use multipoll_core::backend::timeout::{timeout_ms, timeout_timespec};
 use multipoll_core::backend::wait::wait_until;
+use multipoll_core::backend::{EventsExt, Sink};
 use multipoll_core::fault::{self, Call};
 
 pub use multipoll_core::{Capabilities, Event, Events, Interest, Mode, ModeSet, Poller};
 
-use records::{Current, Found, Records, WAKE};
+use records::{Found, Records, WAKE};
 
 /// The `epoll(7)` backend, Linux and Android: the kernel keeps the registrations, and a
 /// wait costs O(ready fds). multipoll's default on Linux.
@@ -167,6 +168,7 @@ impl Epoll {
     }
 
     /// One `epoll_wait`/`epoll_pwait2` into `buffer`; returns how many entries it filled.
+    #[inline]
     fn epoll_wait(
         &self,
         buffer: &mut [libc::epoll_event],
@@ -176,12 +178,23 @@ impl Epoll {
         let epfd = self.epfd.as_raw_fd();
         // `epoll_wait` where it loses nothing (no timeout, or whole milliseconds): it is the
         // cheaper call of the two (no timespec or signal mask to handle; ~1 % per wait here).
-        let whole_ms = timeout.is_none_or(|t| t.subsec_nanos() % 1_000_000 == 0);
-        if !whole_ms && self.pwait2 {
-            sys::epoll_pwait2(epfd, buffer, timeout.map(timeout_timespec))
-        } else {
-            sys::epoll_wait(epfd, buffer, timeout_ms(timeout))
+        match timeout {
+            Some(t) if self.pwait2 && t.subsec_nanos() % 1_000_000 != 0 => {
+                Self::epoll_pwait2(epfd, buffer, t)
+            }
+            _ => sys::epoll_wait(epfd, buffer, timeout_ms(timeout)),
         }
+    }
+
+    /// `epoll_pwait2` for a timeout finer than a millisecond. Out of line, so that the
+    /// `timespec` it builds costs the other waits nothing.
+    #[inline(never)]
+    fn epoll_pwait2(
+        epfd: RawFd,
+        buffer: &mut [libc::epoll_event],
+        timeout: Duration,
+    ) -> io::Result<usize> {
+        sys::epoll_pwait2(epfd, buffer, Some(timeout_timespec(timeout)))
     }
 
     /// One turn of the wait rule ([`wait_until`]): one kernel wait into the array kept in
@@ -192,45 +205,50 @@ impl Epoll {
     fn turn(&self, events: &mut Events, left: Option<Duration>) -> io::Result<bool> {
         let (array, mut sink) = events.kernel_array(i32::MAX as usize, BLANK);
         let filled = self.epoll_wait(array, left)?;
+        let returned = &array[..filled.min(array.len())];
+        // The loop calls nothing, so what it keeps stays in registers: an entry whose tag
+        // its record does not show ends it, and `off_record` does the rest.
+        let mapped = sink.push_while(returned, |entry| {
+            self.records.get(entry.u64).map(|reg| to_event(entry.events, reg))
+        });
+        if mapped < returned.len() {
+            return Ok(self.off_record(&returned[mapped..], sink));
+        }
+        Ok(false)
+    }
+
+    /// The events of `rest`, the entries from the first whose tag its record did not
+    /// show; whether the notifier's was among them (its wake-up is then drained). An
+    /// entry whose tag its record does not show is the notifier's, or of a registration
+    /// deleted, changed or silenced since the kernel handed it out, or of a change that
+    /// gave the kernel the tag and has not yet published the record: under the writers'
+    /// lock no change is in progress, so the record's answer is then final. Off the path
+    /// of an event that reports.
+    #[cold]
+    #[inline(never)]
+    fn off_record(&self, rest: &[libc::epoll_event], mut sink: Sink<'_>) -> bool {
         let mut woken = false;
-        for returned in &array[..filled.min(array.len())] {
-            if let Some(event) = self.event(returned, &mut woken) {
-                sink.push(event);
-            }
+        for entry in rest {
+            let (bits, tag) = (entry.events, entry.u64);
+            // The notifier's tag has no record, so it needs no test of its own there.
+            let reg = match self.records.get(tag) {
+                Some(reg) => reg,
+                None if tag == WAKE => {
+                    woken = true;
+                    continue;
+                }
+                None => {
+                    let _changes = lock(&self.changes);
+                    let Some(reg) = self.records.get(tag) else { continue };
+                    reg
+                }
+            };
+            sink.push(to_event(bits, reg));
         }
         if woken {
             self.notifier.drain();
         }
-        Ok(woken)
-    }
-
-    /// The registration of an event whose tag its record did not show, `None` when there
-    /// is none: the notifier's (then `woken` is set), or one deleted, changed or silenced
-    /// since the kernel handed the event out. A change may have given the kernel the tag
-    /// and not yet published the record; under the writers' lock no change is in
-    /// progress, so the record's answer is then final. Off the path of an event that
-    /// reports.
-    #[cold]
-    #[inline(never)]
-    fn off_record(&self, tag: u64, woken: &mut bool) -> Option<Found> {
-        if tag == WAKE {
-            *woken = true;
-            return None;
-        }
-        let _changes = lock(&self.changes);
-        self.records.get(tag)
-    }
-
-    /// The event for one entry the kernel returned, if it is one to report.
-    #[inline]
-    fn event(&self, returned: &libc::epoll_event, woken: &mut bool) -> Option<Event> {
-        let (bits, tag) = (returned.events, returned.u64);
-        // The notifier's tag has no record, so it needs no test of its own here.
-        let reg = match self.records.get(tag) {
-            Some(reg) => reg,
-            None => self.off_record(tag, woken)?,
-        };
-        Some(to_event(bits, reg))
+        woken
     }
 }
 
@@ -286,7 +304,7 @@ impl Poller for Epoll {
         if self.records.current(fd).is_some_and(|r| r.interest.is_none()) {
             return Err(already_registered(fd));
         }
-        let tag = self.records.next_tag(fd);
+        let tag = self.records.next_tag(fd, interest);
         if interest.is_none() {
             // Not in the kernel's list, but the kernel still has to say the fd is valid
             // and not already registered: add it, then take it out again.
@@ -296,7 +314,7 @@ impl Poller for Epoll {
             // A stale record (fd closed without delete) is replaced when the kernel agrees.
             self.ctl(libc::EPOLL_CTL_ADD, fd, event_mask(interest, mode), tag)?;
         }
-        self.records.publish(tag, Current { key, interest });
+        self.records.publish(tag, key);
         Ok(())
     }
 
@@ -313,7 +331,7 @@ impl Poller for Epoll {
         let old = self.records.current(fd).ok_or_else(|| not_registered(fd))?;
         // A new tag even for the same key and interest: an event the kernel handed out
         // before this change is dropped, and the kernel reports a ready fd again after it.
-        let tag = self.records.next_tag(fd);
+        let tag = self.records.next_tag(fd, interest);
         let mask = event_mask(interest, mode);
         match (old.interest.is_none(), interest.is_none()) {
             (true, true) => {}
@@ -321,7 +339,7 @@ impl Poller for Epoll {
             (false, true) => self.ctl(libc::EPOLL_CTL_DEL, fd, 0, 0)?,
             (false, false) => self.ctl(libc::EPOLL_CTL_MOD, fd, mask, tag)?,
         }
-        self.records.publish(tag, Current { key, interest });
+        self.records.publish(tag, key);
         Ok(())
     }
 
@@ -340,6 +358,9 @@ impl Poller for Epoll {
         Ok(())
     }
 
+    // Inline, so that a wait that reports at its first turn is part of the caller's loop:
+    // no call, and no registers saved for it. The rest of the rule stays out of line.
+    #[inline]
     fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
         wait_until(events, timeout, |events, left| self.turn(events, left))
     }
@@ -364,8 +385,8 @@ mod tests {
             [libc::EPOLLIN, libc::EPOLLOUT, libc::EPOLLIN | libc::EPOLLRDHUP, libc::EPOLLHUP];
         let records = Records::default();
         for interest in interests {
-            let tag = records.next_tag(3);
-            records.publish(tag, Current { key: 7, interest });
+            let tag = records.next_tag(3, interest);
+            records.publish(tag, 7);
             let reg = records.get(tag).expect("just published");
             for b in bits {
                 let general = Readiness::from_poll_bits(b).to_event(7, interest);

@@ -13,10 +13,13 @@
 //! lock: a waiter whose tag the record does not show looks once more under that lock,
 //! when no change is in progress, and only then drops the event.
 //!
-//! Each record is two atomics, in segments that are allocated once and never move (fd 0–63
-//! in the first, then 64, 128, 256, … fds per segment), so a waiter reads them while a
-//! writer adds a segment. Writers change a record as a sequence lock would: the state
-//! first (new generation, not registered), then the key, then the state again
+//! Each record is two atomics, in segments that are allocated once and never move, so a
+//! waiter reads them while a writer adds a segment. The first, fds 0–1023 (the default
+//! limit of a process's fds, so often all of them), is made with the records and indexed
+//! directly: an event's record is one compare and one address away. The next have 2048,
+//! 4096, … fds, each in a `OnceLock` that a writer fills when it first needs it. Writers
+//! change a record as a sequence lock would: the state first (new generation, not
+//! registered), then the key, then the state again
 //! (registered). A waiter that read the state, then the key, then the same state again,
 //! read the key of that state's registration: the key's store is Release and its load
 //! Acquire, so a key stored by a later writer would have shown the waiter that writer's
@@ -67,8 +70,8 @@ impl Found {
 pub(crate) const WAKE: u64 = u64::MAX;
 
 /// Slots of the first segment; segment `s` has `FIRST << s`.
-const FIRST: usize = 64;
-/// Enough segments for every `u32` fd (27, since `fd + FIRST < 2³³`), rounded up to a
+const FIRST: usize = 1024;
+/// Enough segments for every `u32` fd (23, since `fd + FIRST < 2³³`), rounded up to a
 /// power of two so that a segment number needs no bounds check.
 const SEGMENTS: usize = 32;
 
@@ -82,19 +85,31 @@ const REGISTERED: u32 = 8;
 const GENERATION: u32 = 1 << 4;
 
 /// The `data` of an epoll event: the fd in the low 32 bits; in the high ones, the state
-/// its record has while registered under this tag, less the interest bits (generation and
-/// [`REGISTERED`]), so that a waiter compares the two words as they are.
-fn tag(fd: RawFd, generation: u32) -> u64 {
-    u64::from(generation.wrapping_mul(GENERATION) | REGISTERED) << 32 | u64::from(fd as u32)
+/// its record has while registered under this tag (generation, [`REGISTERED`], interest),
+/// so that a waiter compares the two words as they are. Every change of interest is a
+/// new generation, so the interest is part of the tag at no cost.
+fn tag(fd: RawFd, generation: u32, interest: Interest) -> u64 {
+    let state = generation.wrapping_mul(GENERATION) | REGISTERED | interest_bits(interest);
+    u64::from(state) << 32 | u64::from(fd as u32)
 }
 
 /// The records of one poller, indexed by fd.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Records {
-    /// Boxed, so that a poller stays small (the table is 768 bytes; an `Epoll` is one
-    /// variant of the facade's `AnyPoller`): one more load per event, from a hot line,
-    /// which measured the same (`wait_paired`).
+    /// Segment 0, made with the records (16 KiB).
+    first: Box<[Slot; FIRST]>,
+    /// Segment `s` > 0, its `FIRST << s` slots allocated by [`Records::slot_for`] when a
+    /// writer first needs one (index 0 stays empty). Boxed, so that a poller stays small
+    /// (an `Epoll` is one variant of the facade's `AnyPoller`).
     segments: Box<[OnceLock<Box<[Slot]>>; SEGMENTS]>,
+}
+
+impl Default for Records {
+    fn default() -> Records {
+        let first: Box<[Slot]> = std::iter::repeat_with(Slot::default).take(FIRST).collect();
+        let first = first.try_into().unwrap_or_else(|_| unreachable!("FIRST slots were made"));
+        Records { first, segments: Box::default() }
+    }
 }
 
 /// One fd's slot of the records: the state word (generation, registered, interest) and
@@ -130,8 +145,28 @@ fn interest_of(state: u32) -> Interest {
 impl Records {
     #[inline]
     fn record(&self, fd: u32) -> Option<&Slot> {
+        match self.first.get(fd as usize) {
+            Some(slot) => Some(slot),
+            None => self.later(fd),
+        }
+    }
+
+    /// The slot of an fd past the first segment, if its segment exists.
+    #[inline]
+    fn later(&self, fd: u32) -> Option<&Slot> {
         let (segment, offset) = locate(fd);
         self.segments[segment % SEGMENTS].get()?.get(offset)
+    }
+
+    /// `fd`'s slot, its segment allocated if it is not yet (writers).
+    fn slot_for(&self, fd: u32) -> &Slot {
+        if let Some(slot) = self.first.get(fd as usize) {
+            return slot;
+        }
+        let (segment, offset) = locate(fd);
+        let slots = self.segments[segment % SEGMENTS]
+            .get_or_init(|| std::iter::repeat_with(Slot::default).take(FIRST << segment).collect());
+        &slots[offset]
     }
 
     /// The registration the event tagged `tag` belongs to, if its record shows that tag:
@@ -142,7 +177,7 @@ impl Records {
     pub(crate) fn get(&self, tag: u64) -> Option<Found> {
         let record = self.record(tag as u32)?;
         let state = record.state.load(Acquire);
-        if state & !INTEREST != (tag >> 32) as u32 {
+        if state != (tag >> 32) as u32 {
             return None;
         }
         let key = record.key.load(Acquire);
@@ -161,31 +196,28 @@ impl Records {
             .then(|| Current { key: record.key.load(Relaxed), interest: interest_of(state) })
     }
 
-    /// The tag that the next registration of `fd` gets, to hand to the kernel before
-    /// [`publish`](Records::publish) (writers, under their lock).
-    pub(crate) fn next_tag(&self, fd: RawFd) -> u64 {
+    /// The tag that the next registration of `fd`, with `interest`, gets, to hand to the
+    /// kernel before [`publish`](Records::publish) (writers, under their lock).
+    pub(crate) fn next_tag(&self, fd: RawFd, interest: Interest) -> u64 {
         let state = u32::try_from(fd)
             .ok()
             .and_then(|fd| self.record(fd))
             .map_or(0, |r| r.state.load(Relaxed));
-        tag(fd, state / GENERATION + 1)
+        tag(fd, state / GENERATION + 1, interest)
     }
 
-    /// Records `fd`'s registration under `tag` (from [`next_tag`](Records::next_tag)), once
-    /// the kernel has it: from now on only events with this tag are reported, as `current`.
-    /// Writers, under their lock.
-    pub(crate) fn publish(&self, tag: u64, current: Current) {
-        let (segment, offset) = locate(tag as u32);
-        let record = &self.segments[segment]
-            .get_or_init(|| std::iter::repeat_with(Slot::default).take(FIRST << segment).collect())
-            [offset];
+    /// Records `fd`'s registration under `tag` (from [`next_tag`](Records::next_tag),
+    /// which holds its interest) with `key`, once the kernel has it: from now on only
+    /// events with this tag are reported, under `key`. Writers, under their lock.
+    pub(crate) fn publish(&self, tag: u64, key: usize) {
+        let record = self.slot_for(tag as u32);
         let registered = (tag >> 32) as u32;
         // Not registered while the key changes: a waiter that reads this state, or the
         // key below, looks again under the lock. Relaxed: the key's Release store below
         // publishes it to a waiter that reads that key.
-        record.state.store(registered & !REGISTERED, Relaxed);
-        record.key.store(current.key, Release);
-        record.state.store(registered | interest_bits(current.interest), Release);
+        record.state.store(registered & !(REGISTERED | INTEREST), Relaxed);
+        record.key.store(key, Release);
+        record.state.store(registered, Release);
     }
 
     /// Forgets `fd`'s registration: no event of it is reported any more. Writers, under
@@ -210,6 +242,13 @@ mod tests {
         Current { key, interest }
     }
 
+    /// Registers `fd` anew as `current`; returns its tag.
+    fn register(records: &Records, fd: RawFd, current: Current) -> u64 {
+        let tag = records.next_tag(fd, current.interest);
+        records.publish(tag, current.key);
+        tag
+    }
+
     fn found(records: &Records, tag: u64) -> Option<Current> {
         records.get(tag).map(|f| Current { key: f.key, interest: f.interest() })
     }
@@ -217,10 +256,10 @@ mod tests {
     #[test]
     fn segments_cover_every_fd_once() {
         assert_eq!(locate(0), (0, 0));
-        assert_eq!(locate(63), (0, 63));
-        assert_eq!(locate(64), (1, 0));
-        assert_eq!(locate(191), (1, 127));
-        assert_eq!(locate(192), (2, 0));
+        assert_eq!(locate(1023), (0, 1023));
+        assert_eq!(locate(1024), (1, 0));
+        assert_eq!(locate(3071), (1, 2047));
+        assert_eq!(locate(3072), (2, 0));
         for fd in [i32::MAX as u32, u32::MAX] {
             let (segment, offset) = locate(fd);
             assert!(segment < SEGMENTS && (offset as u64) < (FIRST as u64) << segment, "{fd}");
@@ -231,37 +270,44 @@ mod tests {
     fn only_the_current_tag_is_reported() {
         let records = Records::default();
         assert_eq!(records.current(5), None);
-        let first = records.next_tag(5);
+        let first = records.next_tag(5, Interest::READABLE);
         assert_eq!(found(&records, first), None, "not published yet");
-        records.publish(first, reg(1, Interest::READABLE));
+        records.publish(first, 1);
         assert_eq!(found(&records, first), Some(reg(1, Interest::READABLE)));
         assert_eq!(records.current(5), Some(reg(1, Interest::READABLE)));
 
-        let second = records.next_tag(5);
-        assert_ne!(first, second);
         let both = Interest::BOTH.with(Interest::PRIORITY);
-        records.publish(second, reg(2, both));
+        let second = register(&records, 5, reg(2, both));
+        assert_ne!(first, second);
         assert_eq!(found(&records, first), None, "an event of the old registration");
         assert_eq!(found(&records, second), Some(reg(2, both)));
 
         records.remove(5);
         assert_eq!(found(&records, second), None, "an event after delete");
         assert_eq!(records.current(5), None);
-        let third = records.next_tag(5);
+        let third = register(&records, 5, reg(3, Interest::NONE));
         assert!(third != first && third != second, "a new registration is a new tag");
-        records.publish(third, reg(3, Interest::NONE));
         assert_eq!(records.current(5), Some(reg(3, Interest::NONE)));
         assert_eq!(found(&records, WAKE), None);
     }
 
     #[test]
+    fn a_tag_holds_its_interest() {
+        let records = Records::default();
+        let tag = register(&records, 200, reg(4, Interest::WRITABLE));
+        assert_eq!(found(&records, tag), Some(reg(4, Interest::WRITABLE)));
+        let other_interest = tag ^ u64::from(READABLE | WRITABLE) << 32;
+        assert_eq!(found(&records, other_interest), None, "the same generation, other interest");
+    }
+
+    #[test]
     fn generations_wrap_within_the_state_word() {
         let records = Records::default();
-        let last = tag(9, u32::MAX / GENERATION);
-        records.publish(last, reg(1, Interest::READABLE));
+        let last = tag(9, u32::MAX / GENERATION, Interest::READABLE);
+        records.publish(last, 1);
         assert_eq!(found(&records, last), Some(reg(1, Interest::READABLE)));
-        assert_eq!(records.next_tag(9), tag(9, 0));
-        assert_eq!(tag(9, 0) >> 32, u64::from(REGISTERED));
+        assert_eq!(records.next_tag(9, Interest::NONE), tag(9, 0, Interest::NONE));
+        assert_eq!(tag(9, 0, Interest::NONE) >> 32, u64::from(REGISTERED));
     }
 
     /// A waiter reading while a writer republishes never sees one registration's key with
@@ -272,22 +318,40 @@ mod tests {
         let records = Records::default();
         let stop = AtomicBool::new(false);
         let interests = [Interest::READABLE, Interest::WRITABLE];
+        let generation_of = |tag: u64| (tag >> 36) as usize;
         thread::scope(|s| {
             s.spawn(|| {
                 for _ in 0..20_000 {
-                    let tag = records.next_tag(3);
-                    let generation = (tag >> 36) as usize;
-                    records.publish(tag, reg(generation, interests[generation % 2]));
+                    let generation = generation_of(records.next_tag(3, Interest::NONE));
+                    register(&records, 3, reg(generation, interests[generation % 2]));
                 }
                 stop.store(true, Release);
             });
             while !stop.load(Acquire) {
-                let tag = records.next_tag(3) - (1 << 36);
+                // The tag of the registration the record should show now.
+                let generation = generation_of(records.next_tag(3, Interest::NONE)) - 1;
+                let tag = tag(3, generation as u32, interests[generation % 2]);
                 if let Some(c) = found(&records, tag) {
-                    assert_eq!(c.key, (tag >> 36) as usize, "the key of another generation");
+                    assert_eq!(c.key, generation, "the key of another generation");
                     assert_eq!(c.interest, interests[c.key % 2], "the interest of another key");
                 }
             }
         });
+    }
+
+    #[test]
+    fn segments_are_made_on_first_use_and_kept() {
+        let records = Records::default();
+        for fd in [5, 1023, 1024, 5000, i32::MAX] {
+            assert_eq!(found(&records, tag(fd, 1, Interest::READABLE)), None, "{fd}");
+            assert_eq!(records.current(fd), None, "{fd}");
+        }
+        let tags = [5000, 5001, 1023, 1024].map(|fd| {
+            let key = fd as usize;
+            (register(&records, fd, reg(key, Interest::READABLE)), key)
+        });
+        for (tag, key) in tags {
+            assert_eq!(found(&records, tag), Some(reg(key, Interest::READABLE)), "{key}");
+        }
     }
 }

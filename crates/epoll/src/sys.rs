@@ -28,7 +28,9 @@ pub(crate) fn epoll_ctl(
     cvt(unsafe { libc::epoll_ctl(epfd, op, fd, &mut event) }).map(drop)
 }
 
-/// `epoll_wait(2)` into `buffer`; returns how many entries were filled.
+/// `epoll_wait(2)` into `buffer`; returns how many entries were filled. Inline: it is on
+/// the path of every wait.
+#[inline]
 pub(crate) fn epoll_wait(
     epfd: RawFd,
     buffer: &mut [libc::epoll_event],

@@ -152,6 +152,8 @@ impl Kqueue {
                 sink.push(event);
             }
         }
+        // The pushed events become part of `events` when the sink goes, before the merge.
+        drop(sink);
         drop(table);
         if let (true, Wake::Pipe(pipe)) = (woken, &self.wake) {
             pipe.drain();

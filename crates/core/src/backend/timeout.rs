@@ -16,6 +16,7 @@ pub struct Deadline {
 impl Deadline {
     /// The deadline of a timeout: `None` is never, a timeout too large to represent is
     /// never as well.
+    #[inline]
     pub fn after(timeout: Option<Duration>) -> Deadline {
         match timeout {
             None => Deadline { end: None, zero: false },

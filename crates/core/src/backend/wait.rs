@@ -57,26 +57,42 @@ use crate::backend::timeout::Deadline;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[inline]
-pub fn wait_until(
+pub fn wait_until<T>(
     events: &mut Events,
     timeout: Option<Duration>,
-    mut turn: impl FnMut(&mut Events, Option<Duration>) -> io::Result<bool>,
-) -> io::Result<usize> {
+    mut turn: T,
+) -> io::Result<usize>
+where
+    T: FnMut(&mut Events, Option<Duration>) -> io::Result<bool>,
+{
     events.clear();
-    // The first turn takes the timeout as it is; only a retry needs the time that is left.
-    let deadline = timeout.map(|t| Deadline::after(Some(t)));
+    // The first turn takes the timeout as it is; only a retry needs the time that is left,
+    // counted from here.
+    let deadline = Deadline::after(timeout);
     let mut left = timeout;
     loop {
+        // One call of `turn`, so that it is inlined here, whatever its size.
         match turn(events, left) {
-            Ok(notified) => {
-                if notified || !events.is_empty() || deadline.is_some_and(|d| d.expired()) {
-                    return Ok(events.len());
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Ok(notified) if notified || !events.is_empty() => return Ok(events.len()),
+            other => match again(other, &deadline)? {
+                Some(next) => left = next,
+                None => return Ok(events.len()),
+            },
         }
-        left = deadline.and_then(|d| d.remaining());
+    }
+}
+
+/// After a turn that reported nothing (only stale events, or `EINTR`), the time left for
+/// the next one (`Some`), or `None` when the deadline has passed; the turn's error other
+/// than `EINTR`. Out of line, so that a wait that reports at its first turn (nearly every
+/// one) carries none of it.
+#[cold]
+#[inline(never)]
+fn again(turn: io::Result<bool>, deadline: &Deadline) -> io::Result<Option<Option<Duration>>> {
+    match turn {
+        Ok(_) if deadline.expired() => Ok(None),
+        Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+        _ => Ok(Some(deadline.remaining())),
     }
 }
 
