@@ -92,3 +92,8 @@ mod sys;
 
 #[cfg(windows)]
 pub use iocp::Iocp;
+
+// The README's example (what crates.io shows), run as a doctest where it can run.
+#[cfg(all(doctest, windows))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
