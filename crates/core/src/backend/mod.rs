@@ -13,7 +13,7 @@
 //!   [`file`](mod@file) (which file an fd is, and whether its readiness can be watched at all);
 //! - [`wait`](mod@wait): the wait rule, [`wait_until`](wait::wait_until): clear, deadline,
 //!   `EINTR` retry with the time left, waiting again after a turn with nothing to report;
-//! - [`notify`]: the coalescing wake-up fd behind `notify`;
+//! - [`notify`]: the wake-up fd behind `notify`, coalescing by [`coalesce`]'s one rule;
 //! - [`emulated`]: the whole registration table (with oneshot emulation) for kernels that
 //!   keep none, `poll` and `select`;
 //! - [`table`]: the per-fd registration record and its lock;
@@ -34,6 +34,7 @@
 //! contract.
 
 pub mod checks;
+pub mod coalesce;
 pub mod emulated;
 pub mod errors;
 #[cfg(unix)]

@@ -1,14 +1,15 @@
 //! The wake-up fd behind [`Poller::notify`](crate::Poller::notify) for backends whose
 //! kernel has no user event of its own: an `eventfd` on Linux, a pipe elsewhere.
 //!
-//! Coalescing lives here once: a wake writes only when none is pending, so a thousand
-//! notifies before a wait cost one `write(2)` and one wake-up.
+//! Coalescing is core's one rule ([`Coalesce`]): a wake writes only when none is pending,
+//! so a thousand notifies before a wait cost one `write(2)` and one wake-up.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
+
+use super::coalesce::Coalesce;
 
 /// A coalescing wake-up fd: readable while a wake is pending.
 #[derive(Debug)]
@@ -16,7 +17,7 @@ pub struct Notifier {
     read: OwnedFd,
     /// `None` for an eventfd, which is read and written through the same fd.
     write: Option<OwnedFd>,
-    pending: AtomicBool,
+    pending: Coalesce,
 }
 
 impl Notifier {
@@ -26,7 +27,7 @@ impl Notifier {
     /// `EMFILE`/`ENFILE` and the like from `eventfd(2)` / `pipe2(2)`.
     pub fn new() -> io::Result<Notifier> {
         let (read, write) = new_fds()?;
-        Ok(Notifier { read, write, pending: AtomicBool::new(false) })
+        Ok(Notifier { read, write, pending: Coalesce::default() })
     }
 
     /// The fd to watch for readability.
@@ -41,30 +42,19 @@ impl Notifier {
     /// # Errors
     /// Only an unexpected OS error of `write(2)` (a full pipe or counter is not one).
     pub fn wake(&self) -> io::Result<()> {
-        if self.pending.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        if let Err(e) = crate::fault::inject(crate::fault::Call::Notify) {
-            self.pending.store(false, Ordering::Release);
-            return Err(e);
-        }
-        let fd = self.write.as_ref().unwrap_or(&self.read);
-        // 8 bytes: the only size an eventfd accepts (a pipe takes any).
-        match nix::unistd::write(fd, &1u64.to_ne_bytes()) {
-            Ok(_) => Ok(()),
-            Err(Errno::EAGAIN) => Ok(()),
-            Err(e) => {
-                self.pending.store(false, Ordering::Release);
-                Err(e.into())
+        self.pending.wake(|| {
+            let fd = self.write.as_ref().unwrap_or(&self.read);
+            // 8 bytes: the only size an eventfd accepts (a pipe takes any).
+            match nix::unistd::write(fd, &1u64.to_ne_bytes()) {
+                Ok(_) | Err(Errno::EAGAIN) => Ok(()),
+                Err(e) => Err(e.into()),
             }
-        }
+        })
     }
 
     /// Consumes a pending wake so the fd stops being readable.
     ///
-    /// Reads first and clears the pending flag after, so that a wake racing with this call
-    /// is never lost: it either leaves its byte in the fd or finds the flag still set, and
-    /// its caller's own flag (checked after `drain`) carries the news.
+    /// Reads first and clears the pending flag after ([`Coalesce::drained`]).
     pub fn drain(&self) {
         let mut buf = [0u8; 64];
         loop {
@@ -76,7 +66,7 @@ impl Notifier {
                 break;
             }
         }
-        self.pending.store(false, Ordering::Release);
+        self.pending.drained();
     }
 }
 

@@ -2,14 +2,14 @@
 //! backends whose syscall watches only sockets (`WSAPoll`, Winsock `select`): a connected
 //! loopback TCP pair, whose read end is watched for readability.
 //!
-//! Coalescing lives here once, as on Unix: a wake sends only when none is pending, so a
-//! thousand notifies before a wait cost one `send` and one wake-up.
+//! Coalescing is core's one rule, as on Unix ([`Coalesce`]): a wake sends only when none is
+//! pending, so a thousand notifies before a wait cost one `send` and one wake-up.
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::windows::io::AsSocket;
-use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::coalesce::Coalesce;
 use crate::Source;
 
 /// A coalescing wake-up socket: readable while a wake is pending.
@@ -17,7 +17,7 @@ use crate::Source;
 pub struct Notifier {
     read: TcpStream,
     write: TcpStream,
-    pending: AtomicBool,
+    pending: Coalesce,
 }
 
 impl Notifier {
@@ -34,7 +34,7 @@ impl Notifier {
             end.set_nonblocking(true)?;
         }
         write.set_nodelay(true)?;
-        Ok(Notifier { read, write, pending: AtomicBool::new(false) })
+        Ok(Notifier { read, write, pending: Coalesce::default() })
     }
 
     /// The socket to watch for readability.
@@ -47,34 +47,23 @@ impl Notifier {
     /// # Errors
     /// Only an unexpected Winsock error of `send` (a full buffer is not one).
     pub fn wake(&self) -> io::Result<()> {
-        if self.pending.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        if let Err(e) = crate::fault::inject(crate::fault::Call::Notify) {
-            self.pending.store(false, Ordering::Release);
-            return Err(e);
-        }
-        match (&self.write).write(&[1]) {
+        self.pending.wake(|| match (&self.write).write(&[1]) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
-            Err(e) => {
-                self.pending.store(false, Ordering::Release);
-                Err(e)
-            }
-        }
+            Err(e) => Err(e),
+        })
     }
 
     /// Consumes a pending wake so the socket stops being readable.
     ///
-    /// Reads first and clears the pending flag after, so that a wake racing with this call
-    /// is never lost (see the Unix twin's `drain`).
+    /// Reads first and clears the pending flag after ([`Coalesce::drained`]).
     pub fn drain(&self) {
         let mut buf = [0u8; 64];
         // At most one byte per pending wake, so a short read means it is empty;
         // `WouldBlock` (or any error) ends the drain as well: the flag keeps a wake we
         // did not read.
         while (&self.read).read(&mut buf).is_ok_and(|n| n == buf.len()) {}
-        self.pending.store(false, Ordering::Release);
+        self.pending.drained();
     }
 }
 
