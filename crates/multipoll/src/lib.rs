@@ -1,14 +1,15 @@
 //! Pluggable I/O readiness backends behind one trait.
 //!
 //! multipoll implements the [`Poller`] contract over each readiness mechanism —
-//! `select(2)`, `poll(2)`, `epoll(7)`, `kqueue(2)`, `io_uring(7)` poll requests — as
+//! `select(2)`, `poll(2)`, `epoll(7)`, `kqueue(2)`, `io_uring(7)` poll requests, and on
+//! Windows Winsock `select`, `WSAPoll` and an I/O completion port with AFD polling — as
 //! separate crates that behave identically (a shared conformance suite proves it). This
 //! facade is the one place that knows them all:
 //!
 //! - **At compile time**, each backend is a Cargo feature (`select`, `poll`, `epoll`,
-//!   `kqueue`, `uring`; all on by default, each compiling to nothing where its syscall
-//!   does not exist). [`DefaultPoller`] is the best one enabled for the target: kqueue on
-//!   BSD/macOS, epoll on Linux, then poll, then select (io_uring only when it is the one
+//!   `kqueue`, `uring`, `iocp`; all on by default, each compiling to nothing where its
+//!   syscall does not exist). [`DefaultPoller`] is the best one enabled for the target:
+//!   kqueue on BSD/macOS, epoll on Linux, IOCP on Windows, then poll, then select (io_uring only when it is the one
 //!   Linux backend enabled: a kernel may refuse it at run time, see
 //!   [`Backend::is_available`]). Code generic over `P: Poller`
 //!   pays nothing for the choice.
