@@ -170,6 +170,7 @@ macro_rules! __for_each_behaviour {
             modes::edge_oneshot_fires_once_until_rearmed: Shared,
             modes::modify_changes_mode: Shared,
             modes::delete_stops_events: Shared,
+            modes::delete_then_close_closes: Shared,
             modes::interest_none_silences: Shared,
             modes::modify_changes_key: Shared,
             modes::modify_changes_interest: Shared,

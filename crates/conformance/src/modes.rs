@@ -7,13 +7,15 @@
 //! backend the same behaviour checks the refusal instead: every behaviour asserts something
 //! on every backend.
 
-use std::io;
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::time::Instant;
 
 use multipoll_core::{AsSource, Events, Interest, Mode, Poller};
 
 use crate::util::{
-    QUIET, Want, drain, expect_events, expect_kind, expect_no_events, one_way, send, stream_pair,
-    supports,
+    PROMPT, QUIET, Want, drain, expect_events, expect_kind, expect_no_events, one_way, send,
+    stream_pair, supports, tcp_pair,
 };
 
 /// Level mode reports a ready fd on every wait until the data is drained, then no more.
@@ -241,4 +243,46 @@ pub fn modify_changes_interest<P: Poller>() -> io::Result<()> {
     poller.modify(b.as_source(), 1, Interest::READABLE, Mode::Level)?;
     expect_events(&poller, &mut events, &[Want::readable(1)])?;
     Ok(())
+}
+
+/// `delete` lets go of the file: closing the fd right after it closes the socket at once,
+/// in every mode, even with wake-ups in flight at the `delete` (the peer keeps writing
+/// from another thread). The peer sees the close (its writes fail) without another
+/// `wait`. io_uring's poll requests hold a reference to the file, so there the removal
+/// must reach the kernel, and finish, before `delete` returns.
+pub fn delete_then_close_closes<P: Poller>() -> io::Result<()> {
+    const ROUNDS: usize = 50;
+    let poller = P::new()?;
+    let mut events = Events::new();
+    for &mode in Mode::ALL {
+        if !supports(&poller, mode)? {
+            continue;
+        }
+        for round in 0..ROUNDS {
+            let (a, b) = tcp_pair()?;
+            poller.add(b.as_source(), 1, Interest::READABLE, mode)?;
+            let writer = std::thread::spawn(move || write_until_closed(&a));
+            expect_events(&poller, &mut events, &[Want::readable(1)])?;
+            poller.delete(b.as_source())?;
+            drop(b);
+            let closed = writer.join().map_err(|_| io::Error::other("writer panicked"))??;
+            assert!(closed, "{mode:?}, round {round}: the socket stayed open after delete + close");
+        }
+    }
+    Ok(())
+}
+
+/// Writes a byte at a time to `a` until a write fails as its peer is closed (`true`), or
+/// [`PROMPT`] passes (`false`).
+fn write_until_closed(a: &TcpStream) -> io::Result<bool> {
+    let start = Instant::now();
+    while start.elapsed() < PROMPT {
+        match (&*a).write(b"x") {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Ok(true),
+        }
+    }
+    Ok(false)
 }

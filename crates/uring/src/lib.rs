@@ -45,8 +45,10 @@
 //!   queue has room for, the rest with the next waits, in order.
 //! - **A poll request holds the file.** Until the kernel drops the request, closing the fd
 //!   does not close the file (a socket sends no FIN). So `delete` of a registration whose
-//!   poll is in the kernel submits its `IORING_OP_POLL_REMOVE` at once, and the socket
-//!   closes when you close the fd. An fd closed *without* `delete` stays open in the
+//!   poll is in the kernel submits its cancellation (`IORING_OP_ASYNC_CANCEL`, which
+//!   ends the poll even while a wake-up is being handled, where `IORING_OP_POLL_REMOVE`
+//!   fails with `EALREADY` and leaves a multishot poll armed) at once, and the socket
+//!   closes when you close the fd (`delete_then_close_closes` in the conformance suite). An fd closed *without* `delete` stays open in the
 //!   kernel while its poll is armed, and nothing is reported for it (its file is still
 //!   there); if its poll had not been submitted yet, that poll fails with `EBADF`, reported
 //!   once as an error, and the registration is forgotten (as `poll(2)` reports
@@ -152,7 +154,7 @@
 //! [`is_supported`]: `io_uring_setup(2)` allowed (not disabled by
 //! `kernel.io_uring_disabled`, Linux 6.6+, nor refused by a seccomp filter);
 //! `IORING_FEAT_NODROP` (Linux 5.5); `IORING_REGISTER_PROBE` (5.6) listing `POLL_ADD`,
-//! `POLL_REMOVE` and `NOP`; `IORING_FEAT_EXT_ARG` (5.11), for wait timeouts to the
+//! `ASYNC_CANCEL` and `NOP`; `IORING_FEAT_EXT_ARG` (5.11), for wait timeouts to the
 //! nanosecond; multishot poll (5.13). So Linux 5.13 or later. Used where present, not
 //! required: `IORING_SETUP_COOP_TASKRUN` (5.19, above).
 //!

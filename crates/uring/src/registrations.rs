@@ -132,7 +132,7 @@ impl Registrations {
     /// Queues the notifier's multishot poll; with `replace`, the removal of the old one.
     pub(crate) fn arm_notifier(&self, sq: &mut Submitter, replace: bool) -> io::Result<()> {
         let poll = sys::poll_add(self.notifier, libc::POLLIN as u32, true, NOTIFY);
-        if replace { sq.push(&[sys::poll_remove(NOTIFY, IGNORED), poll]) } else { sq.push(&[poll]) }
+        if replace { sq.push(&[sys::cancel(NOTIFY, IGNORED), poll]) } else { sq.push(&[poll]) }
     }
 
     /// Registers `fd` (removing the request of a stale registration of its number) and
@@ -282,7 +282,7 @@ impl Registrations {
         let Some(generation) = self.table.get(fd).and_then(|r| r.phase.generation()) else {
             return Ok(false);
         };
-        sq.push(&[sys::poll_remove(tag(generation, fd), IGNORED)])?;
+        sq.push(&[sys::cancel(tag(generation, fd), IGNORED)])?;
         if let Some(r) = self.table.get_mut(fd) {
             r.phase = Phase::Idle;
         }

@@ -1,5 +1,5 @@
 //! The io_uring plumbing: creating a ring this backend can use (and saying why not), the
-//! three requests it sends (`POLL_ADD`, `POLL_REMOVE`, `NOP`), `io_uring_enter(2)` with or
+//! three requests it sends (`POLL_ADD`, `ASYNC_CANCEL`, `NOP`), `io_uring_enter(2)` with or
 //! without a wait, and reading completions.
 //!
 //! The submission and completion queues are memory shared with the kernel; the `io-uring`
@@ -189,9 +189,12 @@ pub(crate) fn poll_add(fd: RawFd, mask: u32, multishot: bool, user_data: u64) ->
     opcode::PollAdd::new(Fd(fd), mask).multi(multishot).build().user_data(user_data)
 }
 
-/// `IORING_OP_POLL_REMOVE` of the poll request tagged `target`.
-pub(crate) fn poll_remove(target: u64, user_data: u64) -> squeue::Entry {
-    opcode::PollRemove::new(target).build().user_data(user_data)
+/// `IORING_OP_ASYNC_CANCEL` of the poll request tagged `target`. Not `POLL_REMOVE`: that
+/// one gives up with `EALREADY` when a wake-up's task work owns the request at that
+/// moment, and a multishot poll then stays armed, holding its file, for good; a cancel
+/// marks the request, and whoever owns it ends it.
+pub(crate) fn cancel(target: u64, user_data: u64) -> squeue::Entry {
+    opcode::AsyncCancel::new(target).build().user_data(user_data)
 }
 
 /// `IORING_OP_NOP`: a completion that wakes every thread blocked in `io_uring_enter`.
@@ -241,7 +244,7 @@ fn opcodes_supported(ring: &IoUring) -> io::Result<()> {
     })?;
     let ops = [
         (opcode::PollAdd::CODE, "IORING_OP_POLL_ADD"),
-        (opcode::PollRemove::CODE, "IORING_OP_POLL_REMOVE"),
+        (opcode::AsyncCancel::CODE, "IORING_OP_ASYNC_CANCEL"),
         (opcode::Nop::CODE, "IORING_OP_NOP"),
     ];
     match ops.iter().find(|(code, _)| !probe.is_supported(*code)) {
