@@ -67,8 +67,11 @@ impl Watching {
         self.0 &= !Self::ARMED;
     }
 
-    fn interest(self) -> Interest {
-        Interest::new(self.0 & Self::READ != 0, self.0 & Self::WRITE != 0)
+    /// What to register: `read` ([`Rules::read_interest`](crate::shared::Rules)) if it
+    /// reads, and writable if it writes.
+    fn interest(self, read: Interest) -> Interest {
+        let write = Interest::new(false, self.0 & Self::WRITE != 0);
+        if self.0 & Self::READ != 0 { read | write } else { write }
     }
 }
 
@@ -106,7 +109,7 @@ impl<S> Conn<S> {
     ) -> io::Result<Conn<S>> {
         stream.set_nonblocking(true)?;
         stream.set_nodelay(true)?;
-        poller.add(stream.as_source(), key, Interest::READABLE, shared.rules.mode)?;
+        poller.add(stream.as_source(), key, shared.rules.read_interest, shared.rules.mode)?;
         Ok(Conn {
             stream,
             key,
@@ -156,11 +159,21 @@ impl<S> Conn<S> {
     ) -> io::Result<bool> {
         // Nearly every event: readable and nothing else (the flags are one byte, so this
         // is one test of it).
-        if event.is_readable() && !event.is_writable() && !event.is_hangup() && !event.is_error() {
-            return if shared.rules.edge {
-                self.read(READ_BUDGET, shared, ledger)
+        if event.is_readable()
+            && !event.is_writable()
+            && !event.is_hangup()
+            && !event.is_error()
+            && !event.is_priority()
+        {
+            // One read in the level modes; in the edge modes, until `WouldBlock` or, where
+            // the backend reports urgent data, a short read (see `Rules::short_read_drains`).
+            // Each call passes its case as constants, so each read loop is built for it.
+            return if !shared.rules.edge {
+                self.read(1, false, shared, ledger)
+            } else if shared.rules.short_read_drains {
+                self.read(READ_BUDGET, true, shared, ledger)
             } else {
-                self.read(1, shared, ledger)
+                self.read(READ_BUDGET, false, shared, ledger)
             };
         }
         let mut more = false;
@@ -173,12 +186,13 @@ impl<S> Conn<S> {
             more = self.flush(shared, ledger)?;
         }
         if event.is_hangup() || (event.is_readable() && shared.rules.edge) {
-            // The edge modes must read until `WouldBlock`; after a hang-up the rest of the
-            // input, then end of file, must be read without an event.
-            more |= self.read(READ_BUDGET, shared, ledger)?;
+            // The edge modes must read until `WouldBlock` (this event may report urgent
+            // data, so a short read proves nothing); after a hang-up the rest of the input,
+            // then end of file, must be read without an event.
+            more |= self.read(READ_BUDGET, false, shared, ledger)?;
         } else if event.is_readable() {
             // Level and oneshot modes read once per event: the next wait reports the rest.
-            more |= self.read(1, shared, ledger)?;
+            more |= self.read(1, false, shared, ledger)?;
         }
         Ok(more)
     }
@@ -191,7 +205,7 @@ impl<S> Conn<S> {
         ledger: &mut Ledger,
     ) -> After {
         self.ready = false;
-        let result = self.read(READ_BUDGET, shared, ledger);
+        let result = self.read(READ_BUDGET, false, shared, ledger);
         self.settle(result, poller, shared, ledger)
     }
 
@@ -221,9 +235,10 @@ impl<S> Conn<S> {
     }
 
     /// The one read path: reads up to `budget` times (fewer once the kernel has nothing
-    /// more or the connection wants no more input) and answers each chunk. Returns
-    /// whether input may be left that no event will announce: a budget of more than one
-    /// read ran out.
+    /// more, or, with `short_read_drains`, once a read returned less than it asked for:
+    /// see [`Rules::short_read_drains`](crate::shared::Rules); or when the connection
+    /// wants no more input) and answers each chunk. Returns whether input may be left that
+    /// no event will announce: a budget of more than one read ran out.
     ///
     /// # Errors
     /// A read or write error: the connection is closed.
@@ -231,6 +246,7 @@ impl<S> Conn<S> {
     fn read<H: Protocol<Session = S>>(
         &mut self,
         budget: usize,
+        short_read_drains: bool,
         shared: &mut Shared<H>,
         ledger: &mut Ledger,
     ) -> io::Result<bool> {
@@ -238,7 +254,11 @@ impl<S> Conn<S> {
         while let Some(allowed) = self.phase.read_limit() {
             // Read no more than the queue has room for: echo answers byte for byte, so the
             // queue cannot pass the mark.
-            let room = shared.rules.high_water.saturating_sub(self.out.len());
+            let room = if self.out.is_empty() {
+                shared.rules.high_water
+            } else {
+                shared.rules.high_water.saturating_sub(self.out.len())
+            };
             let limit = room.min(allowed).min(shared.buf.len());
             match socket::read(&self.stream, &mut shared.buf[..limit])? {
                 Some(0) => {
@@ -253,6 +273,9 @@ impl<S> Conn<S> {
                     }
                     if self.phase.took(n) {
                         self.answer(n, shared, ledger)?;
+                    }
+                    if short_read_drains && n < limit {
+                        return Ok(false);
                     }
                     left -= 1;
                     if left == 0 {
@@ -281,6 +304,10 @@ impl<S> Conn<S> {
         counts.written(written.bytes);
         if written.queued > 0 {
             counts.queue_grew(written.queued, self.out.len());
+            // Only a queue that grew can pass the mark.
+            if self.out.len() > shared.rules.pause_above {
+                self.phase.pause(); // See `Rules` for the backpressure rule.
+            }
         }
         if let Some(e) = written.error {
             return Err(e);
@@ -288,9 +315,6 @@ impl<S> Conn<S> {
         if close {
             // Flush, close our side, then wait for the peer's (see `Phase::Lingering`).
             self.phase.close_asked();
-        }
-        if self.out.len() > shared.rules.pause_above {
-            self.phase.pause(); // See `Rules` for the backpressure rule.
         }
         Ok(())
     }
@@ -359,7 +383,8 @@ impl<S> Conn<S> {
         ledger: &Ledger,
     ) -> bool {
         let (fd, mode) = (self.stream.as_source(), shared.rules.mode);
-        if let Err(e) = poller.modify(fd, self.key, want.interest(), mode) {
+        if let Err(e) = poller.modify(fd, self.key, want.interest(shared.rules.read_interest), mode)
+        {
             let (index, key) = (ledger.index(), self.key);
             log::warn!("loop {index}: connection {key}: cannot re-register: {e}");
             return false;

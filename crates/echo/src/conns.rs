@@ -2,7 +2,7 @@
 //! served ([`Shared`]), the loop's counters ([`Ledger`]), the ready list, and the idle
 //! deadlines.
 //!
-//! Fairness: in edge mode a connection must be read until `WouldBlock`, and a fast client
+//! Fairness: in edge mode a connection must be read until it is empty, and a fast client
 //! could keep one read loop busy for ever. So each connection gets a budget of reads per
 //! turn; one that used it up goes on the ready list, served after the others' events with
 //! a zero wait timeout. The same list covers input that no new event will announce: a
@@ -42,12 +42,19 @@ pub(crate) struct Conns<H: Protocol> {
 }
 
 impl<H: Protocol> Conns<H> {
-    /// No connections yet, for loop `index` of a server with `config`.
-    pub(crate) fn new(index: usize, config: &Config, protocol: H, stats: Arc<Stats>) -> Self {
+    /// No connections yet, for loop `index` of a server with `config`, on a poller that
+    /// can (`priority`) or cannot watch urgent data.
+    pub(crate) fn new(
+        index: usize,
+        config: &Config,
+        protocol: H,
+        stats: Arc<Stats>,
+        priority: bool,
+    ) -> Self {
         Conns {
             table: Slab::new(),
             next_id: 0,
-            shared: Shared::new(config, protocol),
+            shared: Shared::new(config, protocol, priority),
             ledger: Ledger::new(index, stats),
             ready: Vec::new(),
             ready_spare: Vec::new(),

@@ -41,7 +41,8 @@ pub(crate) struct EventLoop<P, H: Protocol> {
     conns: Conns<H>,
     drain: Drain,
     wait_backoff: WaitBackoff,
-    stats: Arc<Stats>,
+    /// This loop's counters in the server's [`Stats`].
+    stats: Arc<LoopStats>,
     /// Whether connections need the turn's time (an idle timeout is set).
     keeps_time: bool,
     /// The nearest deadline of any part, as the last wait's timeout saw it.
@@ -66,14 +67,15 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     ) -> io::Result<EventLoop<P, H>> {
         let listener =
             Listener::register(listener, &*poller, config.mode, config.accept_backoff, index)?;
+        let priority = poller.capabilities().priority();
         Ok(EventLoop {
             index,
             poller,
             listener,
-            conns: Conns::new(index, config, protocol, Arc::clone(&stats)),
+            conns: Conns::new(index, config, protocol, Arc::clone(&stats), priority),
+            stats: stats.of_loop(index),
             drain: shutdown.drain(config.drain_timeout),
             wait_backoff: WaitBackoff::new(index),
-            stats,
             keeps_time: config.idle_timeout.is_some(),
             due: None,
             now: None,
@@ -86,7 +88,7 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     }
 
     fn stats(&self) -> &LoopStats {
-        &self.stats.loops()[self.index]
+        &self.stats
     }
 
     /// Runs until shutdown is requested and every connection is drained (or the drain
@@ -98,10 +100,7 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     pub(crate) fn run(mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(EVENTS);
         loop {
-            if self.drain.should_begin() {
-                self.begin_drain();
-            }
-            if self.drain.is_draining() && self.conns.is_empty() {
+            if self.drain.is_wanted() && self.drain_turn() {
                 break;
             }
             self.conns.publish();
@@ -119,7 +118,9 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
                 }
             }
             self.now = None;
-            if self.keeps_time || self.due.is_some() {
+            // Whether this turn needs the time: for the connections, or for a deadline.
+            let timed = self.keeps_time || self.due.is_some();
+            if timed {
                 let now = self.now();
                 self.conns.begin_turn(now);
             }
@@ -134,7 +135,8 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
             if self.conns.has_ready() || self.listener.has_more() {
                 self.serve_ready();
             }
-            if let (Some(due), Some(now)) = (self.due, self.now)
+            if timed
+                && let (Some(due), Some(now)) = (self.due, self.now)
                 && due <= now
             {
                 self.fire_deadlines(now);
@@ -171,8 +173,7 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
 
     /// Accepts what the listener hands over, and serves it.
     fn accept(&mut self) {
-        let stats = &self.stats.loops()[self.index];
-        while let Some(stream) = self.listener.accept(&*self.poller, stats) {
+        while let Some(stream) = self.listener.accept(&*self.poller, &self.stats) {
             self.conns.admit(stream, &*self.poller);
         }
     }
@@ -204,6 +205,17 @@ impl<P: Poller, H: Protocol> EventLoop<P, H> {
     }
 
     /// Stops accepting, and lets every connection answer what it already received.
+    /// Shutdown was asked for: begins the drain if it has not begun; returns whether it is
+    /// over (no connection left).
+    #[cold]
+    #[inline(never)]
+    fn drain_turn(&mut self) -> bool {
+        if !self.drain.is_draining() {
+            self.begin_drain();
+        }
+        self.conns.is_empty()
+    }
+
     fn begin_drain(&mut self) {
         log::info!("loop {}: shutting down, draining {} connections", self.index, self.conns.len());
         self.listener.close(&*self.poller);

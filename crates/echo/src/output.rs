@@ -26,7 +26,19 @@ pub(crate) struct Written {
 /// now (`EAGAIN`; `EINTR` is retried in [`socket::write`]).
 #[inline(always)]
 fn write_some(stream: &TcpStream, data: &[u8]) -> Written {
-    let mut bytes = 0;
+    if data.is_empty() {
+        return Written { bytes: 0, queued: 0, error: None };
+    }
+    // Nearly always the kernel takes all of it at once: that case loops no more.
+    let mut bytes = match socket::write(stream, data) {
+        Ok(Some(n)) if n == data.len() => return Written { bytes: n, queued: 0, error: None },
+        Ok(Some(n)) if n > 0 => n,
+        Ok(Some(_)) => {
+            return Written { bytes: 0, queued: 0, error: Some(io::ErrorKind::WriteZero.into()) };
+        }
+        Ok(None) => return Written { bytes: 0, queued: 0, error: None },
+        Err(e) => return Written { bytes: 0, queued: 0, error: Some(e) },
+    };
     while bytes < data.len() {
         match socket::write(stream, &data[bytes..]) {
             Ok(Some(0)) => {

@@ -86,10 +86,11 @@ pub(crate) struct Drain {
 }
 
 impl Drain {
-    /// Whether shutdown was asked for and this loop has not begun draining yet.
+    /// Whether shutdown was asked for: from then on the loop drains (see
+    /// [`Drain::is_draining`] for whether it has begun).
     #[inline]
-    pub(crate) fn should_begin(&self) -> bool {
-        self.deadline.is_none() && self.handle.is_requested()
+    pub(crate) fn is_wanted(&self) -> bool {
+        self.handle.is_requested()
     }
 
     /// Begins draining at `now`.

@@ -7,8 +7,9 @@
 //! `LoopStats` once per turn, before it waits, and before it closes a connection's
 //! socket: whoever sees a connection closed (or the loop idle) sees counts that include
 //! it. The byte counters change with every message; the others (connections, the queue)
-//! are stored only in a turn that changed one of them. `active` is published last (release) and read first (acquire), so no other
-//! counter of a snapshot is older than its `active`.
+//! are stored only in a turn that changed one of them, `active` last
+//! (release); a snapshot reads it first (acquire), so no other counter of a snapshot is
+//! older than its `active`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -85,6 +86,8 @@ impl Counts {
 #[derive(Debug)]
 pub(crate) struct Ledger {
     counts: Counts,
+    /// Where the counts are published: held directly, since publishing is once a turn.
+    published: Arc<LoopStats>,
     stats: Arc<Stats>,
     /// The loop's index, in `stats` and in logs.
     index: usize,
@@ -92,7 +95,7 @@ pub(crate) struct Ledger {
 
 impl Ledger {
     pub(crate) fn new(index: usize, stats: Arc<Stats>) -> Ledger {
-        Ledger { counts: Counts::default(), stats, index }
+        Ledger { counts: Counts::default(), published: stats.of_loop(index), stats, index }
     }
 
     /// The loop's counters, to count in.
@@ -109,7 +112,7 @@ impl Ledger {
     /// Makes the counts visible in the server's [`Stats`].
     #[inline]
     pub(crate) fn publish(&mut self) {
-        self.stats.loops()[self.index].publish(&mut self.counts);
+        self.published.publish(&mut self.counts);
     }
 
     /// Takes one of at most `max` server-wide connection slots; `false` when all are taken.
@@ -164,7 +167,7 @@ impl LoopStats {
     }
 
     /// Publishes the loop's `counts` (`accept_errors` is the listener's, counted at once):
-    /// the bytes always, the others if one changed since the last time.
+    /// the bytes always, the others (`active` last) if one changed since the last time.
     #[inline]
     pub(crate) fn publish(&self, counts: &mut Counts) {
         self.bytes_in.store(counts.bytes_in, Relaxed);
@@ -176,8 +179,8 @@ impl LoopStats {
             self.timed_out.store(counts.timed_out, Relaxed);
             self.queued.store(counts.queued, Relaxed);
             self.peak_queued.store(counts.peak_queued, Relaxed);
+            self.active.store(counts.active, Release);
         }
-        self.active.store(counts.active, Release);
     }
 
     /// Counts a failed `accept` (rare: each starts a back-off).
@@ -194,26 +197,32 @@ impl LoopStats {
 /// printer, tests).
 #[derive(Debug)]
 pub struct Stats {
-    loops: Box<[LoopStats]>,
+    /// Each its own allocation, which its loop holds to publish without an index.
+    loops: Box<[Arc<LoopStats>]>,
     open: AtomicUsize,
 }
 
 impl Stats {
     pub(crate) fn new(loops: usize) -> Stats {
         Stats {
-            loops: (0..loops).map(|_| LoopStats::default()).collect(),
+            loops: (0..loops).map(|_| Arc::new(LoopStats::default())).collect(),
             open: AtomicUsize::new(0),
         }
     }
 
     /// The counters of each loop, in loop order.
-    pub fn loops(&self) -> &[LoopStats] {
-        &self.loops
+    pub fn loops(&self) -> impl ExactSizeIterator<Item = &LoopStats> {
+        self.loops.iter().map(|l| &**l)
+    }
+
+    /// The counters of loop `index`, for that loop to publish to.
+    pub(crate) fn of_loop(&self, index: usize) -> Arc<LoopStats> {
+        Arc::clone(&self.loops[index])
     }
 
     /// The counters of all loops added up (the peak is the largest of the loops' peaks).
     pub fn total(&self) -> Snapshot {
-        self.loops.iter().map(LoopStats::snapshot).fold(Snapshot::default(), |a, b| a.add(&b))
+        self.loops().map(LoopStats::snapshot).fold(Snapshot::default(), |a, b| a.add(&b))
     }
 
     /// Takes one of at most `max` server-wide connection slots; `false` when all are taken.

@@ -25,7 +25,7 @@ fn run(backend: Backend, mode: Mode) -> io::Result<()> {
         let len = rng.range(1, 64 * 1024);
         round_trip(client, &rng.bytes(len))?;
     }
-    let per_loop: Vec<u64> = server.stats.loops().iter().map(|l| l.snapshot().accepted).collect();
+    let per_loop: Vec<u64> = server.stats.loops().map(|l| l.snapshot().accepted).collect();
     check(per_loop.len() == 2 && per_loop.iter().all(|&n| n > 0), || {
         format!("connections per loop: {per_loop:?}")
     })?;

@@ -180,7 +180,7 @@ fn write_stderr(message: &[u8]) -> io::Result<()> {
 fn print_stats(when: &str, stats: &Stats) {
     println!("stats {when} total: {}", stats.total());
     if stats.loops().len() > 1 {
-        for (i, l) in stats.loops().iter().enumerate() {
+        for (i, l) in stats.loops().enumerate() {
             println!("stats {when} loop {i}: {}", l.snapshot());
         }
     }
