@@ -367,8 +367,8 @@ fn grow<K: Copy>(array: &mut Vec<K>, len: usize, blank: K) {
 /// ([`EventsExt::kernel_array`](crate::backend::EventsExt::kernel_array)).
 ///
 /// An event is written into the next slot of the list's spare capacity and counted only
-/// if it has a flag set (two stores, no branch on its flags, the count kept in a register);
-/// the events counted become part of the list when the sink is dropped.
+/// if it has a flag set; the events counted become part of the list when the sink is
+/// dropped.
 #[derive(Debug)]
 pub struct Sink<'a> {
     list: &'a mut Vec<Event>,
@@ -395,30 +395,31 @@ impl Sink<'_> {
     }
 
     /// Pushes the event `map` makes of each of `entries` in turn (at most as many as there
-    /// is room for), until `map` gives `None`; returns how many entries gave an event, so
-    /// that `entries[n]`, if there is one, is the first that did not (or the first past
-    /// the room). The room is checked once for all of them, not per event: the loop a
-    /// backend runs over its kernel's array.
+    /// is room for), until `map` gives `None` or an event with no flag set; returns how
+    /// many entries gave an event, so that `entries[n]`, if there is one, is the first
+    /// that did not (or the first past the room): the caller looks at the rest off the
+    /// loop (an empty event is dropped there by [`Sink::push`]). Each event goes to the
+    /// next slot, paired with its entry, so the room is checked once for all of them, not
+    /// per event: the loop a backend runs over its kernel's array.
     #[inline]
     pub fn push_while<K>(
         &mut self,
         entries: &[K],
         mut map: impl FnMut(&K) -> Option<Event>,
     ) -> usize {
-        let spare = self.list.spare_capacity_mut();
-        let entries = &entries[..entries.len().min(self.room)];
-        let mut filled = self.filled;
-        let mut pushed = entries.len();
-        for (i, entry) in entries.iter().enumerate() {
-            let Some(event) = map(entry) else {
-                pushed = i;
-                break;
-            };
-            // Within the room: at most one event per entry.
-            spare[filled].write(event);
-            filled += usize::from(!event.is_empty());
+        let room = self.room;
+        let slots = self.list.spare_capacity_mut().iter_mut().skip(self.filled).take(room);
+        let mut pushed = 0;
+        for (entry, slot) in entries.iter().zip(slots) {
+            match map(entry) {
+                Some(event) if !event.is_empty() => {
+                    slot.write(event);
+                    pushed += 1;
+                }
+                _ => break,
+            }
         }
-        self.filled = filled;
+        self.filled += pushed;
         self.room -= pushed;
         pushed
     }
@@ -566,9 +567,13 @@ mod tests {
         let mut events = Events::with_capacity(4);
         let (_, mut sink) = events.kernel_array(9, 0_u8);
         let keys = [1_usize, 2, 0, 3];
-        // Key 0 stands for an entry to look at off the loop; 2 makes an empty event.
+        // 2 makes an empty event, 0 stands for an entry to look at off the loop: each
+        // ends the loop.
         let map = |&key: &usize| (key != 0).then(|| Event::new(key).with_readable(key != 2));
-        assert_eq!(sink.push_while(&keys, map), 2, "stops at the third entry");
+        assert_eq!(sink.push_while(&keys, map), 1, "stops at the empty event");
+        // What the caller does with it off the loop: dropped, its room used.
+        sink.push(Event::new(2));
+        assert_eq!(sink.push_while(&keys[2..], map), 0, "stops at the None");
         // Two entries used, whether or not they made an event: two left.
         assert_eq!(sink.push_while(&[5, 6, 7, 8], |&key| Some(readable(key))), 2, "the room");
         drop(sink);

@@ -207,7 +207,8 @@ impl Epoll {
         let filled = self.epoll_wait(array, left)?;
         let returned = &array[..filled.min(array.len())];
         // The loop calls nothing, so what it keeps stays in registers: an entry whose tag
-        // its record does not show ends it, and `off_record` does the rest.
+        // its record does not show, or that reports nothing the registration asked for,
+        // ends it, and `off_record` does the rest.
         let mapped = sink.push_while(returned, |entry| {
             self.records.get(entry.u64).map(|reg| to_event(entry.events, reg))
         });
@@ -218,7 +219,8 @@ impl Epoll {
     }
 
     /// The events of `rest`, the entries from the first whose tag its record did not
-    /// show; whether the notifier's was among them (its wake-up is then drained). An
+    /// show (or that reported nothing asked for: its event is dropped); whether the
+    /// notifier's was among them (its wake-up is then drained). An
     /// entry whose tag its record does not show is the notifier's, or of a registration
     /// deleted, changed or silenced since the kernel handed it out, or of a change that
     /// gave the kernel the tag and has not yet published the record: under the writers'
