@@ -8,6 +8,7 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::windows::io::AsSocket;
+use std::time::{Duration, Instant};
 
 use super::coalesce::Coalesce;
 use crate::Source;
@@ -47,11 +48,7 @@ impl Notifier {
     /// # Errors
     /// Only an unexpected Winsock error of `send` (a full buffer is not one).
     pub fn wake(&self) -> io::Result<()> {
-        self.pending.wake(|| match (&self.write).write(&[1]) {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
-            Err(e) => Err(e),
-        })
+        self.pending.wake(|| send_wake(&self.write))
     }
 
     /// Consumes a pending wake so the socket stops being readable.
@@ -64,6 +61,33 @@ impl Notifier {
         // did not read.
         while (&self.read).read(&mut buf).is_ok_and(|n| n == buf.len()) {}
         self.pending.drained();
+    }
+}
+
+/// How long [`send_wake`] retries a `send` that would block before it takes the buffer
+/// to be full (and so the socket readable already).
+const FULL_AFTER: Duration = Duration::from_secs(1);
+
+/// Sends the wake byte. A `send` that would block is retried: the coalescing leaves at
+/// most a few bytes unread, so the buffer is never full, yet Wine 8's non-blocking `send`
+/// fails with `WSAEWOULDBLOCK` now and then under load with the buffer all but empty, and
+/// taking that for "full" left a wake pending with no byte sent: the notify was lost
+/// (`notify_never_lost`, under Wine with both cores busy). Only after [`FULL_AFTER`] of
+/// refusals is the buffer taken to be full.
+fn send_wake(write: &TcpStream) -> io::Result<()> {
+    let start = Instant::now();
+    loop {
+        match (&*write).write(&[1]) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if start.elapsed() >= FULL_AFTER {
+                    return Ok(());
+                }
+                std::thread::yield_now();
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
