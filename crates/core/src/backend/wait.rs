@@ -119,7 +119,9 @@ mod tests {
 
     #[test]
     fn stale_turns_wait_again_with_the_time_left() -> io::Result<()> {
-        let timeout = Duration::from_millis(30);
+        // Long enough for three turns of 10 ms where a sleep lasts a whole timer tick
+        // (15.6 ms on Windows, as under Wine): 30 ms left room for two there.
+        let timeout = Duration::from_millis(100);
         let mut lefts = Vec::new();
         let start = Instant::now();
         let n = wait_until(&mut Events::new(), Some(timeout), |_, left| {
